@@ -1,0 +1,205 @@
+"""The client: ``Flagship.instance().start(Config(...))`` or a plain ``Flagship(config)``."""
+
+from __future__ import annotations
+
+import enum
+import logging
+import sys
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .bucket_source import BucketSource, CdnBucketSource, FileBucketSource
+from .config import Config, Mode
+from .decision import ApiDecisionManager, BucketingDecisionManager, DecisionManager
+from .decision_api import CircuitBreaker, DecisionApiClient
+from .handler import FlagshipEventHandler
+from .hits import Activation
+from .http import make_session
+from .model import Assignment
+from .tracking import CollectorClient, LogTracker, SyncTracker, TrackedHit, Tracker
+from .visitor import Visitor
+
+__all__ = ["Flagship", "Status"]
+
+
+class Status(enum.Enum):
+    NOT_INITIALIZED = "NOT_INITIALIZED"
+    READY = "READY"
+    STOPPED = "STOPPED"
+
+
+class Flagship:
+    """A Flagship client: configuration, decision mode, hit delivery.
+
+    ``Flagship.instance()`` is a process-wide convenience; everything also
+    works on clients you construct, which is what tests and the Django layer do.
+    """
+
+    _instance: Flagship | None = None
+    _instance_lock = threading.Lock()
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        bucket_source: BucketSource | None = None,
+        tracker: Tracker | None = None,
+    ) -> None:
+        self.status = Status.NOT_INITIALIZED
+        self.config: Config | None = None
+        self._handler: FlagshipEventHandler = FlagshipEventHandler()
+        self.decision_manager: DecisionManager | None = None
+        self.tracker: Tracker | None = None
+        if config is not None:
+            self.start(config, bucket_source=bucket_source, tracker=tracker)
+
+    @classmethod
+    def instance(cls) -> Flagship:
+        """The process-wide client (created, not started, on first use)."""
+        if cls._instance is None:
+            with cls._instance_lock:
+                if cls._instance is None:
+                    cls._instance = cls()
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return f"<Flagship status={self.status.name} config={self.config!r}>"
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(
+        self,
+        config: Config,
+        *,
+        bucket_source: BucketSource | None = None,
+        tracker: Tracker | None = None,
+    ) -> Flagship:
+        """Configure the client; a running client is stopped and restarted."""
+        if not isinstance(config, Config):
+            raise TypeError(f"start() needs a Config, got {type(config).__name__}")
+        if self.status is Status.READY:
+            self.stop()
+        self.config = config
+        self._handler = config.event_handler
+        self.tracker = tracker or config.tracker or self._default_tracker(config)
+        if config.mode is Mode.DECISION_API:
+            client = DecisionApiClient(
+                config.env_id,
+                config.api_key,
+                base_url=config.decision_api_url,
+                timeout=config.timeout,
+                breaker=CircuitBreaker(config.breaker_failures, config.breaker_cooldown),
+            )
+            self.decision_manager = ApiDecisionManager(client)
+        else:
+            self.decision_manager = BucketingDecisionManager(
+                bucket_source or self._default_bucket_source(config)
+            )
+        self.status = Status.READY
+        self.log(logging.INFO, f"Flagship started: {config!r}")
+        return self
+
+    def _default_tracker(self, config: Config) -> Tracker:
+        if not config.api_key:
+            return LogTracker(logging.getLogger("django_flagship.hits"))
+        collector = CollectorClient(
+            config.env_id,
+            events_url=config.events_url,
+            activate_url=config.activate_url,
+            timeout=config.timeout,
+        )
+        return SyncTracker(collector, on_error=self.report_exception)
+
+    def _default_bucket_source(self, config: Config) -> BucketSource:
+        on_error = self._log_warning
+        if config.bucket_file:
+            try:
+                return FileBucketSource(config.bucket_file, on_error=on_error)
+            except Exception as exc:
+                self.report_exception(exc)
+                from .bucket_source import StaticBucketSource
+
+                return StaticBucketSource(None)
+        source = CdnBucketSource(
+            config.resolved_bucketing_url,
+            timeout=config.timeout,
+            polling_interval=config.polling_interval,
+            session=make_session(pool_size=2),
+            on_error=on_error,
+        )
+        source.start()
+        return source
+
+    def stop(self) -> None:
+        """Stop polling, deliver pending hits, close connections. Idempotent."""
+        if self.status is not Status.READY:
+            return
+        self.status = Status.STOPPED
+        for closing in (self.decision_manager, self.tracker):
+            try:
+                if closing is not None:
+                    closing.close()
+            except Exception as exc:
+                self.report_exception(exc)
+
+    # -- visitors -------------------------------------------------------------
+
+    def create_visitor(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        anonymous_id: str | None = None,
+        consent: bool = True,
+        assignment_history: Mapping[str, str] | None = None,
+    ) -> Visitor:
+        """A visitor identified by ``visitor_id`` with an optional context."""
+        if self.status is not Status.READY:
+            raise RuntimeError("Flagship is not started: call start(Config(...)) first")
+        return Visitor(
+            self,
+            visitor_id,
+            context,
+            anonymous_id=anonymous_id,
+            consent=consent,
+            assignment_history=assignment_history,
+        )
+
+    # -- reporting and tracking (used by visitors) ------------------------------
+
+    @property
+    def sends_segments(self) -> bool:
+        """BUCKETING mode sends the context itself; the Decision API does it server side."""
+        return self.config is not None and self.config.mode is Mode.BUCKETING
+
+    def log(self, level: int, message: str) -> None:
+        try:
+            self._handler.on_log(level, message)
+        except Exception:  # a broken handler must not break flag reads
+            logging.getLogger("django_flagship").exception("event handler failed")
+
+    def _log_warning(self, message: str) -> None:
+        self.log(logging.WARNING, message)
+
+    def report_exception(self, exc: BaseException) -> None:
+        try:
+            self._handler.on_exception_raised(exc, sys.exc_info()[2] or exc.__traceback__)
+        except Exception:
+            logging.getLogger("django_flagship").exception("event handler failed")
+
+    def track_hit(self, item: TrackedHit) -> None:
+        if self.tracker is None:
+            return
+        try:
+            self.tracker.add_hit(item)
+        except Exception as exc:
+            self.report_exception(exc)
+
+    def track_activation(self, activation: Activation, assignment: Assignment) -> None:
+        if self.tracker is None:
+            return
+        try:
+            self.tracker.add_activation(activation)
+        except Exception as exc:
+            self.report_exception(exc)

@@ -1,0 +1,60 @@
+"""The two ways a visitor's campaigns are decided, behind one interface."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from .bucket_source import BucketSource
+from .decision_api import DecisionApiClient, DecisionError, DecisionResult
+
+__all__ = ["ApiDecisionManager", "BucketingDecisionManager", "DecisionManager"]
+
+
+class DecisionManager(Protocol):
+    def decide(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None,
+        consent: bool,
+        assignments: Mapping[str, str],
+        on_error: Callable[[str], None],
+    ) -> DecisionResult:
+        """The visitor's assignments; raises :class:`DecisionError` on failure."""
+
+    def close(self) -> None: ...
+
+
+class ApiDecisionManager:
+    """DECISION_API mode: Flagship's servers decide."""
+
+    def __init__(self, client: DecisionApiClient) -> None:
+        self.client = client
+
+    def decide(self, visitor_id, context, *, anonymous_id, consent, assignments, on_error):
+        return self.client.fetch(
+            visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class BucketingDecisionManager:
+    """BUCKETING mode: decisions computed here from the current bucket."""
+
+    def __init__(self, source: BucketSource) -> None:
+        self.source = source
+
+    def decide(self, visitor_id, context, *, anonymous_id, consent, assignments, on_error):
+        bucket = self.source.current()
+        if bucket is None:
+            raise DecisionError("no bucketing file is loaded yet")
+        if bucket.panic:
+            return DecisionResult([], panic=True)
+        return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
+
+    def close(self) -> None:
+        self.source.close()

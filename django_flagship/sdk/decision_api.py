@@ -1,0 +1,250 @@
+"""DECISION_API mode: one POST to Flagship's v2 campaigns endpoint per synchronization."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from .http import make_session, short_text
+from .model import Assignment
+
+__all__ = [
+    "CircuitBreaker",
+    "DecisionApiClient",
+    "DecisionError",
+    "DecisionResult",
+    "parse_campaigns",
+]
+
+
+class DecisionError(Exception):
+    """The Decision API gave no usable answer; the caller keeps what it had."""
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionResult:
+    assignments: list[Assignment] = field(default_factory=list)
+    panic: bool = False
+
+
+def _optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def parse_campaign(raw: Any) -> Assignment:
+    """One campaign object of a v2 response, as an :class:`Assignment`.
+
+    Raises ``ValueError`` naming what is wrong.
+    """
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"campaign is not an object: {short_text(repr(raw), 80)}")
+    campaign_id = raw.get("id")
+    group_id = raw.get("variationGroupId", raw.get("variation_group_id"))
+    variation = raw.get("variation")
+    if not isinstance(campaign_id, str) or not campaign_id:
+        raise ValueError("campaign without an id")
+    if not isinstance(group_id, str) or not group_id:
+        raise ValueError(f"campaign {campaign_id!r} has no variationGroupId")
+    if not isinstance(variation, Mapping) or not isinstance(variation.get("id"), str):
+        raise ValueError(f"campaign {campaign_id!r} has no variation id")
+    modifications = variation.get("modifications") or {}
+    if not isinstance(modifications, Mapping):
+        raise ValueError(f"campaign {campaign_id!r} has malformed modifications")
+    flags = modifications.get("value") or {}
+    if not isinstance(flags, Mapping):
+        raise ValueError(f"campaign {campaign_id!r}: modifications.value is not an object")
+    for key in flags:
+        if not isinstance(key, str):
+            raise ValueError(f"campaign {campaign_id!r}: flag key {key!r} is not a string")
+    return Assignment(
+        campaign_id=campaign_id,
+        variation_group_id=group_id,
+        variation_id=variation["id"],
+        flags=dict(flags),
+        campaign_name=_optional_str(raw.get("name")),
+        campaign_type=_optional_str(raw.get("type")),
+        slug=_optional_str(raw.get("slug")),
+        variation_group_name=_optional_str(raw.get("variationGroupName")),
+        variation_name=_optional_str(variation.get("name")),
+        reference=bool(variation.get("reference", False)),
+        modification_type=_optional_str(modifications.get("type")) or "FLAG",
+    )
+
+
+def parse_campaigns(body: Any, on_error: Callable[[str], None] | None = None) -> DecisionResult:
+    """A v2 campaigns response body as a :class:`DecisionResult`.
+
+    A malformed campaign is skipped and reported; a body that is not a
+    campaigns response at all raises :class:`DecisionError`.
+    """
+    if not isinstance(body, Mapping):
+        raise DecisionError("the Decision API answered with a JSON value that is not an object")
+    if body.get("panic") is True:
+        return DecisionResult([], panic=True)
+    campaigns = body.get("campaigns")
+    if not isinstance(campaigns, list):
+        raise DecisionError("the Decision API answer has no campaigns list")
+    assignments = []
+    for raw in campaigns:
+        try:
+            assignments.append(parse_campaign(raw))
+        except ValueError as exc:
+            if on_error is not None:
+                on_error(f"skipped a campaign of the Decision API answer: {exc}")
+    return DecisionResult(assignments)
+
+
+class CircuitBreaker:
+    """Stops calling a failing service for ``cooldown`` seconds after ``failures`` in a row.
+
+    After the cooldown one call is let through; its outcome closes the circuit
+    or opens it again.
+    """
+
+    def __init__(
+        self, failures: int = 5, cooldown: float = 30.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.failures = failures
+        self.cooldown = cooldown
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._consecutive = 0
+        self._opened_at: float | None = None
+        self._trial_running = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if self._trial_running or self._clock() - self._opened_at < self.cooldown:
+                return False
+            self._trial_running = True
+            return True
+
+    def record_success(self) -> None:
+        with self._lock:
+            self._consecutive = 0
+            self._opened_at = None
+            self._trial_running = False
+
+    def record_failure(self) -> None:
+        with self._lock:
+            self._consecutive += 1
+            self._trial_running = False
+            if self._opened_at is not None or self._consecutive >= self.failures:
+                self._opened_at = self._clock()
+
+
+class DecisionApiClient:
+    """Calls ``POST {base}/{env_id}/campaigns?exposeAllKeys=true``.
+
+    The API key goes in the ``x-api-key`` header only. The server is asked not to
+    trigger activations itself (``trigger_hit: false``): the SDK activates what
+    the visitor really sees.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        api_key: str,
+        *,
+        base_url: str,
+        timeout: float,
+        session: requests.Session | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
+        self.env_id = env_id
+        self._api_key = api_key
+        self.url = f"{base_url.rstrip('/')}/{env_id}/campaigns"
+        self.timeout = timeout
+        self.session = session or make_session()
+        self.breaker = breaker or CircuitBreaker()
+
+    def __repr__(self) -> str:
+        return f"<DecisionApiClient url={self.url!r} timeout={self.timeout}>"
+
+    def request_body(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None = None,
+        consent: bool = True,
+    ) -> dict[str, Any]:
+        return {
+            "visitorId": visitor_id,
+            "anonymousId": anonymous_id,
+            "visitor_consent": consent,
+            "trigger_hit": False,
+            "context": dict(context),
+        }
+
+    def fetch(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None = None,
+        consent: bool = True,
+        on_error: Callable[[str], None] | None = None,
+    ) -> DecisionResult:
+        """The visitor's campaigns; raises :class:`DecisionError` on any failure."""
+        if not self.breaker.allow():
+            raise DecisionError(
+                "the Decision API is skipped for a while after repeated failures "
+                "(circuit breaker open)"
+            )
+        body = self.request_body(visitor_id, context, anonymous_id=anonymous_id, consent=consent)
+        try:
+            response = self.session.post(
+                self.url,
+                params={"exposeAllKeys": "true"},
+                json=body,
+                headers={"x-api-key": self._api_key},
+                timeout=self.timeout,
+            )
+        except requests.Timeout:
+            self.breaker.record_failure()
+            raise DecisionError(
+                f"the Decision API did not answer within {self.timeout:g} s"
+            ) from None
+        except requests.RequestException as exc:
+            self.breaker.record_failure()
+            raise DecisionError(
+                f"the Decision API could not be reached: {type(exc).__name__}"
+            ) from None
+
+        if response.status_code == 204:
+            self.breaker.record_success()
+            return DecisionResult([])
+        if response.status_code >= 400:
+            if response.status_code >= 500 or response.status_code == 429:
+                self.breaker.record_failure()
+            else:
+                self.breaker.record_success()
+            raise DecisionError(
+                f"the Decision API answered {response.status_code}: {short_text(response.text)}"
+            )
+        try:
+            payload = response.json()
+        except ValueError:
+            self.breaker.record_failure()
+            raise DecisionError(
+                f"the Decision API answered {response.status_code} with a body that is "
+                f"not JSON: {short_text(response.text, 80)}"
+            ) from None
+        result = parse_campaigns(payload, on_error)
+        self.breaker.record_success()
+        return result
+
+    def close(self) -> None:
+        self.session.close()

@@ -1,0 +1,299 @@
+"""A visitor: an id, a context, and the modifications decided for them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from .constants import SDK_CLIENT, SDK_VERSION
+from .context import ContextError, check_context_item, normalize_context_update
+from .decision_api import DecisionError
+from .hits import Activation, Hit, InvalidHitError, Segment, consent_event
+from .model import Assignment, FlagInfo, merge_flags
+from .tracking import TrackedHit
+
+if TYPE_CHECKING:
+    from .app import Flagship
+
+__all__ = ["Visitor", "typed_value"]
+
+_MISSING = object()
+
+
+def typed_value(value: Any, default: Any) -> tuple[Any, bool]:
+    """``(value, True)`` when ``value`` has the type of ``default``, else ``(default, False)``.
+
+    A bool default accepts only bools and an int default never accepts a bool;
+    JSON has one number type, so an int default takes an integral float and a
+    float default takes an int (as a float). A ``None`` default accepts anything.
+    """
+    if value is None:
+        return default, default is None
+    if default is None:
+        return value, True
+    if isinstance(default, bool):
+        return (value, True) if isinstance(value, bool) else (default, False)
+    if isinstance(value, bool):
+        return default, False
+    if isinstance(default, int):
+        if isinstance(value, int):
+            return value, True
+        if isinstance(value, float) and value.is_integer():
+            return int(value), True
+        return default, False
+    if isinstance(default, float):
+        return (float(value), True) if isinstance(value, (int, float)) else (default, False)
+    if isinstance(value, type(default)):
+        return value, True
+    return default, False
+
+
+class Visitor:
+    """The seed's visitor object; build it with ``Flagship.create_visitor``.
+
+    It is meant for one thread at a time (one request, one task); the client
+    it comes from is shared and thread-safe.
+    """
+
+    def __init__(
+        self,
+        client: Flagship,
+        visitor_id: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        anonymous_id: str | None = None,
+        consent: bool = True,
+        assignment_history: Mapping[str, str] | None = None,
+    ) -> None:
+        if not isinstance(visitor_id, str) or not visitor_id:
+            raise ValueError("visitor_id must be a non-empty string")
+        self._client = client
+        self.visitor_id = visitor_id
+        self.anonymous_id = anonymous_id
+        self.consent = bool(consent)
+        self._context: dict[str, Any] = {}
+        self._flags: dict[str, FlagInfo] = {}
+        self.assignments: list[Assignment] = []
+        #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
+        #: so a changed allocation does not move a visitor (protocol 7.4).
+        self.assignment_history: dict[str, str] = dict(assignment_history or {})
+        self.panic = False
+        self.synchronized = False
+        self.last_error: str | None = None
+        self.segment_digest: str | None = None
+        self._activated: set[tuple[str, str]] = set()
+        self._lock = threading.RLock()
+        if context:
+            self.update_context(context)
+
+    def __repr__(self) -> str:
+        return f"<Visitor {self.visitor_id!r} context_keys={sorted(self._context)}>"
+
+    # -- context -----------------------------------------------------------
+
+    @property
+    def context(self) -> dict[str, Any]:
+        """A copy of the context the project set (without the SDK's own keys)."""
+        return dict(self._context)
+
+    @property
+    def decision_context(self) -> dict[str, Any]:
+        """The context sent to or evaluated by the decision engine."""
+        return {**self._context, "fs_client": SDK_CLIENT, "fs_version": SDK_VERSION}
+
+    def update_context(self, context: Any, synchronize: bool = False) -> None:
+        """Set values from a ``(key, value)`` tuple or a dict.
+
+        A refused pair is logged with its key and changes nothing; the valid
+        pairs of the same call are applied.
+        """
+        try:
+            pairs = normalize_context_update(context)
+        except ContextError as exc:
+            self._client.log(logging.ERROR, str(exc))
+            return
+        for key, value in pairs:
+            try:
+                check_context_item(key, value)
+            except ContextError as exc:
+                self._client.log(logging.ERROR, str(exc))
+                continue
+            self._context[key] = value
+        if synchronize:
+            self.synchronize_modifications()
+
+    # -- decisions -----------------------------------------------------------
+
+    def synchronize_modifications(self) -> bool:
+        """Decide this visitor's campaigns now; ``False`` when the decision failed.
+
+        On failure the previous modifications are kept (none on a first call),
+        so reads serve the defaults; the error goes to the event handler.
+        """
+        client = self._client
+        try:
+            manager = client.decision_manager
+            result = manager.decide(
+                self.visitor_id,
+                self.decision_context,
+                anonymous_id=self.anonymous_id,
+                consent=self.consent,
+                assignments=self.assignment_history,
+                on_error=lambda message: client.log(logging.WARNING, message),
+            )
+        except DecisionError as exc:
+            self.last_error = str(exc)
+            client.log(logging.ERROR, f"synchronize_modifications failed: {exc}")
+            return False
+        except Exception as exc:  # a decision must never raise into the caller
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            client.report_exception(exc)
+            return False
+        with self._lock:
+            self.last_error = None
+            self.synchronized = True
+            self.panic = result.panic
+            if result.panic:
+                client.log(logging.WARNING, "Flagship is in panic mode: defaults are served")
+                self.assignments = []
+                self._flags = {}
+                return True
+            self.assignments = result.assignments
+            self._flags = merge_flags(result.assignments)
+            for assignment in result.assignments:
+                self.assignment_history[assignment.variation_group_id] = assignment.variation_id
+        if client.sends_segments:
+            self._send_segment()
+        return True
+
+    def _send_segment(self) -> None:
+        context = self.decision_context
+        digest = hashlib.sha1(
+            json.dumps(context, sort_keys=True, default=str).encode(), usedforsecurity=False
+        ).hexdigest()
+        if digest != self.segment_digest:
+            self.segment_digest = digest
+            self._track(Segment(context))
+
+    @property
+    def flags(self) -> dict[str, FlagInfo]:
+        """Every flag the visitor got, with the assignment that supplied it."""
+        return dict(self._flags)
+
+    def get_flag(self, key: str) -> FlagInfo | None:
+        return None if self.panic else self._flags.get(key)
+
+    def get_modification(self, key: str, default_value: Any, activate: bool = False) -> Any:
+        """The flag's value when it exists and has the default's type, else the default."""
+        try:
+            flag = self.get_flag(key)
+            if flag is None:
+                return default_value
+            value, matched = typed_value(flag.value, default_value)
+            if not matched and flag.value is not None:
+                self._client.log(
+                    logging.WARNING,
+                    f"flag {key!r} is a {type(flag.value).__name__}, not a "
+                    f"{type(default_value).__name__} like its default: default served",
+                )
+            if activate:
+                self._activate(flag)
+            return value
+        except Exception as exc:
+            self._client.report_exception(exc)
+            return default_value
+
+    def get_modification_info(self, key: str) -> dict[str, Any] | None:
+        """``{'campaignId', 'variationGroupId', 'variationId', ...}`` or ``None``."""
+        flag = self.get_flag(key)
+        return None if flag is None else flag.assignment.info()
+
+    def activate_modification(self, key: str) -> bool:
+        """Tell Flagship the visitor saw the variation behind ``key``."""
+        flag = self.get_flag(key)
+        if flag is None:
+            self._client.log(logging.INFO, f"activate_modification: no flag {key!r}")
+            return False
+        return self._activate(flag)
+
+    def _activate(self, flag: FlagInfo) -> bool:
+        """Send at most one activation per variation for the life of this visitor."""
+        if self.panic or not self.consent:
+            return False
+        assignment = flag.assignment
+        marker = (assignment.variation_group_id, assignment.variation_id)
+        with self._lock:
+            if marker in self._activated:
+                return False
+            self._activated.add(marker)
+        activation = Activation(
+            visitor_id=self.visitor_id,
+            variation_group_id=assignment.variation_group_id,
+            variation_id=assignment.variation_id,
+            anonymous_id=self.anonymous_id,
+            created_at=time.time(),
+        )
+        self._client.track_activation(activation, assignment)
+        return True
+
+    @property
+    def activated(self) -> frozenset[tuple[str, str]]:
+        """``(variationGroupId, variationId)`` pairs activated by this visitor."""
+        return frozenset(self._activated)
+
+    # -- identity and consent ------------------------------------------------
+
+    def authenticate(self, visitor_id: str) -> None:
+        """The visitor logged in: the current id becomes the anonymous id."""
+        if not isinstance(visitor_id, str) or not visitor_id:
+            self._client.log(logging.ERROR, "authenticate needs a non-empty string id")
+            return
+        if self.anonymous_id is None:
+            self.anonymous_id = self.visitor_id
+        self.visitor_id = visitor_id
+
+    def unauthenticate(self) -> None:
+        """The visitor logged out: back to the anonymous id."""
+        if self.anonymous_id is None:
+            self._client.log(logging.ERROR, "unauthenticate: the visitor is not authenticated")
+            return
+        self.visitor_id, self.anonymous_id = self.anonymous_id, None
+
+    def set_consent(self, consent: bool) -> None:
+        """Record the visitor's consent; without it only the consent hit is sent."""
+        self.consent = bool(consent)
+        self._track(consent_event(self.consent), force=True)
+
+    # -- hits ---------------------------------------------------------------
+
+    def send_hit(self, hit: Hit) -> bool:
+        """Validate and queue ``hit``; an invalid hit is reported and never sent."""
+        return self._track(hit)
+
+    def _track(self, hit: Hit, *, force: bool = False) -> bool:
+        client = self._client
+        if not isinstance(hit, Hit):
+            client.log(logging.ERROR, f"send_hit needs a hit object, got {type(hit).__name__}")
+            return False
+        try:
+            hit.validate()
+        except InvalidHitError as exc:
+            client.log(logging.ERROR, f"{type(hit).__name__} hit refused: {exc}")
+            return False
+        if self.panic:
+            client.log(logging.INFO, "hit not sent: Flagship is in panic mode")
+            return False
+        if not self.consent and not force:
+            client.log(logging.DEBUG, "hit not sent: the visitor has not consented")
+            return False
+        if self.anonymous_id is not None:
+            vid, cuid = self.anonymous_id, self.visitor_id
+        else:
+            vid, cuid = self.visitor_id, None
+        client.track_hit(TrackedHit(payload=hit.to_payload(), visitor_id=vid, customer_id=cuid))
+        return True
