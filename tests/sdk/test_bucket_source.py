@@ -38,7 +38,8 @@ def test_first_download_without_if_modified_since_then_304_keeps_bucket():
     source = make_source(errors)
     assert source.refresh() is True
     first = source.current()
-    assert first is not None and first.campaign_count == 3
+    assert first is not None
+    assert first.campaign_count == 3
     assert "If-Modified-Since" not in responses.calls[0].request.headers
     assert source.refresh() is False
     assert responses.calls[1].request.headers["If-Modified-Since"] == LAST_MODIFIED
@@ -69,7 +70,8 @@ def test_bad_answers_keep_the_good_bucket(kwargs, message):
     assert source.current() is good
     assert source.last_modified == LAST_MODIFIED
     assert len(errors) == 1
-    assert message in errors[0] and "keeping the current bucket" in errors[0]
+    assert message in errors[0]
+    assert "keeping the current bucket" in errors[0]
 
 
 @responses.activate

@@ -268,7 +268,8 @@ def test_panic_serves_defaults_and_blocks_hits(api, tracker):
     assert visitor.get_modification("color", "blue", activate=True) == "blue"
     assert visitor.get_modification_info("color") is None
     assert not visitor.send_hit(Event(EventCategory.ACTION_TRACKING, "click"))
-    assert tracker.activations == [] and tracker.hits == []
+    assert tracker.activations == []
+    assert tracker.hits == []
     visitor.synchronize_modifications()
     assert not visitor.panic
     assert visitor.get_modification("color", "blue") == "red"
