@@ -1,0 +1,1 @@
+"""Django-free core of django-flagship: decisions, flags, hits and their delivery."""
