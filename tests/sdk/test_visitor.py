@@ -206,8 +206,8 @@ def test_authenticated_ids_on_hits_and_activations(bucketing, tracker):
     visitor.send_hit(Event(EventCategory.USER_ENGAGEMENT, "login"))
     activation = tracker.activations[0].to_payload("env")
     assert (activation["vid"], activation["aid"]) == ("user-9", "anon-1")
-    hit = tracker.hits[-1]
-    assert (hit.visitor_id, hit.customer_id) == ("anon-1", "user-9")
+    hit = tracker.hits[-1].to_payload()
+    assert (hit["vid"], hit["cuid"]) == ("anon-1", "user-9")
     visitor.unauthenticate()
     assert (visitor.visitor_id, visitor.anonymous_id) == ("anon-1", None)
 
