@@ -204,21 +204,40 @@ class _FoldTable(dict):
         return folded
 
 
-_LOWER_TABLE = _LowerTable()
-_FOLD_TABLE = _FoldTable()
+def _remembering(table: dict) -> Callable[[str], str]:
+    """Translate non-ASCII strings with ``table``, remembering the last result.
+
+    One decision evaluates the same context value (or the visitor id) against
+    many targetings; translating a long non-ASCII string once is what counts.
+    """
+    cell: list[tuple[str | None, str]] = [(None, "")]
+
+    def transform(value: str) -> str:
+        last = cell[0]  # one read: safe when threads replace it concurrently
+        if last[0] is value:
+            return last[1]
+        result = value.translate(table)
+        cell[0] = (value, result)
+        return result
+
+    return transform
+
+
+_lower_non_ascii = _remembering(_LowerTable())
+_fold_non_ascii = _remembering(_FoldTable())
 
 
 def go_lower(value: str) -> str:
     """Lower-case ``value`` rune by rune, like Go's ``strings.ToLower``."""
     if value.isascii():
         return value.lower()
-    return value.translate(_LOWER_TABLE)
+    return _lower_non_ascii(value)
 
 
 def _fold(value: str) -> str:
     if value.isascii():
         return value.lower()
-    return value.translate(_FOLD_TABLE)
+    return _fold_non_ascii(value)
 
 
 def go_equal_fold(a: str, b: str) -> bool:
@@ -342,73 +361,73 @@ def _false(_value: Any) -> bool:
     return False
 
 
-def _string_base(op: str, target: str) -> tuple[Evaluator, Evaluator]:
-    """(fast evaluator for an exact ``str``, evaluator for a value of string kind)."""
-    if op in _SEMVER_TESTS:
-        test = _SEMVER_TESTS[op]
-        target_version = parse_semver(target)
-        if target_version is None:
-            return _false, _false
-
-        def semver(value: str) -> bool:
-            version = parse_semver(str(value))
-            return version is not None and test(_semver_cmp(version, target_version))
-
-        return semver, semver
+def _string_parts(op: str, target: str) -> tuple[Any, Callable[[str], str], str] | None:
+    """(comparison, non-ASCII transform, transformed target), or None if unsupported."""
     entry = _STRING_OPS.get(op)
     if entry is None:
-        return _error, _error
+        return None
     folded, compare = entry
     if folded:
-        ref = _fold(target)
-        table: dict = _FOLD_TABLE
-    else:
-        ref = go_lower(target)
-        table = _LOWER_TABLE
+        return compare, _fold_non_ascii, _fold(target)
+    return compare, _lower_non_ascii, go_lower(target)
 
-    def fast(value: str) -> bool:
-        return compare(value.lower() if value.isascii() else value.translate(table), ref)
 
-    def base(value: Any) -> bool:
-        return fast(str(value))
+def _semver_base(op: str, target: str) -> Evaluator:
+    test = _SEMVER_TESTS[op]
+    target_version = parse_semver(target)
+    if target_version is None:
+        return _false
 
-    return fast, base
+    def semver(value: Any) -> bool:
+        version = parse_semver(str(value))
+        return version is not None and test(_semver_cmp(version, target_version))
+
+    return semver
 
 
 def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
     """Evaluator for a scalar (or null/object/absent) targeting value."""
+    base: Evaluator
     if kind == _STR:
-        fast, base = _string_base(op, str(target))
-        exact: type | None = str
-    elif kind == _NUM:
-        compare = _NUMBER_OPS.get(op)
-        exact = None
-        if compare is None:
-            fast = base = _error
+        if op in _SEMVER_TESTS:
+            base = _semver_base(op, str(target))
         else:
-            ref = _to_float(target)
+            parts = _string_parts(op, str(target))
+            if parts is None:
+                base = _error
+            else:
+                str_compare, non_ascii, ref_str = parts
+
+                def base(value: Any) -> bool:
+                    value = str(value)
+                    return str_compare(
+                        value.lower() if value.isascii() else non_ascii(value), ref_str
+                    )
+
+    elif kind == _NUM:
+        num_compare = _NUMBER_OPS.get(op)
+        if num_compare is None:
+            base = _error
+        else:
+            ref_num = _to_float(target)
 
             def base(value: Any) -> bool:
-                return compare(_to_float(value), ref)
+                return num_compare(_to_float(value), ref_num)
 
-            fast = base
     elif kind == _BOOL:
         bool_compare = _BOOL_OPS.get(op)
-        exact = bool
         if bool_compare is None:
-            fast = base = _error
+            base = _error
         else:
             ref_bool = bool(target)
 
             def base(value: Any) -> bool:
                 return bool_compare(bool(value), ref_bool)
 
-            fast = base
     else:
         # null and object values compare to nothing (false without error); a
         # missing value never has the context's kind (error).
-        exact = None
-        fast = base = _false
+        base = _false
 
     and_op = op in _AND_OPS
     or_op = op in _OR_OPS
@@ -440,26 +459,40 @@ def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
             return None
         return base(value)
 
-    if exact is str:
+    # Fast paths for exact str, int, float and bool context values; anything
+    # else (a missing key, a list, another kind, a subclass) takes slow().
+    evaluate: Evaluator
+    if kind == _STR and base is not _error and op not in _SEMVER_TESTS:
 
         def evaluate(value: Any) -> bool | None:
             if type(value) is str:
-                return fast(value)
+                return str_compare(value.lower() if value.isascii() else non_ascii(value), ref_str)
             return slow(value)
 
-    elif exact is bool:
-
-        def evaluate(value: Any) -> bool | None:
-            if type(value) is bool:
-                return fast(value)
-            return slow(value)
-
-    elif kind == _NUM:
+    elif kind == _NUM and base is not _error:
 
         def evaluate(value: Any) -> bool | None:
             value_type = type(value)
-            if value_type is float or value_type is int:
-                return fast(value)
+            if value_type is float:
+                return num_compare(value, ref_num)
+            if value_type is int:
+                return num_compare(_to_float(value), ref_num)
+            return slow(value)
+
+    elif kind == _BOOL and base is not _error:
+
+        def evaluate(value: Any) -> bool | None:
+            if type(value) is bool:
+                return bool_compare(value, ref_bool)
+            return slow(value)
+
+    elif kind in (_STR, _NUM, _BOOL):
+        exact = {_STR: str, _NUM: float, _BOOL: bool}[kind]
+
+        def evaluate(value: Any) -> bool | None:
+            value_type = type(value)
+            if value_type is exact or (kind == _NUM and value_type is int):
+                return base(value)
             return slow(value)
 
     else:
