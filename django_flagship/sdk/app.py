@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
 import sys
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .bucket_source import BucketSource, CdnBucketSource, FileBucketSource
+from .bucketing import Bucket
 from .config import Config, Mode
 from .decision import ApiDecisionManager, BucketingDecisionManager, DecisionManager
 from .decision_api import CircuitBreaker, DecisionApiClient
@@ -51,6 +53,7 @@ class Flagship:
         self._handler: FlagshipEventHandler = FlagshipEventHandler()
         self.decision_manager: DecisionManager | None = None
         self.tracker: Tracker | None = None
+        self._update_listeners: list[Callable[[Bucket | None], None]] = []
         if config is not None:
             self.start(config, bucket_source=bucket_source, tracker=tracker)
 
@@ -127,6 +130,7 @@ class Flagship:
             polling_interval=config.polling_interval,
             session=make_session(pool_size=2),
             on_error=on_error,
+            on_update=self.notify_update,
         )
         source.start()
         return source
@@ -140,6 +144,39 @@ class Flagship:
             try:
                 if closing is not None:
                     closing.close()
+            except Exception as exc:
+                self.report_exception(exc)
+
+    @property
+    def ready(self) -> bool:
+        """Started and able to decide: in BUCKETING mode, once a bucket is loaded."""
+        if self.status is not Status.READY:
+            return False
+        return bool(getattr(self.decision_manager, "ready", True))
+
+    # -- decision data updates ---------------------------------------------------
+
+    def on_update(self, listener: Callable[[Bucket | None], None]) -> Callable[[], None]:
+        """Call ``listener(bucket)`` whenever new decision data is installed.
+
+        In BUCKETING mode that is each new bucketing file the client's CDN
+        source downloads; a bucket source of the project's own reports its
+        changes through :meth:`notify_update`. Returns a function that removes
+        the listener. Listeners run in the thread that installed the data.
+        """
+        self._update_listeners.append(listener)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._update_listeners.remove(listener)
+
+        return remove
+
+    def notify_update(self, bucket: Bucket | None = None) -> None:
+        """Tell the listeners that decisions may have changed; a failing one is reported."""
+        for listener in list(self._update_listeners):
+            try:
+                listener(bucket)
             except Exception as exc:
                 self.report_exception(exc)
 

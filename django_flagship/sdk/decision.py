@@ -30,6 +30,9 @@ class DecisionManager(Protocol):
 class ApiDecisionManager:
     """DECISION_API mode: Flagship's servers decide."""
 
+    #: Flagship's servers can always be asked; failures are per decision.
+    ready = True
+
     def __init__(self, client: DecisionApiClient) -> None:
         self.client = client
 
@@ -47,6 +50,11 @@ class BucketingDecisionManager:
 
     def __init__(self, source: BucketSource) -> None:
         self.source = source
+
+    @property
+    def ready(self) -> bool:
+        """Whether a bucket is loaded (until then every decision fails)."""
+        return self.source.current() is not None
 
     def decide(self, visitor_id, context, *, anonymous_id, consent, assignments, on_error):
         bucket = self.source.current()
