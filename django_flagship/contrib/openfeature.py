@@ -1,0 +1,665 @@
+"""Flagship behind OpenFeature: a provider for the ``openfeature-sdk`` package.
+
+Install it with ``pip install django-flagship[openfeature]``::
+
+    from openfeature import api
+    from openfeature.evaluation_context import EvaluationContext
+
+    from django_flagship.contrib.openfeature import FlagshipProvider
+    from django_flagship.sdk import Config
+
+    api.set_provider_and_wait(FlagshipProvider(config=Config("env-id", "api-key")))
+    client = api.get_client()
+    context = EvaluationContext("user-42", {"plan": "pro"})
+    if client.get_boolean_value("vip_feature", False, context):
+        ...
+
+The evaluation context's ``targeting_key`` is the visitor id and its
+attributes are the visitor context, under the SDK's rules (str, int, float
+or bool values; anything else is dropped and logged once per key). Reading a
+flag activates its variation, as ``request.flags.get`` does.
+
+In a Django project :func:`django_provider` builds the provider on the app's
+configured client; see ``docs/beyond.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
+
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.event import ProviderEventDetails
+from openfeature.exception import ErrorCode, ProviderFatalError, ProviderNotReadyError
+from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.provider import AbstractProvider, Metadata
+from openfeature.track import TrackingEventDetails
+
+from ..sdk import Config, Flagship, Mode, Status
+from ..sdk.bucketing import Bucket
+from ..sdk.context import ContextError, check_context_item
+from ..sdk.hits import Event, EventCategory, Hit
+from ..sdk.model import Assignment, FlagInfo
+from ..sdk.tracking import SyncTracker
+
+__all__ = ["Decision", "FlagSource", "FlagshipProvider", "changed_flags", "flag_metadata"]
+
+logger = logging.getLogger("django_flagship")
+
+T = TypeVar("T")
+ObjectValue = Sequence[Any] | Mapping[str, Any]
+
+#: Refused context keys are logged once each; past this many, no longer remembered.
+_REFUSED_KEYS_LIMIT = 1000
+
+
+class FlagSource(Protocol):
+    """What a decision is read from: an SDK visitor, or Django's accessor source."""
+
+    def get_flag(self, key: str) -> FlagInfo | None: ...
+
+    def activate_modification(self, key: str) -> bool: ...
+
+    def send_hit(self, hit: Hit) -> bool: ...
+
+
+class Decision:
+    """One visitor's decided flags, or why there are none, kept in the provider's cache."""
+
+    __slots__ = ("error", "expires", "panic", "source")
+
+    def __init__(self, source: FlagSource | None, *, error: str | None = None) -> None:
+        self.source = source
+        self.error = error
+        self.panic = bool(getattr(source, "panic", False))
+        self.expires = 0.0
+
+
+# -- values -------------------------------------------------------------------
+
+
+def _as_bool(value: Any) -> tuple[Any, bool]:
+    return value, isinstance(value, bool)
+
+
+def _as_str(value: Any) -> tuple[Any, bool]:
+    return value, isinstance(value, str)
+
+
+def _as_int(value: Any) -> tuple[Any, bool]:
+    # JSON has one number type: 3.0 is the integer 3, a bool is never a number.
+    if isinstance(value, bool):
+        return value, False
+    if isinstance(value, int):
+        return value, True
+    if isinstance(value, float) and value.is_integer():
+        return int(value), True
+    return value, False
+
+
+def _as_float(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value, False
+    return float(value), True
+
+
+def _as_object(value: Any) -> tuple[Any, bool]:
+    if isinstance(value, (dict, list)):
+        # A copy: the caller may change it, the decision is shared.
+        return copy.deepcopy(value), True
+    return value, False
+
+
+_KINDS: dict[str, Callable[[Any], tuple[Any, bool]]] = {
+    "boolean": _as_bool,
+    "string": _as_str,
+    "integer": _as_int,
+    "float": _as_float,
+    "object": _as_object,
+}
+
+
+def flag_metadata(assignment: Assignment) -> dict[str, bool | str]:
+    """The campaign behind a flag, under the keys of ``request.flags.info()``."""
+    metadata: dict[str, bool | str] = {
+        "campaignId": assignment.campaign_id,
+        "variationGroupId": assignment.variation_group_id,
+        "variationId": assignment.variation_id,
+        "isReference": assignment.reference,
+    }
+    for name, value in (
+        ("slug", assignment.slug),
+        ("campaignType", assignment.campaign_type),
+        ("campaignName", assignment.campaign_name),
+        ("variationName", assignment.variation_name),
+    ):
+        if value:
+            metadata[name] = value
+    return metadata
+
+
+def _reason(assignment: Assignment) -> Reason:
+    # An A/B test's variations are handed out by the visitor's hash; the
+    # reference (the control) and single-variation campaigns are what
+    # targeting gave this visitor.
+    if assignment.campaign_type == "ab" and not assignment.reference:
+        return Reason.SPLIT
+    return Reason.TARGETING_MATCH
+
+
+def _error(default: Any, code: ErrorCode, message: str) -> FlagResolutionDetails[Any]:
+    return FlagResolutionDetails(
+        default, error_code=code, error_message=message, reason=Reason.ERROR
+    )
+
+
+# -- what changed between two bucketing files ---------------------------------------
+
+
+def _flag_fingerprints(bucket: Bucket | None) -> dict[str, str]:
+    """``{flag key: digest of every campaign that sets it}``; targeting changes count."""
+    if bucket is None:
+        return {}
+    campaigns = bucket.raw.get("campaigns") if isinstance(bucket.raw, Mapping) else None
+    found: dict[str, list[str]] = {}
+    for campaign in campaigns if isinstance(campaigns, list) else ():
+        if not isinstance(campaign, Mapping):
+            continue
+        keys = set()
+        for group in campaign.get("variationGroups") or ():
+            for variation in (group.get("variations") or ()) if isinstance(group, Mapping) else ():
+                modifications = (
+                    variation.get("modifications") if isinstance(variation, Mapping) else None
+                )
+                values = modifications.get("value") if isinstance(modifications, Mapping) else None
+                if isinstance(values, Mapping):
+                    keys.update(key for key in values if isinstance(key, str))
+        if keys:
+            text = json.dumps(campaign, sort_keys=True, default=str)
+            for key in keys:
+                found.setdefault(key, []).append(text)
+    digests = {}
+    for key, texts in found.items():
+        digest = hashlib.sha1(usedforsecurity=False)
+        for text in sorted(texts):
+            digest.update(text.encode("utf-8"))
+        digests[key] = digest.hexdigest()
+    return digests
+
+
+def changed_flags(before: Bucket | None, after: Bucket | None) -> list[str]:
+    """Flag keys whose campaigns (values, allocation or targeting) differ, sorted."""
+    if (before is not None and before.panic) != (after is not None and after.panic):
+        # Panic switches every flag at once.
+        return sorted(set(_flag_fingerprints(before)) | set(_flag_fingerprints(after)))
+    old, new = _flag_fingerprints(before), _flag_fingerprints(after)
+    return sorted(key for key in set(old) | set(new) if old.get(key) != new.get(key))
+
+
+# -- the provider -------------------------------------------------------------------
+
+
+class FlagshipProvider(AbstractProvider):
+    """An OpenFeature provider that decides with a Flagship client.
+
+    Give it a started :class:`~django_flagship.sdk.Flagship` client, or a
+    :class:`~django_flagship.sdk.Config` (and optionally an unstarted client)
+    for ``initialize`` to start. ``shutdown`` flushes pending hits and, unless
+    ``close_client=False``, stops the client.
+
+    A visitor's decision is kept for ``cache_ttl`` seconds per targeting key
+    and context (``cache_size`` of them at most), so that reading several
+    flags for the same visitor decides once: in DECISION_API mode that is one
+    HTTP call instead of one per flag. A new bucketing file empties the cache.
+    ``cache_ttl=0`` decides on every evaluation.
+    """
+
+    def __init__(
+        self,
+        client: Flagship | None = None,
+        *,
+        config: Config | None = None,
+        activate: bool = True,
+        cache_ttl: float = 1.0,
+        cache_size: int = 10_000,
+        close_client: bool = True,
+        flush_timeout: float = 2.0,
+    ) -> None:
+        super().__init__()
+        if client is None and config is None:
+            raise TypeError("FlagshipProvider needs a Flagship client or a Config")
+        if cache_ttl < 0 or cache_size < 0:
+            raise ValueError("cache_ttl and cache_size must be >= 0")
+        self._client = client
+        self._config = config
+        self.activate = activate
+        self.cache_ttl = float(cache_ttl)
+        self.cache_size = int(cache_size)
+        self.close_client = close_client
+        self.flush_timeout = flush_timeout
+        self._metadata = Metadata(name="Flagship")
+        self._cache: OrderedDict[tuple[str, tuple[Any, ...]], Decision] = OrderedDict()
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._remove_listener: Callable[[], None] | None = None
+        self._last_bucket: Bucket | None = None
+        self._waiting_for_data = False
+        self._known: tuple[Bucket | None, frozenset[str]] = (None, frozenset())
+        self._refused: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} client={self._client!r}>"
+
+    @property
+    def client(self) -> Flagship | None:
+        """The Flagship client (``None`` until ``initialize`` when built from a Config)."""
+        return self._client
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def get_metadata(self) -> Metadata:
+        return self._metadata
+
+    def initialize(self, evaluation_context: EvaluationContext | None = None) -> None:
+        """Start the client when needed; not ready until a bucket is loaded (BUCKETING)."""
+        client = self._client
+        if client is None:
+            client = self._client = Flagship()
+        if client.status is not Status.READY:
+            if self._config is None:
+                raise ProviderFatalError("the Flagship client is not started and no Config given")
+            client.start(self._config)
+        if self._remove_listener is None:
+            self._remove_listener = client.on_update(self._on_update)
+        self._last_bucket = self._current_bucket()
+        if not client.ready:
+            # READY is emitted when the first bucketing file arrives.
+            self._waiting_for_data = True
+            raise ProviderNotReadyError("no bucketing file is loaded yet")
+        self._waiting_for_data = False
+
+    def shutdown(self) -> None:
+        """Flush pending hits and, with ``close_client``, stop the client."""
+        if self._remove_listener is not None:
+            self._remove_listener()
+            self._remove_listener = None
+        self.clear_cache()
+        client = self._client
+        if client is None or client.status is not Status.READY:
+            return
+        tracker = client.tracker
+        if tracker is not None:
+            try:
+                tracker.flush(self.flush_timeout)
+            except Exception:
+                logger.exception("Flagship: flushing hits at provider shutdown failed")
+        if self.close_client:
+            client.stop()
+
+    def clear_cache(self) -> None:
+        """Forget every cached decision (a new bucket does it automatically)."""
+        with self._lock:
+            self._cache.clear()
+            self._generation += 1
+
+    def _current_bucket(self) -> Bucket | None:
+        client = self._client
+        source = getattr(client.decision_manager, "source", None) if client else None
+        current = getattr(source, "current", None)
+        return current() if current is not None else None
+
+    def _on_update(self, bucket: Bucket | None) -> None:
+        self.clear_cache()
+        bucket = bucket if bucket is not None else self._current_bucket()
+        previous, self._last_bucket = self._last_bucket, bucket
+        if self._waiting_for_data:
+            self._waiting_for_data = False
+            self.emit_provider_ready(ProviderEventDetails(message="a bucketing file was loaded"))
+            return
+        self.emit_provider_configuration_changed(
+            ProviderEventDetails(
+                flags_changed=changed_flags(previous, bucket),
+                message="a new bucketing file was loaded",
+            )
+        )
+
+    # -- decisions --------------------------------------------------------------
+
+    def _context(self, attributes: Mapping[str, Any]) -> tuple[dict[str, Any], tuple[Any, ...]]:
+        """The visitor context and its cache key; refused attributes are dropped."""
+        if not attributes:
+            return {}, ()
+        context = {}
+        for key, value in attributes.items():
+            try:
+                check_context_item(key, value)
+            except ContextError as exc:
+                self._refuse(key, exc)
+                continue
+            context[key] = value
+        # The type is part of the key: True, 1 and 1.0 are equal in Python but
+        # not to targeting.
+        return context, tuple(sorted((k, v.__class__, v) for k, v in context.items()))
+
+    def _refuse(self, key: Any, exc: ContextError) -> None:
+        name = repr(key)
+        if name in self._refused:
+            return
+        if len(self._refused) < _REFUSED_KEYS_LIMIT:
+            self._refused.add(name)
+        logger.warning("Flagship: evaluation context attribute dropped: %s", exc)
+
+    def _cached(self, key: tuple[str, tuple[Any, ...]]) -> Decision | None:
+        if self.cache_ttl <= 0:
+            return None
+        with self._lock:
+            decision = self._cache.get(key)
+            if decision is None:
+                return None
+            if decision.expires <= time.monotonic():
+                del self._cache[key]
+                return None
+            self._cache.move_to_end(key)
+            return decision
+
+    def _decision(self, targeting_key: str, attributes: Mapping[str, Any]) -> Decision:
+        context, context_key = self._context(attributes)
+        key = (targeting_key, context_key)
+        decision = self._cached(key)
+        if decision is not None:
+            return decision
+        generation = self._generation
+        decision = self.decide(targeting_key, context)
+        if decision.error is None and self.cache_ttl > 0 and self.cache_size > 0:
+            decision.expires = time.monotonic() + self.cache_ttl
+            with self._lock:
+                # A decision taken on a bucket that was replaced meanwhile is not kept.
+                if generation == self._generation:
+                    self._cache[key] = decision
+                    self._cache.move_to_end(key)
+                    while len(self._cache) > self.cache_size:
+                        self._cache.popitem(last=False)
+        return decision
+
+    def decide(self, targeting_key: str, context: dict[str, Any]) -> Decision:
+        """Decide for one visitor now; subclasses change where the visitor comes from."""
+        assert self._client is not None
+        visitor = self._client.create_visitor(targeting_key, context)
+        if visitor.synchronize_modifications():
+            return Decision(visitor)
+        return Decision(None, error=visitor.last_error or "the decision failed")
+
+    def hit_source(self, targeting_key: str, context: dict[str, Any]) -> FlagSource:
+        """Who ``track()`` sends hits as: the visitor, not decided (hits need no decision)."""
+        assert self._client is not None
+        return self._client.create_visitor(targeting_key, context)
+
+    def _known_flags(self) -> frozenset[str]:
+        """Every flag key of the current bucket; empty in DECISION_API mode."""
+        bucket = self._current_bucket()
+        known_bucket, keys = self._known
+        if bucket is not known_bucket:
+            keys = frozenset(_flag_fingerprints(bucket))
+            self._known = (bucket, keys)
+        return keys
+
+    def _ready(self) -> bool:
+        client = self._client
+        return client is not None and client.ready
+
+    # -- resolution ---------------------------------------------------------------
+
+    def _resolve(
+        self,
+        kind: str,
+        flag_key: str,
+        default: Any,
+        evaluation_context: EvaluationContext | None,
+        decision: Decision | None = None,
+    ) -> FlagResolutionDetails[Any]:
+        try:
+            if not self._ready():
+                return _error(
+                    default, ErrorCode.PROVIDER_NOT_READY, "the Flagship client cannot decide yet"
+                )
+            if decision is None:
+                targeting_key = evaluation_context.targeting_key if evaluation_context else None
+                if not targeting_key:
+                    return _error(
+                        default,
+                        ErrorCode.TARGETING_KEY_MISSING,
+                        "the evaluation context needs a targeting_key (the visitor id)",
+                    )
+                assert evaluation_context is not None
+                decision = self._decision(targeting_key, evaluation_context.attributes)
+            return self._read(kind, flag_key, default, decision)
+        except Exception as exc:
+            logger.exception("Flagship: resolving flag %r failed; the default is served", flag_key)
+            return _error(default, ErrorCode.GENERAL, f"{type(exc).__name__}: {exc}")
+
+    def _read(
+        self, kind: str, flag_key: str, default: Any, decision: Decision
+    ) -> FlagResolutionDetails[Any]:
+        if decision.error is not None:
+            return _error(default, ErrorCode.GENERAL, decision.error)
+        source = decision.source
+        assert source is not None
+        flag = source.get_flag(flag_key)
+        if flag is None:
+            if decision.panic:
+                return FlagResolutionDetails(default, reason=Reason.DISABLED)
+            if flag_key in self._known_flags():
+                # A flag of the bucket, but no campaign of it targets this visitor.
+                return FlagResolutionDetails(default, reason=Reason.DEFAULT)
+            return _error(
+                default, ErrorCode.FLAG_NOT_FOUND, f"no flag {flag_key!r} for this visitor"
+            )
+        assignment = flag.assignment
+        metadata = flag_metadata(assignment)
+        if flag.value is None:
+            # The variation leaves the flag unset (often the reference): the
+            # visitor sees the default, and that is what the test measures.
+            if self.activate:
+                source.activate_modification(flag_key)
+            return FlagResolutionDetails(
+                default,
+                reason=Reason.DEFAULT,
+                variant=assignment.variation_id,
+                flag_metadata=metadata,
+            )
+        value, matched = _KINDS[kind](flag.value)
+        if not matched:
+            return FlagResolutionDetails(
+                default,
+                error_code=ErrorCode.TYPE_MISMATCH,
+                error_message=f"flag {flag_key!r} is a {type(flag.value).__name__}, not {kind}",
+                reason=Reason.ERROR,
+                variant=assignment.variation_id,
+                flag_metadata=metadata,
+            )
+        if self.activate:
+            source.activate_modification(flag_key)
+        return FlagResolutionDetails(
+            value,
+            reason=_reason(assignment),
+            variant=assignment.variation_id,
+            flag_metadata=metadata,
+        )
+
+    async def _resolve_async(
+        self,
+        kind: str,
+        flag_key: str,
+        default: Any,
+        evaluation_context: EvaluationContext | None,
+    ) -> FlagResolutionDetails[Any]:
+        """Resolve on the event loop when nothing can block, else in a worker thread."""
+        if self._ready() and not self._sends_synchronously():
+            targeting_key = evaluation_context.targeting_key if evaluation_context else None
+            if targeting_key and evaluation_context is not None:
+                try:
+                    context_key = self._context(evaluation_context.attributes)[1]
+                except Exception:
+                    context_key = None
+                decision = (
+                    self._cached((targeting_key, context_key)) if context_key is not None else None
+                )
+                if decision is not None:
+                    return self._resolve(kind, flag_key, default, evaluation_context, decision)
+                if self.decides_without_io():
+                    return self._resolve(kind, flag_key, default, evaluation_context)
+        return await asyncio.to_thread(self._resolve, kind, flag_key, default, evaluation_context)
+
+    def decides_without_io(self) -> bool:
+        """Whether a decision is pure computation (BUCKETING on a bucket in memory)."""
+        client = self._client
+        return (
+            client is not None
+            and client.config is not None
+            and client.config.mode is Mode.BUCKETING
+        )
+
+    def _sends_synchronously(self) -> bool:
+        client = self._client
+        return self.activate and client is not None and isinstance(client.tracker, SyncTracker)
+
+    def resolve_boolean_details(
+        self,
+        flag_key: str,
+        default_value: bool,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[bool]:
+        return self._resolve("boolean", flag_key, default_value, evaluation_context)
+
+    def resolve_string_details(
+        self,
+        flag_key: str,
+        default_value: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[str]:
+        return self._resolve("string", flag_key, default_value, evaluation_context)
+
+    def resolve_integer_details(
+        self,
+        flag_key: str,
+        default_value: int,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[int]:
+        return self._resolve("integer", flag_key, default_value, evaluation_context)
+
+    def resolve_float_details(
+        self,
+        flag_key: str,
+        default_value: float,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[float]:
+        return self._resolve("float", flag_key, default_value, evaluation_context)
+
+    def resolve_object_details(
+        self,
+        flag_key: str,
+        default_value: ObjectValue,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[ObjectValue]:
+        return self._resolve("object", flag_key, default_value, evaluation_context)
+
+    async def resolve_boolean_details_async(
+        self,
+        flag_key: str,
+        default_value: bool,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[bool]:
+        return await self._resolve_async("boolean", flag_key, default_value, evaluation_context)
+
+    async def resolve_string_details_async(
+        self,
+        flag_key: str,
+        default_value: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[str]:
+        return await self._resolve_async("string", flag_key, default_value, evaluation_context)
+
+    async def resolve_integer_details_async(
+        self,
+        flag_key: str,
+        default_value: int,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[int]:
+        return await self._resolve_async("integer", flag_key, default_value, evaluation_context)
+
+    async def resolve_float_details_async(
+        self,
+        flag_key: str,
+        default_value: float,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[float]:
+        return await self._resolve_async("float", flag_key, default_value, evaluation_context)
+
+    async def resolve_object_details_async(
+        self,
+        flag_key: str,
+        default_value: ObjectValue,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[ObjectValue]:
+        return await self._resolve_async("object", flag_key, default_value, evaluation_context)
+
+    # -- tracking -----------------------------------------------------------------
+
+    def track(
+        self,
+        tracking_event_name: str,
+        evaluation_context: EvaluationContext | None = None,
+        tracking_event_details: TrackingEventDetails | None = None,
+    ) -> None:
+        """Send an Event hit named ``tracking_event_name`` for the targeting key.
+
+        ``details.value`` becomes the event value (a non-negative integer for
+        Flagship), the ``label`` attribute its label, and a ``category``
+        attribute of ``"User Engagement"`` its category (default: Action Tracking).
+        """
+        try:
+            targeting_key = evaluation_context.targeting_key if evaluation_context else None
+            client = self._client
+            if not targeting_key or client is None or client.status is not Status.READY:
+                logger.error(
+                    "Flagship: track(%r) needs a started client and a targeting_key; not sent",
+                    tracking_event_name,
+                )
+                return
+            event = self._event(tracking_event_name, tracking_event_details)
+            assert evaluation_context is not None
+            context, _ = self._context(evaluation_context.attributes)
+            self.hit_source(targeting_key, context).send_hit(event)
+        except Exception:
+            logger.exception("Flagship: track(%r) failed", tracking_event_name)
+
+    @staticmethod
+    def _event(name: str, details: TrackingEventDetails | None) -> Event:
+        attributes = details.attributes if details is not None else {}
+        category = attributes.get("category", EventCategory.ACTION_TRACKING)
+        event = Event(category, name)
+        label = attributes.get("label")
+        if label is not None:
+            event.with_event_label(label)
+        value = details.value if details is not None else None
+        if value is not None:
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                event.with_event_value(value)
+            else:
+                logger.warning(
+                    "Flagship: event %r sent without its value %r: Flagship takes only "
+                    "non-negative integers",
+                    name,
+                    value,
+                )
+        return event
