@@ -256,7 +256,7 @@ class FlagshipProvider(AbstractProvider):
         self._refused: set[str] = set()
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} client={self._client!r}>"
+        return f"<{type(self).__name__} client={self.client!r}>"
 
     @property
     def client(self) -> Flagship | None:
@@ -292,7 +292,7 @@ class FlagshipProvider(AbstractProvider):
             self._remove_listener()
             self._remove_listener = None
         self.clear_cache()
-        client = self._client
+        client = self.client
         if client is None or client.status is not Status.READY:
             return
         tracker = client.tracker
@@ -311,7 +311,7 @@ class FlagshipProvider(AbstractProvider):
             self._generation += 1
 
     def _current_bucket(self) -> Bucket | None:
-        client = self._client
+        client = self.client
         source = getattr(client.decision_manager, "source", None) if client else None
         current = getattr(source, "current", None)
         return current() if current is not None else None
@@ -391,16 +391,18 @@ class FlagshipProvider(AbstractProvider):
 
     def decide(self, targeting_key: str, context: dict[str, Any]) -> Decision:
         """Decide for one visitor now; subclasses change where the visitor comes from."""
-        assert self._client is not None
-        visitor = self._client.create_visitor(targeting_key, context)
+        client = self.client
+        assert client is not None
+        visitor = client.create_visitor(targeting_key, context)
         if visitor.synchronize_modifications():
             return Decision(visitor)
         return Decision(None, error=visitor.last_error or "the decision failed")
 
     def hit_source(self, targeting_key: str, context: dict[str, Any]) -> FlagSource:
         """Who ``track()`` sends hits as: the visitor, not decided (hits need no decision)."""
-        assert self._client is not None
-        return self._client.create_visitor(targeting_key, context)
+        client = self.client
+        assert client is not None
+        return client.create_visitor(targeting_key, context)
 
     def _known_flags(self) -> frozenset[str]:
         """Every flag key of the current bucket; empty in DECISION_API mode."""
@@ -412,7 +414,7 @@ class FlagshipProvider(AbstractProvider):
         return keys
 
     def _ready(self) -> bool:
-        client = self._client
+        client = self.client
         return client is not None and client.ready
 
     # -- resolution ---------------------------------------------------------------
@@ -520,7 +522,7 @@ class FlagshipProvider(AbstractProvider):
 
     def decides_without_io(self) -> bool:
         """Whether a decision is pure computation (BUCKETING on a bucket in memory)."""
-        client = self._client
+        client = self.client
         return (
             client is not None
             and client.config is not None
@@ -528,7 +530,7 @@ class FlagshipProvider(AbstractProvider):
         )
 
     def _sends_synchronously(self) -> bool:
-        client = self._client
+        client = self.client
         return self.activate and client is not None and isinstance(client.tracker, SyncTracker)
 
     def resolve_boolean_details(
@@ -627,7 +629,7 @@ class FlagshipProvider(AbstractProvider):
         """
         try:
             targeting_key = evaluation_context.targeting_key if evaluation_context else None
-            client = self._client
+            client = self.client
             if not targeting_key or client is None or client.status is not Status.READY:
                 logger.error(
                     "Flagship: track(%r) needs a started client and a targeting_key; not sent",
