@@ -34,6 +34,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
+from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
 from openfeature.evaluation_context import EvaluationContext
@@ -74,13 +75,22 @@ class FlagSource(Protocol):
 class Decision:
     """One visitor's decided flags, or why there are none, kept in the provider's cache."""
 
-    __slots__ = ("error", "expires", "panic", "source")
+    __slots__ = ("_metadata", "error", "expires", "panic", "source")
 
     def __init__(self, source: FlagSource | None, *, error: str | None = None) -> None:
         self.source = source
         self.error = error
         self.panic = bool(getattr(source, "panic", False))
         self.expires = 0.0
+        self._metadata: dict[int, Mapping[str, bool | str]] = {}
+
+    def metadata(self, assignment: Assignment) -> Mapping[str, bool | str]:
+        """:func:`flag_metadata`, built once per assignment of this decision."""
+        # Keyed by identity: the source holds the assignments, so ids stay unique.
+        found = self._metadata.get(id(assignment))
+        if found is None:
+            found = self._metadata[id(assignment)] = MappingProxyType(flag_metadata(assignment))
+        return found
 
 
 # -- values -------------------------------------------------------------------
@@ -254,6 +264,7 @@ class FlagshipProvider(AbstractProvider):
         self._waiting_for_data = False
         self._known: tuple[Bucket | None, frozenset[str]] = (None, frozenset())
         self._refused: set[str] = set()
+        self._segments: OrderedDict[str, str] = OrderedDict()
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} client={self.client!r}>"
@@ -394,9 +405,19 @@ class FlagshipProvider(AbstractProvider):
         client = self.client
         assert client is not None
         visitor = client.create_visitor(targeting_key, context)
-        if visitor.synchronize_modifications():
-            return Decision(visitor)
-        return Decision(None, error=visitor.last_error or "the decision failed")
+        # In BUCKETING mode a decision sends the context as a SEGMENT hit when it
+        # changed; remembering what was sent keeps that to one per change, not
+        # one per cache miss.
+        visitor.segment_digest = self._segments.get(targeting_key)
+        if not visitor.synchronize_modifications():
+            return Decision(None, error=visitor.last_error or "the decision failed")
+        if visitor.segment_digest is not None:
+            with self._lock:
+                self._segments[targeting_key] = visitor.segment_digest
+                self._segments.move_to_end(targeting_key)
+                while len(self._segments) > max(self.cache_size, 1):
+                    self._segments.popitem(last=False)
+        return Decision(visitor)
 
     def hit_source(self, targeting_key: str, context: dict[str, Any]) -> FlagSource:
         """Who ``track()`` sends hits as: the visitor, not decided (hits need no decision)."""
@@ -465,7 +486,7 @@ class FlagshipProvider(AbstractProvider):
                 default, ErrorCode.FLAG_NOT_FOUND, f"no flag {flag_key!r} for this visitor"
             )
         assignment = flag.assignment
-        metadata = flag_metadata(assignment)
+        metadata = decision.metadata(assignment)
         if flag.value is None:
             # The variation leaves the flag unset (often the reference): the
             # visitor sees the default, and that is what the test measures.

@@ -642,3 +642,21 @@ def test_a_decision_taken_while_the_bucket_changed_is_not_cached(flagship, sourc
         assert len(provider._cache) == 1
     finally:
         api.shutdown()
+
+
+def test_the_context_goes_out_as_one_segment_hit_per_change(flagship, tracker):
+    api.set_provider_and_wait(FlagshipProvider(flagship, cache_ttl=0))
+    try:
+        client = api.get_client()
+        for _ in range(3):
+            client.get_boolean_value("vip_feature", False, ctx("u", isVip=True))
+        client.get_boolean_value("vip_feature", False, ctx("u", isVip=False))
+        client.get_boolean_value("vip_feature", False, ctx("other", isVip=False))
+        segments = [hit for hit in tracker.hits if hit.hit_type == "SEGMENT"]
+        assert [(hit.visitor_id, hit.payload["s"]["isVip"]) for hit in segments] == [
+            ("u", "true"),
+            ("u", "false"),
+            ("other", "false"),
+        ]
+    finally:
+        api.shutdown()
