@@ -324,6 +324,19 @@ def _parse_campaign(
     return campaign, tuple(problems)
 
 
+def _allocation_item(campaign: Campaign, group: VariationGroup) -> tuple[Any, ...]:
+    """(allowed range buckets, hash prefix, table, campaign, group) for decide().
+
+    The table maps a bucket to an Assignment (or None). When every bucket gets
+    the same answer (one variation at 100 %, say), no hash is needed: the hash
+    prefix is None and the table is that answer.
+    """
+    table = tuple(v.assignment if v else None for v in group.table)
+    if all(entry is table[0] for entry in table):
+        return (campaign.allowed, None, table[0], campaign, group)
+    return (campaign.allowed, group.key, table, campaign, group)
+
+
 def _ignore(message: str) -> None:
     return None
 
@@ -433,23 +446,10 @@ class Bucket:
         bucket._entries = tuple(entries)
         # decide() runs a generated function that reads the context once and
         # returns, for each campaign whose targeting matches, what allocating
-        # the visitor takes: the campaign, the variation group, the allowed
-        # range buckets, the hash prefix and the bucket -> Assignment table.
+        # the visitor takes (see _allocation_item).
         bucket._select = compile_selector(
             [
-                [
-                    (
-                        g.targeting,
-                        (
-                            c,
-                            g,
-                            c.allowed,
-                            g.key,
-                            tuple(v.assignment if v else None for v in g.table),
-                        ),
-                    )
-                    for g in c.variation_groups
-                ]
+                [(g.targeting, _allocation_item(c, g)) for g in c.variation_groups]
                 for c in campaigns
                 if not c.duplicate
             ]
@@ -490,18 +490,18 @@ class Bucket:
         if not (assignments or self._one_ab):
             # The common case, kept lean: no cached assignments, no 1V1T.
             append = result.append
-            for _campaign, _group, allowed, key, table in chosen:
+            for allowed, key, table, _campaign, _group in chosen:
                 if allowed is not None:
                     if range_bucket < 0:
                         range_bucket = _hash(encode_utf8(visitor_id)) % 100
                     if not allowed[range_bucket]:
                         continue
-                assignment = table[_hash(key + suffix) % 100]
+                assignment = table if key is None else table[_hash(key + suffix) % 100]
                 if assignment is not None:
                     append(assignment)
             return result
         ab_assigned = False
-        for campaign, group, allowed, key, table in chosen:
+        for allowed, key, table, campaign, group in chosen:
             if self._one_ab and ab_assigned and campaign.type == "ab":
                 continue
             if allowed is not None:
@@ -513,7 +513,7 @@ class Bucket:
                 variation = group.by_id.get(assignments[group.id])
                 assignment = variation.assignment if variation is not None else None
             else:
-                assignment = table[_hash(key + suffix) % 100]
+                assignment = table if key is None else table[_hash(key + suffix) % 100]
             if assignment is None:
                 continue
             if campaign.type == "ab":
