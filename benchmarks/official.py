@@ -6,7 +6,8 @@ Shared by the cross-check test and the bucketing benchmark.
 HTTP call answered by ``responses`` (the CDN file is served with a
 ``Last-Modified`` header, without which the SDK never becomes ready), from a
 temporary working directory (the SDK writes a ``.{envId}.decision`` file
-there), and stops it on exit.
+there), and stops it on exit. Outside such a session the SDK's HTTP calls
+fail without touching the network.
 
 :func:`agreeing_bucket` generates bucketing files on which the official SDK
 and the decision engine must give the same assignments: every variation
@@ -329,6 +330,36 @@ def our_flags(
     }
 
 
+class _NetworkGuard:
+    """Stands for ``requests`` inside ``flagship.http_helper`` (its only HTTP client).
+
+    While an :class:`OfficialSDK` is open, calls go to ``requests``, where
+    ``responses`` answers them. Otherwise they fail as a network error does,
+    which the SDK handles: a tracking thread that wakes up late can never
+    reach the network.
+    """
+
+    open_sessions = 0
+
+    def __getattr__(self, name: str) -> Any:
+        import requests
+
+        if _NetworkGuard.open_sessions or name not in ("request", "get", "post"):
+            return getattr(requests, name)
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise requests.ConnectionError("offline: no official SDK session is open")
+
+        return refuse
+
+
+def _guard_network() -> None:
+    import flagship.http_helper
+
+    if not isinstance(flagship.http_helper.requests, _NetworkGuard):
+        flagship.http_helper.requests = _NetworkGuard()
+
+
 class OfficialSDK:
     """``flagship==3.0.1`` in BUCKETING mode, fully offline (see the module docstring)."""
 
@@ -347,11 +378,13 @@ class OfficialSDK:
         from flagship.status import Status
         from flagship.tracking_manager import TrackingManagerConfig
 
+        _guard_network()
         self._cwd = os.getcwd()
         self._tmp = tempfile.TemporaryDirectory(prefix="flagship-official-")
         os.chdir(self._tmp.name)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self._mock.start()
+        _NetworkGuard.open_sessions += 1
         try:
             self._mock.add(
                 responses.GET,
@@ -387,6 +420,7 @@ class OfficialSDK:
             Flagship.stop()
         finally:
             if self._mock is not None:
+                _NetworkGuard.open_sessions -= 1
                 self._mock.stop()
                 self._mock.reset()
                 self._mock = None

@@ -27,6 +27,7 @@ then costs well under a microsecond per campaign.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import struct
 from collections.abc import Callable, Mapping
@@ -423,16 +424,7 @@ class Bucket:
                 entries.append((None, (raw_id if isinstance(raw_id, str) else "", message), ()))
                 continue
             if campaign.id in seen:
-                campaign = Campaign(
-                    id=campaign.id,
-                    name=campaign.name,
-                    type=campaign.type,
-                    slug=campaign.slug,
-                    variation_groups=campaign.variation_groups,
-                    allowed=campaign.allowed,
-                    bucket_ranges=campaign.bucket_ranges,
-                    duplicate=True,
-                )
+                campaign = dataclasses.replace(campaign, duplicate=True)
             seen.add(campaign.id)
             campaigns.append(campaign)
             entries.append((campaign, None, problems))
@@ -535,7 +527,7 @@ class Bucket:
         if context is None:
             context = {}
         suffix = encode_utf8(decision_group_key(decision_group) if decision_group else visitor_id)
-        range_bucket = mmh3.hash(encode_utf8(visitor_id), 0, False) % 100
+        range_bucket = _hash(encode_utf8(visitor_id)) % 100
         ab_assigned = False
         outcomes: list[CampaignOutcome] = []
         for campaign, message, problems in self._entries:
@@ -619,7 +611,7 @@ class Bucket:
                 vg_id,
                 detail=(*detail, f"cached variation {cached!r}"),
             )
-        bucket = mmh3.hash(chosen.key + suffix, 0, False) % 100
+        bucket = _hash(chosen.key + suffix) % 100
         variation = chosen.table[bucket]
         if variation is None:
             return CampaignOutcome(

@@ -682,8 +682,9 @@ def _always(result: bool) -> Predicate:
 
 # --- code generation --------------------------------------------------------
 # Targetings become Python source built from fixed fragments only: context
-# keys, targeting values and evaluators are bound as closure variables (C0,
-# C1, ...), never written into the text. The generated function reads each
+# keys, targeting values and evaluators are bound to names (C4, C5, ...) in
+# the generated module's own namespace, never written into the text. The
+# generated function reads each
 # context key once, with its type and its lower-cased and case-folded forms,
 # then tests every condition on those, inline for the common cases (a str,
 # int, float or bool context value of the targeting value's kind) and through
@@ -756,10 +757,6 @@ def _inline(operator: str, value: Any) -> tuple[str, str, Any] | None:
     return None
 
 
-def _spec(cond: Condition) -> tuple[str, Any]:
-    return cond.operator, cond.value
-
-
 def _live_groups(
     groups: tuple[tuple[Condition, ...], ...],
 ) -> list[tuple[list[tuple[Any, Condition]], bool]]:
@@ -809,9 +806,10 @@ class _Source:
             self.forms[index].add(form)
         return index
 
-    def condition(self, source: Any, cond: Condition) -> tuple[str, str]:
+    def condition(
+        self, source: Any, cond: Condition, spec: tuple[str, str, Any] | None
+    ) -> tuple[str, str]:
         """(match expression, no-error expression) of one condition."""
-        spec = _inline(*_spec(cond))
         evaluate = self.bind(cond.evaluate)
         index = self.slot(source, spec[0] if spec else None)
         v = f"v{index}"
@@ -837,8 +835,11 @@ class _Source:
             # Inlined tests first: the order of an AND does not change its
             # result (errors are checked apart), and a cheap false skips the
             # evaluator calls.
-            ordered = sorted(conditions, key=lambda item: _inline(*_spec(item[1])) is None)
-            parts = [self.condition(source, cond) for source, cond in ordered]
+            specs = [
+                (source, cond, _inline(cond.operator, cond.value)) for source, cond in conditions
+            ]
+            specs.sort(key=lambda item: item[2] is None)
+            parts = [self.condition(*item) for item in specs]
             checks.extend(no_error for _, no_error in parts)
             if not blocked:
                 tried.append("(" + " and ".join(m for m, _ in parts) + ")" if parts else "True")
