@@ -41,8 +41,7 @@ from django_flagship.sdk.model import merge_flags
 
 TARGET_RATIO = 25.0
 SIZES = {20: 1000, 200: 200}  # campaigns: visitors
-OFFICIAL_PASSES = 3
-OUR_PASSES = 15
+PASSES = 5  # per side; the best pass counts
 
 
 @dataclass
@@ -72,7 +71,7 @@ def measure(campaigns: int, visitors: int, rng: random.Random) -> Result:
     agreed = 0
     official_ns = []
     with OfficialSDK(data, env_id=f"bench{campaigns}") as sdk:
-        for attempt in range(OFFICIAL_PASSES):
+        for attempt in range(PASSES):
             elapsed = 0
             for visitor_id, context in contexts:
                 visitor = sdk.visitor(visitor_id, context)  # untimed
@@ -87,7 +86,7 @@ def measure(campaigns: int, visitors: int, rng: random.Random) -> Result:
 
     decide = bucket.decide
     ours_ns, decide_ns = [], []
-    for _ in range(OUR_PASSES):
+    for _ in range(PASSES):
         gc.collect()
         gc.disable()
         start = time.perf_counter_ns()
