@@ -39,6 +39,8 @@ from benchmarks.official import (
 from django_flagship.sdk.bucketing import Bucket
 from django_flagship.sdk.model import merge_flags
 
+__all__ = ["Result", "main", "measure"]
+
 TARGET_RATIO = 25.0
 SIZES = {20: 1000, 200: 200}  # campaigns: visitors
 PASSES = 5  # per side; the best pass counts

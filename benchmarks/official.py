@@ -6,7 +6,7 @@ Shared by the cross-check test and the bucketing benchmark.
 HTTP call answered by ``responses`` (the CDN file is served with a
 ``Last-Modified`` header, without which the SDK never becomes ready), from a
 temporary working directory (the SDK writes a ``.{envId}.decision`` file
-there), and stops it on exit. Outside such a session the SDK's HTTP calls
+there), and stops it on exit. Outside such a block the SDK's HTTP calls
 fail without touching the network.
 
 :func:`agreeing_bucket` generates bucketing files on which the official SDK
@@ -339,16 +339,16 @@ class _NetworkGuard:
     reach the network.
     """
 
-    open_sessions = 0
+    open_harnesses = 0
 
     def __getattr__(self, name: str) -> Any:
         import requests
 
-        if _NetworkGuard.open_sessions or name not in ("request", "get", "post"):
+        if _NetworkGuard.open_harnesses or name not in ("request", "get", "post"):
             return getattr(requests, name)
 
         def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise requests.ConnectionError("offline: no official SDK session is open")
+            raise requests.ConnectionError("offline: no OfficialSDK block is open")
 
         return refuse
 
@@ -384,7 +384,7 @@ class OfficialSDK:
         os.chdir(self._tmp.name)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self._mock.start()
-        _NetworkGuard.open_sessions += 1
+        _NetworkGuard.open_harnesses += 1
         try:
             self._mock.add(
                 responses.GET,
@@ -420,7 +420,7 @@ class OfficialSDK:
             Flagship.stop()
         finally:
             if self._mock is not None:
-                _NetworkGuard.open_sessions -= 1
+                _NetworkGuard.open_harnesses -= 1
                 self._mock.stop()
                 self._mock.reset()
                 self._mock = None

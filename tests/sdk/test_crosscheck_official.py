@@ -432,7 +432,7 @@ def test_official_sdk_leaves_no_file_behind(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_official_sdk_cannot_reach_the_network_outside_a_session():
+def test_official_sdk_cannot_reach_the_network_outside_the_harness():
     import flagship.http_helper
     import requests
 
