@@ -46,12 +46,19 @@ from openfeature.track import TrackingEventDetails
 
 from ..sdk import Config, Flagship, Mode, Status
 from ..sdk.bucketing import Bucket
+from ..sdk.constants import RESERVED_CONTEXT_KEYS
 from ..sdk.context import ContextError, check_context_item
 from ..sdk.hits import Event, EventCategory, Hit
 from ..sdk.model import Assignment, FlagInfo
 from ..sdk.tracking import SyncTracker
 
-__all__ = ["Decision", "FlagSource", "FlagshipProvider", "changed_flags", "flag_metadata"]
+__all__ = [
+    "Decision",
+    "FlagSource",
+    "FlagshipProvider",
+    "changed_flags",
+    "flag_metadata",
+]
 
 logger = logging.getLogger("django_flagship")
 
@@ -75,7 +82,7 @@ class FlagSource(Protocol):
 class Decision:
     """One visitor's decided flags, or why there are none, kept in the provider's cache."""
 
-    __slots__ = ("_metadata", "error", "expires", "panic", "source")
+    __slots__ = ("_metadata", "activated", "error", "expires", "panic", "source")
 
     def __init__(self, source: FlagSource | None, *, error: str | None = None) -> None:
         self.source = source
@@ -83,6 +90,14 @@ class Decision:
         self.panic = bool(getattr(source, "panic", False))
         self.expires = 0.0
         self._metadata: dict[int, Mapping[str, bool | str]] = {}
+        #: Flag keys already activated through this decision: not again.
+        self.activated: set[str] = set()
+
+    def activate(self, key: str) -> None:
+        if key not in self.activated:
+            self.activated.add(key)
+            assert self.source is not None
+            self.source.activate_modification(key)
 
     def metadata(self, assignment: Assignment) -> Mapping[str, bool | str]:
         """:func:`flag_metadata`, built once per assignment of this decision."""
@@ -232,6 +247,9 @@ class FlagshipProvider(AbstractProvider):
     ``cache_ttl=0`` decides on every evaluation.
     """
 
+    #: Subclasses that find their client elsewhere (Django's settings) set it false.
+    _needs_client = True
+
     def __init__(
         self,
         client: Flagship | None = None,
@@ -244,7 +262,7 @@ class FlagshipProvider(AbstractProvider):
         flush_timeout: float = 2.0,
     ) -> None:
         super().__init__()
-        if client is None and config is None:
+        if client is None and config is None and self._needs_client:
             raise TypeError("FlagshipProvider needs a Flagship client or a Config")
         if cache_ttl < 0 or cache_size < 0:
             raise ValueError("cache_ttl and cache_size must be >= 0")
@@ -281,6 +299,17 @@ class FlagshipProvider(AbstractProvider):
 
     def initialize(self, evaluation_context: EvaluationContext | None = None) -> None:
         """Start the client when needed; not ready until a bucket is loaded (BUCKETING)."""
+        self._start_client()
+        if self._remove_listener is None:
+            self._remove_listener = self._listen(self._on_update)
+        self._last_bucket = self.current_bucket()
+        if not self._ready():
+            # READY is emitted when the first bucketing file arrives.
+            self._waiting_for_data = True
+            raise ProviderNotReadyError("no bucketing file is loaded yet")
+        self._waiting_for_data = False
+
+    def _start_client(self) -> Flagship:
         client = self._client
         if client is None:
             client = self._client = Flagship()
@@ -288,14 +317,13 @@ class FlagshipProvider(AbstractProvider):
             if self._config is None:
                 raise ProviderFatalError("the Flagship client is not started and no Config given")
             client.start(self._config)
-        if self._remove_listener is None:
-            self._remove_listener = client.on_update(self._on_update)
-        self._last_bucket = self._current_bucket()
-        if not client.ready:
-            # READY is emitted when the first bucketing file arrives.
-            self._waiting_for_data = True
-            raise ProviderNotReadyError("no bucketing file is loaded yet")
-        self._waiting_for_data = False
+        return client
+
+    def _listen(self, callback: Callable[[Bucket | None], None]) -> Callable[[], None]:
+        """Subscribe ``callback`` to new decision data; returns the unsubscribe function."""
+        client = self.client
+        assert client is not None
+        return client.on_update(callback)
 
     def shutdown(self) -> None:
         """Flush pending hits and, with ``close_client``, stop the client."""
@@ -321,7 +349,8 @@ class FlagshipProvider(AbstractProvider):
             self._cache.clear()
             self._generation += 1
 
-    def _current_bucket(self) -> Bucket | None:
+    def current_bucket(self) -> Bucket | None:
+        """The bucket decisions use now (``None`` in DECISION_API mode)."""
         client = self.client
         source = getattr(client.decision_manager, "source", None) if client else None
         current = getattr(source, "current", None)
@@ -329,7 +358,7 @@ class FlagshipProvider(AbstractProvider):
 
     def _on_update(self, bucket: Bucket | None) -> None:
         self.clear_cache()
-        bucket = bucket if bucket is not None else self._current_bucket()
+        bucket = bucket if bucket is not None else self.current_bucket()
         previous, self._last_bucket = self._last_bucket, bucket
         if self._waiting_for_data:
             self._waiting_for_data = False
@@ -348,17 +377,34 @@ class FlagshipProvider(AbstractProvider):
         """The visitor context and its cache key; refused attributes are dropped."""
         if not attributes:
             return {}, ()
-        context = {}
-        for key, value in attributes.items():
+        items = tuple(attributes.items())
+        for key, value in items:
+            kind = value.__class__
+            # The common case, checked inline: a plain str key, a str/bool/int value.
+            if (
+                (kind is str or kind is bool or kind is int)
+                and key.__class__ is str
+                and key
+                and key not in RESERVED_CONTEXT_KEYS
+            ):
+                continue
+            items = self._accepted(items)
+            break
+        # The type is part of the key: True, 1 and 1.0 are equal in Python but
+        # not to targeting. The order is the caller's: the same code passes the
+        # same order, and another order only costs another cache entry.
+        return dict(items), (items, tuple([value.__class__ for _, value in items]))
+
+    def _accepted(self, items: tuple[tuple[Any, Any], ...]) -> tuple[tuple[Any, Any], ...]:
+        accepted = []
+        for key, value in items:
             try:
                 check_context_item(key, value)
             except ContextError as exc:
                 self._refuse(key, exc)
                 continue
-            context[key] = value
-        # The type is part of the key: True, 1 and 1.0 are equal in Python but
-        # not to targeting.
-        return context, tuple(sorted((k, v.__class__, v) for k, v in context.items()))
+            accepted.append((key, value))
+        return tuple(accepted)
 
     def _refuse(self, key: Any, exc: ContextError) -> None:
         name = repr(key)
@@ -368,18 +414,18 @@ class FlagshipProvider(AbstractProvider):
             self._refused.add(name)
         logger.warning("Flagship: evaluation context attribute dropped: %s", exc)
 
+    def _caching(self) -> bool:
+        return self.cache_ttl > 0 and self.cache_size > 0
+
     def _cached(self, key: tuple[str, tuple[Any, ...]]) -> Decision | None:
-        if self.cache_ttl <= 0:
+        if not self._caching():
             return None
-        with self._lock:
-            decision = self._cache.get(key)
-            if decision is None:
-                return None
-            if decision.expires <= time.monotonic():
-                del self._cache[key]
-                return None
-            self._cache.move_to_end(key)
-            return decision
+        # A plain read: dict.get is atomic, and an expired entry is replaced
+        # when its visitor is decided again (or pushed out by newer ones).
+        decision = self._cache.get(key)
+        if decision is None or decision.expires <= time.monotonic():
+            return None
+        return decision
 
     def _decision(self, targeting_key: str, attributes: Mapping[str, Any]) -> Decision:
         context, context_key = self._context(attributes)
@@ -389,13 +435,13 @@ class FlagshipProvider(AbstractProvider):
             return decision
         generation = self._generation
         decision = self.decide(targeting_key, context)
-        if decision.error is None and self.cache_ttl > 0 and self.cache_size > 0:
+        if decision.error is None and self._caching():
             decision.expires = time.monotonic() + self.cache_ttl
             with self._lock:
                 # A decision taken on a bucket that was replaced meanwhile is not kept.
                 if generation == self._generation:
+                    self._cache.pop(key, None)  # re-inserted last: the oldest go first
                     self._cache[key] = decision
-                    self._cache.move_to_end(key)
                     while len(self._cache) > self.cache_size:
                         self._cache.popitem(last=False)
         return decision
@@ -427,12 +473,16 @@ class FlagshipProvider(AbstractProvider):
 
     def _known_flags(self) -> frozenset[str]:
         """Every flag key of the current bucket; empty in DECISION_API mode."""
-        bucket = self._current_bucket()
+        bucket = self.current_bucket()
         known_bucket, keys = self._known
         if bucket is not known_bucket:
             keys = frozenset(_flag_fingerprints(bucket))
             self._known = (bucket, keys)
         return keys
+
+    def activates(self) -> bool:
+        """Whether reading a flag sends its activation."""
+        return bool(self.activate)
 
     def _ready(self) -> bool:
         client = self.client
@@ -490,8 +540,8 @@ class FlagshipProvider(AbstractProvider):
         if flag.value is None:
             # The variation leaves the flag unset (often the reference): the
             # visitor sees the default, and that is what the test measures.
-            if self.activate:
-                source.activate_modification(flag_key)
+            if self.activates():
+                decision.activate(flag_key)
             return FlagResolutionDetails(
                 default,
                 reason=Reason.DEFAULT,
@@ -508,8 +558,8 @@ class FlagshipProvider(AbstractProvider):
                 variant=assignment.variation_id,
                 flag_metadata=metadata,
             )
-        if self.activate:
-            source.activate_modification(flag_key)
+        if self.activates():
+            decision.activate(flag_key)
         return FlagResolutionDetails(
             value,
             reason=_reason(assignment),
@@ -552,7 +602,7 @@ class FlagshipProvider(AbstractProvider):
 
     def _sends_synchronously(self) -> bool:
         client = self.client
-        return self.activate and client is not None and isinstance(client.tracker, SyncTracker)
+        return self.activates() and client is not None and isinstance(client.tracker, SyncTracker)
 
     def resolve_boolean_details(
         self,
