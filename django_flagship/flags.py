@@ -38,13 +38,21 @@ from .sdk.visitor import typed_value
 if TYPE_CHECKING:
     from .sdk.visitor import Visitor
 
-__all__ = ["Flags", "RequestFlags"]
+__all__ = ["Flags", "RequestFlags", "typed"]
 
 logger = logging.getLogger("django_flagship")
 
 #: At most one "the cache is down" line per this many seconds and process.
 _WARN_EVERY = 60.0
 _last_warning: dict[str, float] = {}
+
+
+def typed(value: Any, default: Any) -> tuple[Any, bool]:
+    """:func:`typed_value`, where a ``str`` subclass default (``SafeString``) means ``str``."""
+    if isinstance(default, str) and type(default) is not str:
+        plain, matched = typed_value(value, "")
+        return (plain, True) if matched else (default, False)
+    return typed_value(value, default)
 
 
 def warn_rarely(topic: str, message: str, *args: Any) -> None:
@@ -319,7 +327,7 @@ class Flags:
         flag = source.get_flag(key)
         if flag is None:
             return default
-        value, matched = typed_value(flag.value, default)
+        value, matched = typed(flag.value, default)
         if not matched and flag.value is not None:
             self._report_mismatch(key, flag.value, default)
         if self._auto_activate(activate):

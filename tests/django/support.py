@@ -1,5 +1,6 @@
 """Callables the tests name in FLAGSHIP_* settings."""
 
+from django_flagship.middleware import FlagshipMiddleware
 from django_flagship.sdk.tracking import MemoryTracker
 
 
@@ -32,3 +33,7 @@ def no_consent(request):
 
 
 not_callable = 42
+
+
+class CustomMiddleware(FlagshipMiddleware):
+    pass
