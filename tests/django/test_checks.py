@@ -126,7 +126,7 @@ def test_middleware_missing(settings):
 def test_manage_py_check_runs_the_checks(settings, capsys):
     settings.FLAGSHIP_ENV_ID = "env"
     settings.FLAGSHIP_MODE = "SOMETIMES"
-    with pytest.raises(SystemCheckError, match="django_flagship.E002"):
+    with pytest.raises(SystemCheckError, match=r"django_flagship\.E002"):
         call_command("check")
 
 

@@ -225,9 +225,10 @@ def test_custom_visitor_id_pair(client, configured):
 def test_send_hit_goes_to_the_tracker_with_the_visitor_ids(client, configured, tracker):
     assert client.get("/event/").json() == {"sent": True}
     (hit,) = tracker.hits
-    assert hit.payload["ea"] == "click"
-    assert hit.visitor_id == client.session[ANONYMOUS_ID_SESSION_KEY]
-    assert hit.customer_id is None
+    payload = hit.to_payload()
+    assert payload["ea"] == "click"
+    assert payload["vid"] == client.session[ANONYMOUS_ID_SESSION_KEY]
+    assert payload["cuid"] is None
 
 
 def test_send_hit_after_login_uses_anonymous_and_customer_ids(rf, configured, tracker):
@@ -235,7 +236,8 @@ def test_send_hit_after_login_uses_anonymous_and_customer_ids(rf, configured, tr
     request = _request(rf, user=user, session={ANONYMOUS_ID_SESSION_KEY: "anon-1"})
     assert RequestFlags(request).send_hit(Event(EventCategory.USER_ENGAGEMENT, "signup"))
     (hit,) = tracker.hits
-    assert (hit.visitor_id, hit.customer_id) == ("anon-1", str(user.pk))
+    payload = hit.to_payload()
+    assert (payload["vid"], payload["cuid"]) == ("anon-1", str(user.pk))
 
 
 def test_invalid_hit_is_refused(rf, configured, tracker):
