@@ -322,6 +322,11 @@ class BucketStore:
         bucket = _parse(download.data, on_error=lambda m: logger.warning("Flagship: %s", m))
         text = _dump(download.data)
         version = _version_of(text)
+        if entry is not None and entry.get("version") == version:
+            # A server that ignores If-Modified-Since: same content, nothing to write.
+            if self.version != version:
+                self._install(bucket, version, entry.get("last_modified"))
+            return self._result(updated=False)
         new = self._entry(text, version, download.last_modified, source="download")
         if cache_ok:
             try:
