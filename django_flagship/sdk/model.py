@@ -8,11 +8,11 @@ winning (Flagship's rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Assignment", "FlagInfo", "merge_flags"]
+__all__ = ["Assignment", "FlagInfo", "MergedFlags", "merge_flags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +52,46 @@ class FlagInfo:
     assignment: Assignment
 
 
-def merge_flags(assignments: Iterable[Assignment]) -> dict[str, FlagInfo]:
+class MergedFlags(Mapping[str, FlagInfo]):
+    """The merged flags of a decision, read-only.
+
+    Only the owner of each key is recorded when merging; the :class:`FlagInfo`
+    is built when the key is read. A decision can carry hundreds of flags of
+    which a request reads a handful, so this keeps synchronizing cheap.
+    """
+
+    __slots__ = ("_owners",)
+
+    def __init__(self, owners: dict[str, Assignment]) -> None:
+        self._owners = owners
+
+    def __getitem__(self, key: str) -> FlagInfo:
+        assignment = self._owners[key]
+        return FlagInfo(key, assignment.flags[key], assignment)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        assignment = self._owners.get(key)
+        if assignment is None:
+            return default
+        return FlagInfo(key, assignment.flags[key], assignment)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._owners
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._owners)
+
+    def __len__(self) -> int:
+        return len(self._owners)
+
+    def __repr__(self) -> str:
+        return f"<MergedFlags {sorted(self._owners)}>"
+
+
+def merge_flags(assignments: Iterable[Assignment]) -> MergedFlags:
     """Merge the flags of ``assignments``; for a key set twice the later one wins."""
-    merged: dict[str, FlagInfo] = {}
+    owners: dict[str, Assignment] = {}
     for assignment in assignments:
-        for key, value in assignment.flags.items():
-            merged[key] = FlagInfo(key, value, assignment)
-    return merged
+        for key in assignment.flags:
+            owners[key] = assignment
+    return MergedFlags(owners)
