@@ -8,6 +8,7 @@ in its ``FLAGSHIP_CONTEXT`` callable, whose values win over the defaults.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -27,8 +28,10 @@ _MOBILE = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=2048)
 def device_type(user_agent: str) -> str:
     """``"bot"``, ``"tablet"``, ``"mobile"``, ``"desktop"``, or ``"unknown"`` without one."""
+    # Cached: a site sees the same few hundred user agents over and over.
     if not user_agent:
         return "unknown"
     if _BOT.search(user_agent):
