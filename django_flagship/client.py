@@ -20,7 +20,7 @@ from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
 from .cache import BucketStore
-from .conf import conf
+from .conf import DEFAULTS, conf
 from .sdk import Config, Flagship, FlagshipEventHandler, Mode
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
@@ -218,7 +218,12 @@ def build_config() -> Config | None:
             activate_url=conf.activate_url,
         )
     except (TypeError, ValueError) as exc:
-        raise ImproperlyConfigured(f"Flagship settings: {exc}") from None
+        # The SDK names its argument ("timeout must be..."); name the setting.
+        argument = str(exc).split(" ", 1)[0]
+        setting = f"FLAGSHIP_{argument.upper()}"
+        raise ImproperlyConfigured(
+            f"{setting}: {exc}" if setting in DEFAULTS else f"Flagship settings: {exc}"
+        ) from None
 
 
 def build_tracker(config: Config) -> Tracker:

@@ -67,7 +67,7 @@ def finish_response(flags: RequestFlags, response: HttpResponseBase) -> HttpResp
             new_cookie,
             salt=COOKIE_SALT,
             max_age=int(rt.cookie_age),
-            secure=settings.SESSION_COOKIE_SECURE or None,
+            secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
             samesite=settings.SESSION_COOKIE_SAMESITE,
             domain=settings.SESSION_COOKIE_DOMAIN,

@@ -152,3 +152,18 @@ def test_sync_read_in_a_running_loop_warns_in_decision_api_mode(decision_api, ca
         with caplog.at_level(logging.WARNING, "django_flagship"):
             assert asyncio.run(inside()) is True
     assert any("blocked the event loop" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.asyncio
+async def test_sync_views_under_asgi(async_client, configured, cache_sessions, tracker):
+    response = await async_client.get("/read/", {"key": ["vip_feature"], "type": "bool"})
+    assert response.json()["values"] == {"vip_feature": True}
+    assert "Cookie" in response["Vary"]
+    html = (await async_client.get("/page/")).content.decode()
+    assert "Welcome, VIP" in html
+
+
+@pytest.mark.asyncio
+async def test_async_untouched_request_costs_nothing(async_client, configured, cache_sessions):
+    response = await async_client.get("/untouched/")
+    assert not response.has_header("Vary")
