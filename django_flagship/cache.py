@@ -289,7 +289,9 @@ class BucketStore:
 
         Without ``force`` the download happens only if this process wins the
         cache lock, which then stays for one polling interval so that the other
-        processes skip theirs. The cached bucket is replaced only by a file that
+        processes skip theirs; an unreachable cache then leaves the download to
+        this process alone. With ``force`` (the management command) the cache
+        must be reachable. The cached bucket is replaced only by a file that
         parses.
         """
         if not self.url:
@@ -306,6 +308,11 @@ class BucketStore:
         try:
             entry = self.cached_entry() if cache_ok else None
         except Exception as exc:
+            if force:
+                # An explicit refresh exists to fill the cache: say it cannot.
+                raise BucketError(
+                    f"the cache is unreachable: {type(exc).__name__}: {exc}"
+                ) from None
             cache_ok = False
             entry = None
             self._cache_down(exc)

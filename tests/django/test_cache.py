@@ -304,6 +304,16 @@ def test_cache_down_during_refresh_still_downloads(cache):
     assert colour(store) == "red"
 
 
+@responses.activate
+def test_forced_refresh_fails_when_the_cache_is_down(cache):
+    responses.get(URL, json=bucket_json())
+    store = make_store(cache, url=URL)
+    cache.down = True
+    with pytest.raises(BucketError, match="cache is unreachable"):
+        store.refresh(force=True)
+    assert len(responses.calls) == 0
+
+
 def test_refresh_needs_a_url(cache):
     with pytest.raises(BucketError, match="FLAGSHIP_ENV_ID"):
         make_store(cache).refresh()

@@ -269,3 +269,16 @@ def test_requests_with_redis_as_the_cache(redis_url, configured, client):
 
     keys = redis.Redis.from_url(redis_url).keys("*flagship:local:history:*")
     assert len(keys) == 1  # the visitor's assignments, kept for continuity
+
+
+def test_refresh_command_with_redis_down(cdn):
+    down = "redis://127.0.0.1:1/0"  # nothing listens there
+    online = {"FLAGSHIP_ENV_ID": "env-redis", "FLAGSHIP_BUCKETING_URL": cdn.url}
+    done = manage(down, "flagship_refresh_bucket", **online)
+    assert done.returncode != 0
+    assert "cache is unreachable" in done.stderr
+    assert cdn.requests == []  # nothing downloaded for nothing
+    path = str(DATA / "bucketing.json")
+    from_file = manage(down, "flagship_refresh_bucket", "--file", path, FLAGSHIP_BUCKET_FILE=path)
+    assert from_file.returncode != 0
+    assert "could not be stored in the cache" in from_file.stderr
