@@ -42,7 +42,8 @@ __all__ = ["Flags", "RequestFlags", "typed"]
 
 logger = logging.getLogger("django_flagship")
 
-#: At most one "the cache is down" line per this many seconds and process.
+#: A repeated warning (cache down, tag without a request) is logged at most
+#: once per this many seconds and process, so an outage cannot flood the log.
 _WARN_EVERY = 60.0
 _last_warning: dict[str, float] = {}
 
@@ -56,6 +57,7 @@ def typed(value: Any, default: Any) -> tuple[Any, bool]:
 
 
 def warn_rarely(topic: str, message: str, *args: Any) -> None:
+    """Log a warning unless the same ``topic`` was logged in the last minute."""
     now = time.monotonic()
     if now - _last_warning.get(topic, -_WARN_EVERY) >= _WARN_EVERY:
         _last_warning[topic] = now
