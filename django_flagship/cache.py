@@ -213,6 +213,11 @@ class BucketStore:
                 type(exc).__name__,
                 exc,
             )
+            # Not again until the cache holds another version.
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
+                self._pointer = entry["version"]
+            if self._bucket is None and self.bucket_file:
+                self._load_file_locally()
             return
         self._install(bucket, version, entry.get("last_modified"))
 
