@@ -1,7 +1,9 @@
+import json
 import logging
 
 import mmh3
 import pytest
+import responses
 from django.contrib.auth.models import User
 from django.test import RequestFactory
 
@@ -424,3 +426,67 @@ def _request(rf: RequestFactory, *, user=None, session=None, path="/"):
     for key, value in (session or {}).items():
         request.session[key] = value
     return request
+
+
+CAMPAIGNS_URL = "https://decision.flagship.io/v2/env-api/campaigns"
+
+
+@pytest.fixture
+def decision_api(settings):
+    settings.FLAGSHIP_MODE = "DECISION_API"
+    settings.FLAGSHIP_ENV_ID = "env-api"
+    settings.FLAGSHIP_API_KEY = "key-api"
+    settings.FLAGSHIP_TRACKER = "tests.django.support.memory_tracker"
+    return settings
+
+
+def _campaigns(**flags):
+    return {
+        "visitorId": "ignored",
+        "campaigns": [
+            {
+                "id": "c1",
+                "variationGroupId": "vg1",
+                "variation": {
+                    "id": "var1",
+                    "modifications": {"type": "FLAG", "value": flags},
+                },
+            }
+        ],
+    }
+
+
+@responses.activate
+def test_one_decision_api_call_per_request(client, decision_api):
+    responses.post(CAMPAIGNS_URL, json=_campaigns(btn_color="red", vip_feature=True))
+    html = client.get("/page/").content.decode()  # seven tags
+    assert '<p class="color">red</p>' in html
+    assert len(responses.calls) == 1
+    read(client, "vip_feature", "btn_color")
+    assert len(responses.calls) == 2
+    body = json.loads(responses.calls[0].request.body)
+    assert body["visitorId"] == client.session[ANONYMOUS_ID_SESSION_KEY]
+    assert body["anonymousId"] is None
+    assert body["context"]["is_authenticated"] is False
+    assert responses.calls[0].request.headers["x-api-key"] == "key-api"
+
+
+@responses.activate
+def test_decision_api_sends_both_ids_after_login(client, decision_api):
+    responses.post(CAMPAIGNS_URL, json=_campaigns(vip_feature=True))
+    anonymous = read(client, "vip_feature").json()["visitor_id"]
+    user = User.objects.create_user("ada")
+    client.force_login(user)
+    read(client, "vip_feature")
+    body = json.loads(responses.calls[1].request.body)
+    assert (body["visitorId"], body["anonymousId"]) == (str(user.pk), anonymous)
+
+
+@responses.activate
+def test_decision_api_failure_serves_defaults(client, decision_api, caplog):
+    responses.post(CAMPAIGNS_URL, status=503, body="unavailable")
+    with caplog.at_level(logging.ERROR, "django_flagship"):
+        values = read(client, "vip_feature", "max_items").json()["values"]
+    assert values == {"vip_feature": False, "max_items": False}
+    assert len(responses.calls) == 1
+    assert any("503" in r.getMessage() for r in caplog.records)
