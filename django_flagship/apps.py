@@ -13,7 +13,8 @@ class FlagshipConfig(AppConfig):
     def ready(self) -> None:
         # Importing the client connects its setting_changed receiver.
         from . import client  # noqa: F401
-        from .checks import check_middleware, check_settings
+        from .checks import check_deploy, check_middleware, check_settings
 
         checks.register(check_settings)
         checks.register(check_middleware)
+        checks.register(check_deploy, deploy=True)

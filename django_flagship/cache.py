@@ -30,14 +30,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import BaseCache
+from django.dispatch import Signal
 
 from .sdk.bucket_source import download_bucketing_file, load_bucketing_file
 from .sdk.bucketing import Bucket, BucketError
 from .sdk.http import make_session
 
-__all__ = ["BucketStore", "RefreshResult"]
+__all__ = ["BucketStore", "RefreshResult", "bucket_changed"]
 
 logger = logging.getLogger("django_flagship")
+
+#: Sent in each process when it starts using another bucket (a refresh here or
+#: elsewhere, a seed from the file), with ``store``, ``bucket`` and ``version``;
+#: the sender is the ``BucketStore`` class. Receivers run in the thread that
+#: noticed the change and must be quick; one that raises is logged and ignored.
+bucket_changed = Signal()
 
 #: Seconds between download attempts while no bucket could be had at all
 #: (used when ``FLAGSHIP_POLLING_INTERVAL`` is 0, i.e. "download once").
@@ -223,10 +230,21 @@ class BucketStore:
 
     def _install(self, bucket: Bucket, version: str, last_modified: str | None) -> None:
         with self._install_lock:
+            changed = version != self.version
             self._bucket = bucket
             self.version = version
             self.last_modified = last_modified
             self._pointer = version
+        if changed:
+            for _receiver, error in bucket_changed.send_robust(
+                type(self), store=self, bucket=bucket, version=version
+            ):
+                if error is not None:
+                    logger.error(
+                        "Flagship: a bucket_changed receiver failed: %r",
+                        error,
+                        exc_info=(type(error), error, error.__traceback__),
+                    )
 
     def _seed(self) -> None:
         """The cache is empty: seed it from ``FLAGSHIP_BUCKET_FILE`` when there is one."""

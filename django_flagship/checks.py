@@ -17,6 +17,7 @@ Id                         Problem
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
+``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
 =========================  ===========================================================
 """
 
@@ -36,7 +37,7 @@ from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
 from .sdk.bucketing import Bucket, BucketError
 
-__all__ = ["check_middleware", "check_settings"]
+__all__ = ["check_deploy", "check_middleware", "check_settings"]
 
 MIDDLEWARE_PATH = "django_flagship.middleware.FlagshipMiddleware"
 _MUST_COME_AFTER = (
@@ -359,3 +360,24 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+def check_deploy(**kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: production wants one bucket shared by every process."""
+    alias = _setting("FLAGSHIP_CACHE_ALIAS")
+    if not (_text("FLAGSHIP_ENV_ID") or conf.bucket_file):
+        return []
+    if not isinstance(alias, str) or alias not in settings.CACHES:
+        return []
+    backend = settings.CACHES[alias].get("BACKEND", "")
+    if backend.rsplit(".", 1)[-1] != "LocMemCache":
+        return []
+    return [
+        _warning(
+            4,
+            f"The cache {alias!r} holding the Flagship bucket is local to each process.",
+            "Every process then downloads and parses the bucket itself, and a "
+            "'flagship_refresh_bucket' reaches only its own process. Point "
+            "FLAGSHIP_CACHE_ALIAS at Redis or Memcached.",
+        )
+    ]

@@ -10,7 +10,7 @@ import requests
 import responses
 from django.core.cache import caches
 
-from django_flagship.cache import BucketStore
+from django_flagship.cache import BucketStore, bucket_changed
 from django_flagship.sdk.bucketing import BucketError
 from tests.conftest import DATA
 
@@ -373,3 +373,32 @@ def test_no_poller_without_a_url(cache, bucket_path):
     store = make_store(cache, bucket_file=str(bucket_path), polling_interval=0.01)
     store.current()
     assert not store.polling
+
+
+def test_bucket_changed_signal(cache, clock, bucket_path, caplog):
+    seen = []
+
+    def receiver(sender, store, bucket, version, **kwargs):
+        seen.append((store, bucket.campaign_count, version))
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("receiver bug")
+
+    bucket_changed.connect(receiver)
+    bucket_changed.connect(broken)
+    try:
+        with caplog.at_level(logging.ERROR, "django_flagship"):
+            reader = make_store(cache, clock, bucket_file=str(bucket_path))
+            reader.current()
+            make_store(cache).load_file(str(DATA / "bucketing-v2.json"))
+            for _ in range(3):
+                clock.now += 5.0
+                reader.current()
+    finally:
+        bucket_changed.disconnect(receiver)
+        bucket_changed.disconnect(broken)
+    reader_events = [event for event in seen if event[0] is reader]
+    assert [count for _, count, _ in reader_events] == [5, 5]
+    assert reader_events[0][2] != reader_events[1][2]  # two versions, one signal each
+    assert colour(reader) == "green"
+    assert any("bucket_changed receiver failed" in r.getMessage() for r in caplog.records)

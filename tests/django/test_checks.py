@@ -2,7 +2,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from django_flagship.checks import check_middleware, check_settings
+from django_flagship.checks import check_deploy, check_middleware, check_settings
 from tests.conftest import DATA
 
 
@@ -133,3 +133,21 @@ def test_manage_py_check_runs_the_checks(settings, capsys):
 def test_manage_py_check_shows_the_warning(settings, capsys):
     call_command("check")
     assert "django_flagship.W001" in capsys.readouterr().err
+
+
+def test_deploy_check_wants_a_shared_cache(settings, capsys):
+    settings.FLAGSHIP_ENV_ID = "env"
+    assert ids(check_deploy()) == ["django_flagship.W004"]
+    call_command("check", "--deploy")
+    assert "django_flagship.W004" in capsys.readouterr().err
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/9",
+        }
+    }
+    assert check_deploy() == []
+
+
+def test_deploy_check_is_quiet_when_unconfigured(settings):
+    assert check_deploy() == []
