@@ -11,7 +11,7 @@ from tests.conftest import DATA
 def _fresh_flagship():
     """Every test starts with a new client, an empty cache and fresh warnings."""
     client.reset()
-    for cache in caches.all(initialized_only=True):
+    for cache in caches.all():  # every configured cache, even one not used yet
         cache.clear()
     flags._last_warning.clear()
     yield

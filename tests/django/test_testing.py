@@ -1,6 +1,6 @@
 import pytest
 import responses
-from django.test import SimpleTestCase
+from django.test import TestCase
 
 from django_flagship.flags import Flags
 from django_flagship.sdk.hits import Event, EventCategory
@@ -68,7 +68,7 @@ class TestPlainClass:
 
 
 @override_flags({"btn_color": "navy"})
-class OverrideTestCase(SimpleTestCase):
+class OverrideTestCase(TestCase):
     def test_method(self):
         assert Flags("v").get("btn_color", "blue") == "navy"
 
