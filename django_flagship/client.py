@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
@@ -37,6 +38,8 @@ __all__ = [
 
 logger = logging.getLogger("django_flagship")
 
+COOKIE_SESSIONS = "django.contrib.sessions.backends.signed_cookies"
+
 #: The env id the client uses when none is configured (offline, or nothing at all).
 LOCAL_ENV_ID = "local"
 
@@ -60,6 +63,7 @@ class Runtime:
     vary_headers: tuple[str, ...]
     cookie_name: str
     cookie_age: float
+    history_in_session: bool
 
 
 _lock = threading.Lock()
@@ -128,7 +132,7 @@ def _close(old: Runtime) -> None:
 
 @receiver(setting_changed)
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("FLAGSHIP_") or setting == "CACHES":
+    if setting.startswith("FLAGSHIP_") or setting in ("CACHES", "SESSION_ENGINE"):
         reset()
 
 
@@ -298,6 +302,7 @@ def _common(config: Config | None) -> dict[str, Any]:
         "vary_headers": _vary(conf.vary_headers),
         "cookie_name": _string("FLAGSHIP_COOKIE_NAME", conf.cookie_name) or "flagship_visitor",
         "cookie_age": _number("FLAGSHIP_COOKIE_AGE", conf.cookie_age, allow_zero=False),
+        "history_in_session": settings.SESSION_ENGINE != COOKIE_SESSIONS,
     }
 
 
@@ -373,4 +378,5 @@ def _fallback_common() -> dict[str, Any]:
         "vary_headers": ("Cookie",),
         "cookie_name": "flagship_visitor",
         "cookie_age": 365 * 24 * 3600.0,
+        "history_in_session": False,
     }

@@ -42,6 +42,9 @@ __all__ = ["Flags", "RequestFlags", "typed"]
 
 logger = logging.getLogger("django_flagship")
 
+#: The session key mirroring the visitor's assignment history (see Flags._mirror).
+HISTORY_SESSION_KEY = "_flagship_history"
+
 #: A repeated warning (cache down, tag without a request) is logged at most
 #: once per this many seconds and process, so an outage cannot flood the log.
 _WARN_EVERY = 60.0
@@ -255,6 +258,17 @@ class Flags:
         return self._source
 
     # -- assignment history (BUCKETING mode) -------------------------------------
+    #
+    # The history lives in the Django cache under the visitor id, so that a user
+    # finds it on any device and an anonymous visitor's is copied at login. A
+    # request with a session also keeps a copy there: the session is loaded
+    # anyway to identify the visitor, so a returning visitor's history costs no
+    # cache round trip; the cache is read when the session holds no copy for
+    # this visitor id (a new session, a login) and written when it changes.
+
+    def _mirror(self, rt: Runtime) -> Any:
+        """A session-like mapping mirroring the history, or ``None``."""
+        return None
 
     def _history_key(self, rt: Runtime, visitor_id: str) -> str:
         digest = hashlib.sha256(visitor_id.encode("utf-8")).hexdigest()[:32]
@@ -264,9 +278,17 @@ class Flags:
         """Stored assignments beat the hash; an anonymous visitor's follow them at login."""
         if not rt.assignment_history:
             return None
-        keys = [self._history_key(rt, visitor.visitor_id)]
-        if visitor.anonymous_id:
-            keys.append(self._history_key(rt, visitor.anonymous_id))
+        visitor_id, anonymous_id = visitor.visitor_id, visitor.anonymous_id
+        mirror = self._mirror(rt)
+        mirrored = mirror.get(HISTORY_SESSION_KEY) if mirror is not None else None
+        if not isinstance(mirrored, dict):
+            mirrored = None
+        owner = mirrored.get("owner") if mirrored else None
+        if mirrored is not None and owner == visitor_id:
+            return self._use_history(visitor, mirrored, copied=False, mirrored=True)
+        keys = [self._history_key(rt, visitor_id)]
+        if anonymous_id and owner != anonymous_id:
+            keys.append(self._history_key(rt, anonymous_id))
         try:
             found = caches[rt.cache_alias].get_many(keys)
         except Exception as exc:
@@ -278,42 +300,56 @@ class Flags:
             )
             return None
         record = found.get(keys[0])
-        copied = record is None and len(keys) > 1 and keys[1] in found
-        if copied:
-            record = found[keys[1]]
+        if record is None and anonymous_id:
+            # Just logged in, and the user has no history yet: keep the variations
+            # the anonymous visitor saw.
+            anonymous = mirrored if owner == anonymous_id else found.get(keys[-1])
+            if isinstance(anonymous, dict):
+                return self._use_history(visitor, anonymous, copied=True, mirrored=False)
         if not isinstance(record, dict):
-            return {"assignments": {}, "segment": None, "copied": False}
+            return {"assignments": {}, "segment": None, "copied": False, "mirrored": False}
+        return self._use_history(visitor, record, copied=False, mirrored=False)
+
+    @staticmethod
+    def _use_history(
+        visitor: Visitor, record: dict[str, Any], *, copied: bool, mirrored: bool
+    ) -> dict[str, Any]:
         assignments = record.get("assignments")
         if isinstance(assignments, dict):
             visitor.assignment_history.update(assignments)
-        visitor.segment_digest = record.get("segment") if not copied else None
+        # A copied history belongs to other ids: their segment does not count.
+        visitor.segment_digest = None if copied else record.get("segment")
         return {
             "assignments": dict(visitor.assignment_history),
             "segment": visitor.segment_digest,
             "copied": copied,
+            "mirrored": mirrored,
         }
 
     def _save_history(self, rt: Runtime, visitor: Visitor, record: dict[str, Any] | None) -> None:
         if record is None or not visitor.synchronized:
             return
-        if (
-            not record["copied"]
-            and record["assignments"] == visitor.assignment_history
-            and record["segment"] == visitor.segment_digest
-        ):
-            return
+        changed = (
+            record["copied"]
+            or record["assignments"] != visitor.assignment_history
+            or record["segment"] != visitor.segment_digest
+        )
         value = {"assignments": visitor.assignment_history, "segment": visitor.segment_digest}
-        try:
-            caches[rt.cache_alias].set(
-                self._history_key(rt, visitor.visitor_id), value, timeout=rt.history_timeout
-            )
-        except Exception as exc:
-            warn_rarely(
-                "history",
-                "Flagship: assignment history not saved (%s: %s)",
-                type(exc).__name__,
-                exc,
-            )
+        if changed:
+            try:
+                caches[rt.cache_alias].set(
+                    self._history_key(rt, visitor.visitor_id), value, timeout=rt.history_timeout
+                )
+            except Exception as exc:
+                warn_rarely(
+                    "history",
+                    "Flagship: assignment history not saved (%s: %s)",
+                    type(exc).__name__,
+                    exc,
+                )
+        mirror = self._mirror(rt)
+        if mirror is not None and (changed or not record["mirrored"]):
+            mirror[HISTORY_SESSION_KEY] = {"owner": visitor.visitor_id, **value}
 
     # -- reading -----------------------------------------------------------------
 
@@ -517,6 +553,13 @@ class RequestFlags(Flags):
                 logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
                 consent = False
         return identity, context, consent
+
+    def _mirror(self, rt: Runtime) -> Any:
+        # A cookie-based session would carry the history in every request's
+        # cookie: the cache alone is used then.
+        if not rt.history_in_session:
+            return None
+        return getattr(self._request, "session", None)
 
     @property
     def new_cookie(self) -> str | None:

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.test import RequestFactory
 
 from django_flagship import client as flagship_client
-from django_flagship.flags import Flags, RequestFlags
+from django_flagship.flags import HISTORY_SESSION_KEY, Flags, RequestFlags
 from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY
 from django_flagship.middleware import FlagshipMiddleware
 from django_flagship.sdk.hits import Event, EventCategory
@@ -378,9 +378,64 @@ def test_history_cache_down_falls_back_to_hashing(client, configured, caplog, mo
     read(client, "vip_feature")  # the bucket is loaded while the cache works
     monkeypatch.setattr(cache, "get_many", down)
     monkeypatch.setattr(cache, "set", down)
+    new_visitor = client_class()  # no history in its session: the cache is needed
     with caplog.at_level(logging.WARNING, "django_flagship"):
-        assert read(client, "vip_feature").json()["values"] == {"vip_feature": True}
-    assert any("assignment history unavailable" in r.getMessage() for r in caplog.records)
+        assert read(new_visitor, "vip_feature").json()["values"] == {"vip_feature": True}
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("assignment history unavailable" in m for m in messages)
+
+
+def test_returning_visitor_history_costs_no_cache_round_trip(client, configured, monkeypatch):
+    from django.core.cache import caches
+
+    read(client, "ab_color", kind="str")
+    history = client.session[HISTORY_SESSION_KEY]
+    assert history["owner"] == client.session[ANONYMOUS_ID_SESSION_KEY]
+    assert history["assignments"]["vg-ab"] in {"v-ab-ref", "v-ab-green"}
+    calls = []
+    cache = caches["default"]
+    original = cache.get_many
+    monkeypatch.setattr(cache, "get_many", lambda *a, **k: calls.append(a) or original(*a, **k))
+    read(client, "ab_color", kind="str")
+    assert calls == []
+
+
+def test_history_without_sessions_uses_the_cache(client, configured):
+    configured.MIDDLEWARE = ["django_flagship.middleware.FlagshipMiddleware"]
+    first = read(client, "ab_color", kind="str").json()
+    from django.core.cache import caches
+
+    from django_flagship.flags import Flags
+
+    key = Flags()._history_key(flagship_client.runtime(), first["visitor_id"])
+    assert caches["default"].get(key)["assignments"]["vg-ab"] in {"v-ab-ref", "v-ab-green"}
+
+
+def test_cookie_sessions_do_not_carry_the_history(client, configured):
+    configured.SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
+    read(client, "ab_color", kind="str")
+    assert HISTORY_SESSION_KEY not in client.session
+    assert ANONYMOUS_ID_SESSION_KEY in client.session
+
+
+def test_the_cache_stays_the_source_for_the_user(client, configured):
+    """Another device of the same user sees the history written by the first one."""
+    user = User.objects.create_user("ada")
+    client.force_login(user)
+    first = read(client, "ab_color", kind="str").json()["values"]["ab_color"]
+    from django.core.cache import caches
+
+    from django_flagship.flags import Flags
+
+    key = Flags()._history_key(flagship_client.runtime(), str(user.pk))
+    record = caches["default"].get(key)
+    other_variation = "v-ab-green" if first == "blue" else "v-ab-ref"
+    record["assignments"]["vg-ab"] = other_variation  # as if decided elsewhere
+    caches["default"].set(key, record)
+    other = client_class()
+    other.force_login(user)
+    expected = "green" if first == "blue" else "blue"
+    assert read(other, "ab_color", kind="str").json()["values"]["ab_color"] == expected
 
 
 def test_segment_hit_sent_once_per_context(client, configured, tracker):
