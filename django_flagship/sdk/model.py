@@ -8,11 +8,11 @@ winning (Flagship's rule).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Assignment", "FlagInfo", "MergedFlags", "merge_flags"]
+__all__ = ["Assignment", "FlagInfo", "merge_flags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,13 @@ class Assignment:
     variation_name: str | None = None
     reference: bool = False
     modification_type: str = "FLAG"
+    #: ``{key: FlagInfo}`` built once per assignment, so merging the flags of a
+    #: decision copies references instead of building objects per visitor.
+    flag_infos: Mapping[str, FlagInfo] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        infos = {key: FlagInfo(key, value, self) for key, value in self.flags.items()}
+        object.__setattr__(self, "flag_infos", infos)
 
     def info(self) -> dict[str, Any]:
         """The seed's ``get_modification_info`` dictionary."""
@@ -52,46 +59,9 @@ class FlagInfo:
     assignment: Assignment
 
 
-class MergedFlags(Mapping[str, FlagInfo]):
-    """The merged flags of a decision, read-only.
-
-    Only the owner of each key is recorded when merging; the :class:`FlagInfo`
-    is built when the key is read. A decision can carry hundreds of flags of
-    which a request reads a handful, so this keeps synchronizing cheap.
-    """
-
-    __slots__ = ("_owners",)
-
-    def __init__(self, owners: dict[str, Assignment]) -> None:
-        self._owners = owners
-
-    def __getitem__(self, key: str) -> FlagInfo:
-        assignment = self._owners[key]
-        return FlagInfo(key, assignment.flags[key], assignment)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        assignment = self._owners.get(key)
-        if assignment is None:
-            return default
-        return FlagInfo(key, assignment.flags[key], assignment)
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._owners
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._owners)
-
-    def __len__(self) -> int:
-        return len(self._owners)
-
-    def __repr__(self) -> str:
-        return f"<MergedFlags {sorted(self._owners)}>"
-
-
-def merge_flags(assignments: Iterable[Assignment]) -> MergedFlags:
+def merge_flags(assignments: Iterable[Assignment]) -> dict[str, FlagInfo]:
     """Merge the flags of ``assignments``; for a key set twice the later one wins."""
-    owners: dict[str, Assignment] = {}
+    merged: dict[str, FlagInfo] = {}
     for assignment in assignments:
-        for key in assignment.flags:
-            owners[key] = assignment
-    return MergedFlags(owners)
+        merged.update(assignment.flag_infos)
+    return merged

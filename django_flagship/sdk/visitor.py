@@ -77,7 +77,7 @@ class Visitor:
         self.anonymous_id = anonymous_id
         self.consent = bool(consent)
         self._context: dict[str, Any] = {}
-        self._flags: Mapping[str, FlagInfo] = {}
+        self._flags: dict[str, FlagInfo] = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
         #: so a changed allocation does not move a visitor (protocol 7.4).
