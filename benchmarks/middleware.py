@@ -15,7 +15,7 @@ the cost ratios. Targets: the middleware
 costs at most 10% of the flag-reading request, and the no-read request stays
 within noise of no middleware.
 
-    python benchmarks/middleware.py [--rounds 9] [--requests 400]
+    python benchmarks/middleware.py [--rounds 9] [--requests 400] [--redis URL]
 """
 
 from __future__ import annotations
@@ -113,7 +113,10 @@ def make_bucket(campaigns: int = 50, seed: int = 7) -> dict:
     return {"panic": False, "accountSettings": {"enabled1V1T": False}, "campaigns": out}
 
 
-def configure(bucket_file: str) -> None:
+def configure(bucket_file: str, redis_url: str | None = None) -> None:
+    cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if redis_url:
+        cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
     settings.configure(
         DEBUG=False,
         SECRET_KEY="benchmark-only",
@@ -128,7 +131,7 @@ def configure(bucket_file: str) -> None:
         ],
         MIDDLEWARE=[],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        CACHES={"default": cache},
         SESSION_ENGINE="django.contrib.sessions.backends.cache",
         TEMPLATES=[
             {
@@ -294,13 +297,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--requests", type=int, default=400, help="requests per round and case")
+    parser.add_argument(
+        "--redis",
+        metavar="URL",
+        help="keep the bucket, sessions and history in this Redis (flushed!) "
+        "instead of local memory, e.g. redis://127.0.0.1:6379/9",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
         bucket_file = Path(tmp) / "bucketing.json"
         bucket = make_bucket()
         bucket_file.write_text(json.dumps(bucket))
-        configure(str(bucket_file))
+        configure(str(bucket_file), args.redis)
+        if args.redis:
+            from django.core.cache import cache
+
+            cache.clear()
 
         with_mw = make_handler(True)
         without_mw = make_handler(False)
@@ -337,6 +350,7 @@ def main() -> None:
     print(
         f"FlagshipMiddleware, {len(bucket['campaigns'])}-campaign bucket, "
         f"{args.rounds} rounds x {args.requests} requests per case ({elapsed:.1f} s), "
+        f"cache: {'Redis' if args.redis else 'local memory'}, "
         f"Django {django.get_version()}, Python {sys.version.split()[0]}"
     )
     for name in cases:
