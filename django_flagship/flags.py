@@ -406,6 +406,15 @@ class Flags:
             logger.exception("Flagship: info(%r) failed", key)
             return None
 
+    def flag(self, key: str) -> FlagInfo | None:
+        """The raw flag and the assignment behind it, without activating; ``None`` if absent."""
+        try:
+            source = self._load()
+            return None if source is None else source.get_flag(key)
+        except Exception:
+            logger.exception("Flagship: flag(%r) failed", key)
+            return None
+
     def activate(self, key: str) -> bool:
         """Report that the visitor saw the variation behind ``key`` (once per request)."""
         try:
