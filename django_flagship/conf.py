@@ -32,6 +32,7 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_BUCKETING_URL``          Flagship's CDN          may contain ``{env_id}``
 ``FLAGSHIP_EVENTS_URL``             Flagship's collector    hits endpoint
 ``FLAGSHIP_ACTIVATE_URL``           Flagship's              activation endpoint
+``FLAGSHIP_DRF_DENY_STATUS``        ``404``                 DRF ``FlagRequired``: 403 or 404
 ==================================  ======================  =====================================
 """
 
@@ -74,6 +75,7 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_BUCKETING_URL": constants.BUCKETING_URL,
     "FLAGSHIP_EVENTS_URL": constants.EVENTS_URL,
     "FLAGSHIP_ACTIVATE_URL": constants.ACTIVATE_URL,
+    "FLAGSHIP_DRF_DENY_STATUS": 404,
 }
 
 
@@ -179,6 +181,10 @@ class FlagshipSettings:
     @property
     def activate_url(self) -> str:
         return _get("FLAGSHIP_ACTIVATE_URL")
+
+    @property
+    def drf_deny_status(self) -> int:
+        return _get("FLAGSHIP_DRF_DENY_STATUS")
 
 
 conf = FlagshipSettings()
