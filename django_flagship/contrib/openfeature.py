@@ -57,6 +57,7 @@ __all__ = [
     "FlagSource",
     "FlagshipProvider",
     "changed_flags",
+    "django_provider",
     "flag_metadata",
 ]
 
@@ -736,3 +737,17 @@ class FlagshipProvider(AbstractProvider):
                     value,
                 )
         return event
+
+
+def django_provider(**options: Any) -> FlagshipProvider:
+    """A provider on the Django app's configured client (``FLAGSHIP_*`` settings).
+
+    It decides through the accessor ``request.flags`` is built on, so it shares
+    the bucket in the Django cache, the hit queue, the assignment history and
+    ``override_flags``. ``options`` are :class:`FlagshipProvider`'s, except that
+    ``activate`` defaults to ``FLAGSHIP_AUTO_ACTIVATE`` and ``close_client`` to
+    ``False``: the client is the site's.
+    """
+    from ._openfeature_django import DjangoFlagshipProvider
+
+    return DjangoFlagshipProvider(**options)
