@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .constants import SDK_CLIENT, SDK_VERSION
 from .context import ContextError, check_context_item, normalize_context_update
 from .decision_api import DecisionError
-from .hits import Activation, Hit, InvalidHitError, Segment, consent_event
+from .hits import Activation, Consent, Hit, InvalidHitError, Segment
 from .model import Assignment, FlagInfo, merge_flags
 from .tracking import TrackedHit
 
@@ -267,7 +267,7 @@ class Visitor:
     def set_consent(self, consent: bool) -> None:
         """Record the visitor's consent; without it only the consent hit is sent."""
         self.consent = bool(consent)
-        self._track(consent_event(self.consent), force=True)
+        self._track(Consent(self.consent), force=True)
 
     # -- hits ---------------------------------------------------------------
 
@@ -281,7 +281,7 @@ class Visitor:
             client.log(logging.ERROR, f"send_hit needs a hit object, got {type(hit).__name__}")
             return False
         try:
-            hit.validate()
+            item = TrackedHit.from_hit(hit, self.visitor_id, self.anonymous_id)
         except InvalidHitError as exc:
             client.log(logging.ERROR, f"{type(hit).__name__} hit refused: {exc}")
             return False
@@ -291,9 +291,5 @@ class Visitor:
         if not self.consent and not force:
             client.log(logging.DEBUG, "hit not sent: the visitor has not consented")
             return False
-        if self.anonymous_id is not None:
-            vid, cuid = self.anonymous_id, self.visitor_id
-        else:
-            vid, cuid = self.visitor_id, None
-        client.track_hit(TrackedHit(payload=hit.to_payload(), visitor_id=vid, customer_id=cuid))
+        client.track_hit(item)
         return True
