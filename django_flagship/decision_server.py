@@ -15,7 +15,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,9 +37,9 @@ __all__ = [
     "bucket_index",
     "campaign_v1",
     "campaign_v2",
-    "campaigns_body",
     "check_api_key",
     "decide",
+    "dumps",
     "formatted_value",
     "is_http_url",
     "loads_json",
@@ -50,6 +50,7 @@ __all__ = [
     "parse_decision_request",
     "parse_flag",
     "parse_mode",
+    "render_campaigns",
     "server_settings",
 ]
 
@@ -344,9 +345,12 @@ class BucketIndex:
     activations of variations that do not exist.
     """
 
-    __slots__ = ("campaigns", "group_keys", "variations")
+    __slots__ = ("_fragments", "_values", "campaigns", "group_keys", "variations")
 
     def __init__(self, data: Any) -> None:
+        # Per variation, what every visitor who gets it is answered: computed once.
+        self._values: dict[tuple[str, str, str, bool], dict[str, Any]] = {}
+        self._fragments: dict[tuple[str, str, str, bool, int], bytes] = {}
         self.campaigns: dict[str, str] = {}
         self.group_keys: dict[str, tuple[str, ...]] = {}
         self.variations: dict[str, frozenset[str]] = {}
@@ -381,6 +385,36 @@ class BucketIndex:
                 keys.update(dict.fromkeys(k for k in value if isinstance(k, str)))
         self.group_keys[group["id"]] = tuple(keys)
         self.variations[group["id"]] = frozenset(ids)
+
+    def value(self, assignment: Assignment, expose_all_keys: bool) -> dict[str, Any]:
+        """:func:`modification_value`, cached; callers must not change it."""
+        key = (
+            assignment.campaign_id,
+            assignment.variation_group_id,
+            assignment.variation_id,
+            expose_all_keys,
+        )
+        value = self._values.get(key)
+        if value is None:
+            value = modification_value(assignment, self, expose_all_keys=expose_all_keys)
+            self._values[key] = value
+        return value
+
+    def fragment(self, assignment: Assignment, expose_all_keys: bool, version: int) -> bytes:
+        """The campaign's JSON in a campaigns list, cached: the same for every visitor."""
+        key = (
+            assignment.campaign_id,
+            assignment.variation_group_id,
+            assignment.variation_id,
+            expose_all_keys,
+            version,
+        )
+        fragment = self._fragments.get(key)
+        if fragment is None:
+            build = campaign_v2 if version == 2 else campaign_v1
+            fragment = dumps(build(assignment, self.value(assignment, expose_all_keys)))
+            self._fragments[key] = fragment
+        return fragment
 
 
 _index_lock = threading.Lock()
@@ -493,34 +527,40 @@ def campaign_v1(assignment: Assignment, value: Mapping[str, Any]) -> dict[str, A
     }
 
 
-def campaigns_body(
+def render_campaigns(
     visitor_id: str,
     assignments: list[Assignment],
     *,
     mode: str,
-    build: Callable[[Assignment, Mapping[str, Any]], dict[str, Any]],
-    index: BucketIndex | None,
+    version: int,
+    index: BucketIndex,
     expose_all_keys: bool,
-) -> dict[str, Any]:
-    """The campaigns response in ``mode`` (normal, simple or full).
+) -> bytes:
+    """The campaigns response in ``mode`` (normal, simple or full), as JSON bytes.
 
+    Campaign objects come pre-serialized from the index: a response is mostly
+    the concatenation of fragments shared by every visitor of a variation.
     ``mergedModifications`` merges the values as written in ``campaigns``,
     the later campaign winning (protocol 3.6).
     """
-    values = [modification_value(a, index, expose_all_keys=expose_all_keys) for a in assignments]
-    body: dict[str, Any] = {}
+    parts: list[bytes] = []
     if mode != "simple":
-        body["visitorId"] = visitor_id
-        body["campaigns"] = [build(a, v) for a, v in zip(assignments, values, strict=True)]
+        fragments = b",".join(index.fragment(a, expose_all_keys, version) for a in assignments)
+        parts.append(b'"visitorId":' + dumps(visitor_id))
+        parts.append(b'"campaigns":[' + fragments + b"]")
     if mode != "normal":
         merged: dict[str, Any] = {}
-        for value in values:
-            merged.update(value)
-        body["campaignsVariation"] = [
-            {"campaignId": a.campaign_id, "variationId": a.variation_id} for a in assignments
-        ]
-        body["mergedModifications"] = merged
-    return body
+        for assignment in assignments:
+            merged.update(index.value(assignment, expose_all_keys))
+        pairs = [{"campaignId": a.campaign_id, "variationId": a.variation_id} for a in assignments]
+        parts.append(b'"campaignsVariation":' + dumps(pairs))
+        parts.append(b'"mergedModifications":' + dumps(merged))
+    return b"{" + b",".join(parts) + b"}"
+
+
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as the server writes every body."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def formatted_value(value: Mapping[str, Any]) -> str | None:

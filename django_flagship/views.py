@@ -8,7 +8,6 @@ then decides from the current bucket (503 while none is loaded).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -27,19 +26,19 @@ from .decision_server import (
     bucket_index,
     campaign_v1,
     campaign_v2,
-    campaigns_body,
     check_api_key,
     decide,
+    dumps,
     formatted_value,
     is_http_url,
     loads_json,
-    modification_value,
     parse_activation_v1,
     parse_activations_v2,
     parse_decision_query,
     parse_decision_request,
     parse_flag,
     parse_mode,
+    render_campaigns,
     server_settings,
 )
 from .sdk.model import Assignment
@@ -59,17 +58,14 @@ API_KEY_HEADER = "x-api-key"
 VERSION_HEADER = "X-Flagship-Version"
 
 
-def _dumps(body: Any) -> bytes:
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 def _json(body: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(_dumps(body), status=status, content_type="application/json")
+    content = body if isinstance(body, bytes) else dumps(body)
+    return HttpResponse(content, status=status, content_type="application/json")
 
 
 def _redirect(location: str, body: Any = None) -> HttpResponse:
     response = HttpResponse(
-        b"" if body is None else _dumps(body), status=302, content_type="application/json"
+        b"" if body is None else dumps(body), status=302, content_type="application/json"
     )
     response["Location"] = location
     return response
@@ -221,24 +217,20 @@ def _campaigns(
             for a in assignments
         )
 
-    build = campaign_v2 if version == 2 else campaign_v1
     if campaign_id is None:
         return _json(
-            campaigns_body(
+            render_campaigns(
                 decision.visitor_id,
                 assignments,
                 mode=mode,
-                build=build,
+                version=version,
                 index=index,
                 expose_all_keys=expose,
             )
         )
+    build = campaign_v2 if version == 2 else campaign_v1
     assignment = assignments[0] if assignments else None
-    value = (
-        modification_value(assignment, index, expose_all_keys=expose)
-        if assignment is not None
-        else {}
-    )
+    value = index.value(assignment, expose) if assignment is not None else {}
     return _single_response(decision, assignment, value, build=build, version=version)
 
 
