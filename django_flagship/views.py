@@ -41,7 +41,9 @@ from .decision_server import (
     render_campaigns,
     server_settings,
 )
+from .sdk.hits import Segment
 from .sdk.model import Assignment
+from .sdk.tracking import TrackedHit
 
 __all__ = [
     "v1_activate",
@@ -160,6 +162,23 @@ def _track(activations: Iterable[ActivationRequest]) -> None:
             logger.exception("an activation could not be queued")
 
 
+def _send_context(decision: DecisionRequest) -> None:
+    """The SEGMENT hit Flagship's server sends for the context (protocol 1.3).
+
+    Lists, which only the server's targeting reads, are left out: a hit's
+    context holds scalars.
+    """
+    tracker = client.get_client().tracker
+    scalars = {k: v for k, v in decision.context.items() if not isinstance(v, list)}
+    if tracker is None or not scalars:
+        return
+    try:
+        hit = TrackedHit.from_hit(Segment(scalars), decision.visitor_id, decision.anonymous_id)
+        tracker.add_hit(hit)
+    except Exception:
+        logger.exception("the context hit could not be queued")
+
+
 # -- campaigns -----------------------------------------------------------------------
 
 
@@ -176,6 +195,7 @@ def _campaigns(
     else:
         _authenticate(request, _served_keys(env_id, conf))
     expose = bool(parse_flag("exposeAllKeys", request.GET.get("exposeAllKeys"), False))
+    send_context = parse_flag("sendContextEvent", request.GET.get("sendContextEvent"), True)
     mode = "normal" if campaign_id is not None else parse_mode(request.GET.get("mode"))
     if request.method == "GET":
         decision = parse_decision_query(request.GET)
@@ -205,6 +225,8 @@ def _campaigns(
     assignments = decide(bucket, decision, env_id=env_id, conf=conf)
     if campaign_id is not None:
         assignments = [a for a in assignments if a.campaign_id == wanted][:1]
+    if send_context and decision.visitor_consent:
+        _send_context(decision)
     if decision.trigger_hit and decision.visitor_consent and assignments:
         _track(
             ActivationRequest(

@@ -149,3 +149,45 @@ def test_group_cache_is_per_environment(served, api, settings):
         "/decision-api/v2/second/campaigns", {"visitorId": "a", "decision_group": group}, key="k2"
     ).json()
     assert other["campaigns"][0]["variation"]["id"] == "var-ab-ref"
+
+
+# -- the context hit (SEGMENT) -----------------------------------------------------------
+
+
+def segments(served):
+    return [
+        (h.visitor_id, h.anonymous_id, dict(h.payload["s"]))
+        for h in served.client.tracker.hits
+        if h.payload["t"] == "SEGMENT"
+    ]
+
+
+def test_context_is_sent_as_a_segment_hit(served, api):
+    context = {"age": 31, "vip": True, "plan": "pro", "score": 0.5, "tags": ["a", "b"]}
+    body = {"visitorId": "logged", "anonymousId": "anon", "context": context}
+    api.post(f"{PREFIX_V2}/campaigns?exposeAllKeys=true", body)
+    assert segments(served) == [
+        ("logged", "anon", {"age": "31", "vip": "true", "plan": "pro", "score": "0.5"})
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "body"),
+    [
+        ("?sendContextEvent=false", {"visitorId": "v", "context": {"a": 1}}),
+        ("", {"visitorId": "v", "context": {"a": 1}, "visitor_consent": False}),
+        ("", {"visitorId": "v", "context": {}}),
+        ("", {"visitorId": "v", "context": {"only": ["lists"]}}),
+    ],
+)
+def test_no_segment_hit(served, api, query, body):
+    assert api.post(f"{PREFIX_V2}/campaigns{query}", body).status_code == 200
+    assert segments(served) == []
+
+
+def test_no_segment_hit_in_panic(served, api):
+    data = served.data
+    data["panic"] = True
+    served.replace(data)
+    api.post(f"{PREFIX_V2}/campaigns", {"visitorId": "v", "context": {"a": 1}})
+    assert served.client.tracker.hits == []

@@ -213,3 +213,6 @@ def test_sdk_in_decision_api_mode_agrees_with_bucketing_mode(served, live_server
     received = [(a.visitor_id, a.variation_group_id, a.variation_id) for a in served.activations]
     assert received == activated
     assert len(activated) > 50
+    # the server sent each synchronization's context, as Flagship's server does
+    sent = [h.visitor_id for h in served.client.tracker.hits if h.payload["t"] == "SEGMENT"]
+    assert sent == [vid for vid, _ in visitors]
