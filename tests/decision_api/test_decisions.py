@@ -191,3 +191,57 @@ def test_no_segment_hit_in_panic(served, api):
     served.replace(data)
     api.post(f"{PREFIX_V2}/campaigns", {"visitorId": "v", "context": {"a": 1}})
     assert served.client.tracker.hits == []
+
+
+CHILD = """
+import json, sys
+from django.conf import settings
+settings.configure(CACHES={"default": {
+    "BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": sys.argv[1]}})
+import django
+django.setup()
+from django_flagship.decision_server import DecisionRequest, decide, server_settings
+from django_flagship.sdk.bucketing import Bucket
+bucket = Bucket.parse(json.loads(sys.stdin.read()))
+request = DecisionRequest(visitor_id=sys.argv[2], decision_group=sys.argv[3])
+print(decide(bucket, request, env_id="env", conf=server_settings())[0].variation_id)
+"""
+
+
+def test_group_memory_is_shared_between_processes(tmp_path, settings):
+    """Two real processes, one file-based Django cache: the first decides, the second follows."""
+    import json
+    import subprocess
+    import sys
+
+    from django_flagship.decision_server import DecisionRequest, decide, server_settings
+    from django_flagship.sdk.bucketing import Bucket
+
+    from .conftest import bucket_data
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(tmp_path),
+        }
+    }
+    group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
+    data = bucket_data()
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path), "first", group],
+        input=json.dumps(data),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert child.stdout.strip() == "var-ab-red"
+    variations = data["campaigns"][0]["variationGroups"][0]["variations"]
+    variations[0]["allocation"], variations[1]["allocation"] = 100, 0
+    request = DecisionRequest(visitor_id="second", decision_group=group)
+    assignments = decide(Bucket.parse(data), request, env_id="env", conf=server_settings())
+    assert assignments[0].variation_id == "var-ab-red"
+    alone = DecisionRequest(visitor_id="second", decision_group="never-seen-" + group)
+    assert (
+        decide(Bucket.parse(data), alone, env_id="env", conf=server_settings())[0].variation_id
+        == "var-ab-ref"
+    )
