@@ -17,6 +17,7 @@ urlpatterns = [
     # v2, as Flagship's hosted API (the official SDKs add the trailing slash)
     path("v2/activate", views.v2_activate, name="v2-activate"),
     path("v2/campaigns", views.v2_campaigns, name="v2-campaigns-by-key"),
+    path("v2/campaigns/", views.v2_campaigns),
     path("v2/campaigns/<str:campaign_id>", views.v2_campaign, name="v2-campaign-by-key"),
     path("v2/<str:env_id>/campaigns", views.v2_campaigns, name="v2-campaigns"),
     path("v2/<str:env_id>/campaigns/", views.v2_campaigns),

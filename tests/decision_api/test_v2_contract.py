@@ -189,6 +189,8 @@ def test_route_without_environment_takes_the_environment_of_the_key(served, api)
     response = api.post("/decision-api/v2/campaigns", {"visitorId": "v3"})
     assert response.status_code == 200
     assert response.json() == api.post(f"{PREFIX_V2}/campaigns", {"visitorId": "v3"}).json()
+    slash = api.post("/decision-api/v2/campaigns/", {"visitorId": "v3"})
+    assert slash.json() == response.json()
     assert (
         api.post("/decision-api/v2/campaigns", {"visitorId": "v3"}, key="nope").status_code == 403
     )
