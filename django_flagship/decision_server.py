@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.cache import caches
 
+from .conf import conf as app_conf
 from .sdk.hits import Activation
 from .sdk.model import Assignment
 
@@ -57,11 +57,6 @@ __all__ = [
 #: Response shapes of the campaigns endpoints (query ``mode``).
 MODES = ("normal", "simple", "full")
 
-DEFAULT_MAX_BODY = 64 * 1024
-#: How long a decision group keeps its variations (seconds): long enough to
-#: outlive any campaign, finite so that abandoned groups leave the cache.
-DEFAULT_GROUP_TTL = 180 * 24 * 3600.0
-
 
 class ApiError(Exception):
     """A request the server refuses: an HTTP status and a JSON body naming the problem."""
@@ -84,6 +79,7 @@ class ServerSettings:
     max_body: int
     group_ttl: float | None
     cache_alias: str
+    cache_key_prefix: str
 
 
 def _keys(env_id: str, value: Any) -> tuple[str, ...]:
@@ -102,23 +98,27 @@ def server_settings() -> ServerSettings:
     ``FLAGSHIP_API_KEY``. An environment with no key refuses every campaigns
     request: the server fails closed.
     """
-    configured = getattr(settings, "FLAGSHIP_DECISION_API_ENVIRONMENTS", None)
+    configured = app_conf.decision_api_environments
     if configured is None:
-        env_id = (getattr(settings, "FLAGSHIP_ENV_ID", "") or "").strip()
-        api_key = getattr(settings, "FLAGSHIP_API_KEY", "") or ""
-        configured = {env_id: [api_key]} if env_id else {}
+        env_id = (app_conf.env_id or "").strip()
+        configured = {env_id: [app_conf.api_key or ""]} if env_id else {}
     if not isinstance(configured, Mapping):
         raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS must be a dict of env id -> keys")
     environments = {str(env): _keys(str(env), keys) for env, keys in configured.items()}
 
-    max_body = getattr(settings, "FLAGSHIP_DECISION_API_MAX_BODY", DEFAULT_MAX_BODY)
+    max_body = app_conf.decision_api_max_body
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError("FLAGSHIP_DECISION_API_MAX_BODY must be a positive number of bytes")
-    group_ttl = getattr(settings, "FLAGSHIP_DECISION_API_GROUP_TTL", DEFAULT_GROUP_TTL)
+    group_ttl = app_conf.decision_api_group_ttl
     if group_ttl is not None:
         group_ttl = float(group_ttl)
-    alias = getattr(settings, "FLAGSHIP_CACHE_ALIAS", "default") or "default"
-    return ServerSettings(environments, max_body, group_ttl, alias)
+    return ServerSettings(
+        environments,
+        max_body,
+        group_ttl,
+        app_conf.cache_alias or "default",
+        app_conf.cache_key_prefix or "flagship",
+    )
 
 
 def check_api_key(given: str | None, accepted: Iterable[str]) -> bool:
@@ -438,9 +438,11 @@ def bucket_index(bucket: Any) -> BucketIndex:
 # -- decisions ------------------------------------------------------------------
 
 
-def _group_cache_key(env_id: str, group: str) -> str:
+def _group_cache_key(prefix: str, env_id: str, group: str) -> str:
+    # Hashed: a group name is free text, and cache backends restrict keys.
     digest = hashlib.sha256(group.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"flagship:decision-group:{hashlib.sha256(env_id.encode()).hexdigest()[:16]}:{digest}"
+    env = hashlib.sha256(env_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{prefix}:decision-group:{env}:{digest}"
 
 
 def decide(
@@ -457,7 +459,7 @@ def decide(
     if not group:
         return bucket.decide(request.visitor_id, request.context)
     cache = caches[conf.cache_alias]
-    key = _group_cache_key(env_id, group)
+    key = _group_cache_key(conf.cache_key_prefix, env_id, group)
     stored = cache.get(key)
     if not isinstance(stored, dict):
         stored = {}

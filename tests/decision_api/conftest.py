@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
-import types
 from typing import Any
 
 import pytest
 from django.core.cache import caches
 
+from django_flagship import client as client_module
 from django_flagship.sdk.bucketing import Bucket
 from django_flagship.sdk.tracking import MemoryTracker
-
-try:
-    from django_flagship import client as client_module
-except ImportError:  # TEMPORARY until the Django layer's client module is on main
-    client_module = types.ModuleType("django_flagship.client")
-    client_module.get_bucket = lambda: None
-    client_module.get_client = lambda: None
-    sys.modules["django_flagship.client"] = client_module
-    import django_flagship
-
-    django_flagship.client = client_module
 
 ENV_ID = "env-served"
 API_KEY = "key-served-1"
@@ -115,7 +103,7 @@ def bucket_data() -> dict[str, Any]:
 
 
 class FakeClient:
-    """What the views use of the Django layer's Flagship client: its tracker."""
+    """What the views use of the app's Flagship client: its tracker."""
 
     def __init__(self) -> None:
         self.tracker = MemoryTracker()
@@ -140,7 +128,11 @@ class Served:
 
 @pytest.fixture
 def served(monkeypatch, settings) -> Served:
-    """The server on the test bucket, with ``ENV_ID`` served under two keys."""
+    """The server on the test bucket, with ``ENV_ID`` served under two keys.
+
+    ``get_bucket``/``get_client`` are replaced so each test controls the bucket
+    and reads the tracker; ``test_real_client`` goes through the real ones.
+    """
     state = Served(bucket_data())
     monkeypatch.setattr(client_module, "get_bucket", lambda: state.bucket)
     monkeypatch.setattr(client_module, "get_client", lambda: state.client)
