@@ -83,11 +83,11 @@ class ServerSettings:
 
 
 def _keys(env_id: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, (list, tuple)):
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must be a list of keys")
-    return tuple(key.strip() for key in value if isinstance(key, str) and key.strip())
+    if not all(isinstance(key, str) for key in value):
+        raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must hold strings")
+    return tuple(key.strip() for key in value if key.strip())
 
 
 def server_settings() -> ServerSettings:
@@ -100,22 +100,31 @@ def server_settings() -> ServerSettings:
     """
     configured = app_conf.decision_api_environments
     if configured is None:
-        env_id = (app_conf.env_id or "").strip()
-        configured = {env_id: [app_conf.api_key or ""]} if env_id else {}
+        # A FLAGSHIP_ENV_ID or FLAGSHIP_API_KEY that is not a string is check E001's.
+        env_id = app_conf.env_id.strip() if isinstance(app_conf.env_id, str) else ""
+        api_key = app_conf.api_key if isinstance(app_conf.api_key, str) else ""
+        configured = {env_id: [api_key]} if env_id else {}
     if not isinstance(configured, Mapping):
         raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS must be a dict of env id -> keys")
-    environments = {str(env): _keys(str(env), keys) for env, keys in configured.items()}
+    if not all(isinstance(env, str) and env for env in configured):
+        raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS keys must be non-empty env ids")
+    environments = {env: _keys(env, keys) for env, keys in configured.items()}
 
     max_body = app_conf.decision_api_max_body
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError("FLAGSHIP_DECISION_API_MAX_BODY must be a positive number of bytes")
     group_ttl = app_conf.decision_api_group_ttl
-    if group_ttl is not None:
-        group_ttl = float(group_ttl)
+    if group_ttl is not None and (
+        isinstance(group_ttl, bool)
+        or not isinstance(group_ttl, (int, float))
+        or not math.isfinite(group_ttl)
+        or group_ttl <= 0
+    ):
+        raise ValueError("FLAGSHIP_DECISION_API_GROUP_TTL must be a number of seconds > 0 or None")
     return ServerSettings(
         environments,
         max_body,
-        group_ttl,
+        None if group_ttl is None else float(group_ttl),
         app_conf.cache_alias or "default",
         app_conf.cache_key_prefix or "flagship",
     )
