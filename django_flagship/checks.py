@@ -14,6 +14,7 @@ Id                         Problem
 ``django_flagship.E009``   the middleware comes before the session or auth middleware
 ``django_flagship.E010``   a boolean setting is not ``True`` or ``False``
 ``django_flagship.E011``   ``FLAGSHIP_VARY_HEADERS`` is not a list of header names
+``django_flagship.E012``   a ``FLAGSHIP_DECISION_API_*`` setting (served Decision API) is malformed
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -70,6 +71,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_urls()
     errors += _check_booleans()
     errors += _check_vary()
+    errors += _check_decision_api()
     return errors
 
 
@@ -320,6 +322,24 @@ def _check_vary() -> list[CheckMessage]:
             "The default, ('Cookie',), fits visitor ids kept in the session or a cookie.",
         )
     ]
+
+
+def _check_decision_api() -> list[CheckMessage]:
+    from .decision_server import server_settings
+
+    try:
+        server_settings()
+    except (TypeError, ValueError) as exc:
+        return [
+            _error(
+                12,
+                f"{exc}.",
+                "FLAGSHIP_DECISION_API_ENVIRONMENTS maps env ids to lists of API keys, "
+                "FLAGSHIP_DECISION_API_MAX_BODY is a number of bytes and "
+                "FLAGSHIP_DECISION_API_GROUP_TTL a number of seconds (or None).",
+            )
+        ]
+    return []
 
 
 def _is_flagship_middleware(path: str) -> bool:
