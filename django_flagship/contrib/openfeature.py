@@ -602,8 +602,13 @@ class FlagshipProvider(AbstractProvider):
         )
 
     def _sends_synchronously(self) -> bool:
+        """Whether an activation would be POSTed on the caller's thread."""
         client = self.client
-        return self.activates() and client is not None and isinstance(client.tracker, SyncTracker)
+        if not self.activates() or client is None:
+            return False
+        # A tracker that hands items on (the Django app's signals) names its sink.
+        tracker = client.tracker
+        return isinstance(getattr(tracker, "sink", tracker), SyncTracker)
 
     def resolve_boolean_details(
         self,

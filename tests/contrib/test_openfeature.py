@@ -660,3 +660,36 @@ def test_the_context_goes_out_as_one_segment_hit_per_change(flagship, tracker):
         ]
     finally:
         api.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_async_goes_to_a_thread_when_activations_are_posted_in_place(flagship, tracker):
+    from django_flagship.sdk.tracking import SyncTracker
+
+    class Forwarding:
+        """A tracker that hands items to a sink, as the Django app's does."""
+
+        def __init__(self, sink):
+            self.sink = sink
+
+        def __getattr__(self, name):
+            return getattr(self.sink, name)
+
+    threads = []
+
+    class PostingTracker(SyncTracker):
+        def __init__(self):
+            pass
+
+        def add_activation(self, item):
+            threads.append(threading.get_ident())
+
+    flagship.tracker = Forwarding(PostingTracker())
+    api.set_provider_and_wait(FlagshipProvider(flagship))
+    try:
+        client = api.get_client()
+        assert await client.get_boolean_value_async("vip_feature", False, ctx("u", isVip=True))
+        assert threads
+        assert threading.get_ident() not in threads
+    finally:
+        api.shutdown()
