@@ -1,0 +1,375 @@
+"""The official ``flagship`` package run offline, and random files it agrees on.
+
+Shared by the cross-check test and the bucketing benchmark.
+
+:class:`OfficialSDK` starts ``flagship==3.0.1`` in BUCKETING mode with every
+HTTP call answered by ``responses`` (the CDN file is served with a
+``Last-Modified`` header, without which the SDK never becomes ready), from a
+temporary working directory (the SDK writes a ``.{envId}.decision`` file
+there), and stops it on exit.
+
+:func:`agreeing_bucket` generates bucketing files on which the official SDK
+and the decision engine must give the same assignments: every variation
+group but the last of a campaign is fully allocated (no fall-through),
+no bucket ranges other than ``[0, 100]``, strings in lower case and never
+valid JSON, one JSON kind per context key with only the operators that kind
+supports in the engine, list values only with (NOT_)EQUALS/(NOT_)CONTAINS,
+no EXISTS/SEMVER, ``fs_all_users`` only with EQUALS, no empty targeting
+group, explicit ``reference`` and ``modifications`` everywhere, unique ids.
+Visitor ids stay in the BMP and never contain upper-case letters.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import string
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+from django_flagship.sdk.bucketing import Bucket
+from django_flagship.sdk.model import merge_flags
+
+__all__ = [
+    "SCHEMA",
+    "OfficialSDK",
+    "agreeing_bucket",
+    "our_flags",
+    "random_context",
+    "random_visitor_id",
+]
+
+# A flag as compared: (value, campaign id, variation group id, variation id, reference).
+FlagRow = tuple[Any, str, str, str, bool]
+
+WORDS = {
+    "plan": ["free", "pro", "team", "enterprise", "trial"],
+    "country": ["fr", "de", "us", "jp", "br", "es"],
+    "browser": ["chrome", "firefox", "safari", "edge"],
+    "page": ["home", "checkout", "cart", "product-page", "search-results"],
+    "città": ["roma", "milano", "são paulo", "zürich", "東京", "straße"],
+}
+SCHEMA: dict[str, str] = {
+    **dict.fromkeys(WORDS, "str"),
+    "age": "int",
+    "visits": "int",
+    "score": "float",
+    "vip": "bool",
+    "beta": "bool",
+}
+STRING_OPERATORS = [
+    "EQUALS",
+    "NOT_EQUALS",
+    "CONTAINS",
+    "NOT_CONTAINS",
+    "STARTS_WITH",
+    "ENDS_WITH",
+    "GREATER_THAN",
+    "LOWER_THAN",
+    "GREATER_THAN_OR_EQUALS",
+    "LOWER_THAN_OR_EQUALS",
+]
+NUMBER_OPERATORS = [
+    "EQUALS",
+    "NOT_EQUALS",
+    "GREATER_THAN",
+    "LOWER_THAN",
+    "GREATER_THAN_OR_EQUALS",
+    "LOWER_THAN_OR_EQUALS",
+]
+LIST_OPERATORS = {"EQUALS", "NOT_EQUALS", "CONTAINS", "NOT_CONTAINS"}
+SHARED_FLAGS = ["color", "size", "enabled", "ratio", "config", "items", "title", "nothing"]
+ID_PIECES = ["é", "日本", "ß", "ø", "ü", "ça", "ñ", "語", "-", "_", "x", "7"]
+
+
+def random_visitor_id(rng: random.Random, n: int) -> str:
+    """A visitor id: ASCII, BMP non-ASCII, or thousands of characters long."""
+    roll = rng.random()
+    if roll < 0.5:
+        return f"v{n}x{rng.getrandbits(40):x}"
+    if roll < 0.85:
+        return f"v{n}" + "".join(rng.choice(ID_PIECES) for _ in range(rng.randint(1, 12)))
+    return f"v{n}" + "".join(rng.choice(ID_PIECES) for _ in range(rng.randint(500, 3000)))
+
+
+def _number(rng: random.Random, kind: str) -> int | float:
+    if kind == "int":
+        return rng.randint(0, 90)
+    return round(rng.random(), 2)
+
+
+def _string_operand(rng: random.Random, words: list[str], operator: str) -> str:
+    word = rng.choice(words)
+    if operator == "STARTS_WITH":
+        return word[: rng.randint(0, len(word))]
+    if operator == "ENDS_WITH":
+        return word[rng.randint(0, len(word)) :]
+    if operator in ("CONTAINS", "NOT_CONTAINS"):
+        start = rng.randint(0, len(word))
+        return word[start : rng.randint(start, len(word))]
+    return word
+
+
+def _targeting(rng: random.Random, visitor_ids: list[str]) -> dict[str, Any]:
+    roll = rng.random()
+    if roll < 0.08:
+        return {"key": "fs_all_users", "operator": "EQUALS", "value": ""}
+    if roll < 0.16:
+        operator = rng.choice(["EQUALS", "NOT_EQUALS", "STARTS_WITH", "CONTAINS", "ENDS_WITH"])
+        target = rng.choice(visitor_ids)
+        if operator == "STARTS_WITH":
+            value: Any = target[: rng.randint(2, 4)]
+        elif operator in ("CONTAINS", "ENDS_WITH"):
+            value = target[-rng.randint(1, 3) :]
+            if not any(c.isalpha() for c in value):
+                value = "v" + value if operator == "CONTAINS" else target
+        elif rng.random() < 0.5:
+            value = [rng.choice(visitor_ids) for _ in range(rng.randint(1, 4))]
+        else:
+            value = target
+        return {"key": "fs_users", "operator": operator, "value": value}
+    key = rng.choice(list(SCHEMA))
+    kind = SCHEMA[key]
+    if kind == "str":
+        words = WORDS[key]
+        operator = rng.choice(STRING_OPERATORS)
+        if operator in LIST_OPERATORS and rng.random() < 0.3:
+            size = rng.randint(0, 3)
+            value = [_string_operand(rng, words, operator) for _ in range(size)]
+        else:
+            value = _string_operand(rng, words, operator)
+    elif kind == "bool":
+        operator = rng.choice(["EQUALS", "NOT_EQUALS"])
+        value = rng.choice([True, False, [True], [False], [True, False]])
+    else:
+        operator = rng.choice(NUMBER_OPERATORS)
+        if operator in LIST_OPERATORS and rng.random() < 0.3:
+            value = [_number(rng, kind) for _ in range(rng.randint(1, 3))]
+        else:
+            value = _number(rng, kind)
+    return {"key": key, "operator": operator, "value": value}
+
+
+def _flag_value(rng: random.Random) -> Any:
+    return rng.choice(
+        [
+            "red",
+            "",
+            "blue sky",
+            "ünïcödé",
+            0,
+            42,
+            -3,
+            1.5,
+            True,
+            False,
+            None,
+            [1, "a", None],
+            {"nested": {"k": [True, 2.5]}},
+            [],
+            {},
+        ]
+    )
+
+
+def _allocations(rng: random.Random, count: int, full: bool) -> list[int]:
+    total = 100 if full else rng.randint(0, 99)
+    cuts = sorted(rng.randint(0, total) for _ in range(count - 1))
+    bounds = [0, *cuts, total]
+    return [bounds[i + 1] - bounds[i] for i in range(count)]
+
+
+def agreeing_bucket(
+    rng: random.Random,
+    campaigns: int,
+    visitor_ids: list[str],
+    *,
+    prefix: str = "c",
+) -> dict[str, Any]:
+    """A random bucketing file inside the region where both implementations agree."""
+    result = []
+    for c in range(campaigns):
+        cid = f"{prefix}{c}"
+        groups = []
+        group_count = rng.randint(1, 4)
+        for g in range(group_count):
+            vg_id = f"{cid}g{g}" + "".join(rng.choices(string.ascii_lowercase, k=4))
+            last = g == group_count - 1
+            count = rng.randint(1, 5)
+            allocations = _allocations(rng, count, full=not last or rng.random() < 0.5)
+            variations = []
+            if rng.random() < 0.5:
+                variations.append(
+                    {
+                        "id": f"{vg_id}ref",
+                        "reference": True,
+                        "modifications": {"type": "FLAG", "value": {f"@{cid}": "ref"}},
+                    }
+                )
+            for i, allocation in enumerate(allocations):
+                flags: dict[str, Any] = {f"@{cid}": f"{vg_id}v{i}"}
+                for key in rng.sample(SHARED_FLAGS, rng.randint(0, 3)):
+                    flags[key] = _flag_value(rng)
+                variations.append(
+                    {
+                        "id": f"{vg_id}v{i}",
+                        "name": f"Variation {i}",
+                        "reference": False,
+                        "allocation": allocation,
+                        "modifications": {"type": "FLAG", "value": flags},
+                    }
+                )
+            targeting_groups = [
+                {"targetings": [_targeting(rng, visitor_ids) for _ in range(rng.randint(1, 3))]}
+                for _ in range(rng.randint(1, 3))
+            ]
+            groups.append(
+                {
+                    "id": vg_id,
+                    "targeting": {"targetingGroups": targeting_groups},
+                    "variations": variations,
+                }
+            )
+        campaign: dict[str, Any] = {
+            "id": cid,
+            "type": rng.choice(["ab", "toggle", "perso"]),
+            "slug": rng.choice([None, f"slug-{cid}"]),
+            "variationGroups": groups,
+        }
+        if rng.random() < 0.2:
+            campaign["bucketRanges"] = [{"r": [0, 100]}]
+        result.append(campaign)
+    return {
+        "panic": False,
+        "accountSettings": {"enabled1V1T": False, "enabledXPC": False},
+        "campaigns": result,
+    }
+
+
+def random_context(rng: random.Random, visitor_id: str) -> dict[str, Any]:
+    """A context following :data:`SCHEMA`; some keys left out."""
+    context: dict[str, Any] = {"fs_users": visitor_id}  # the official SDK reads it here
+    for key, kind in SCHEMA.items():
+        if rng.random() < 0.25:
+            continue
+        if kind == "str":
+            words = WORDS[key]
+            context[key] = rng.choice(words + [w + "x" for w in words] + ["a", ""])
+        elif kind == "bool":
+            context[key] = rng.random() < 0.5
+        else:
+            context[key] = _number(rng, kind)
+    return context
+
+
+def our_flags(
+    bucket: Bucket,
+    visitor_id: str,
+    context: Mapping[str, Any],
+    assignments: Mapping[str, str] | None = None,
+) -> dict[str, FlagRow]:
+    decided = bucket.decide(visitor_id, context, assignments=assignments)
+    return {
+        key: (
+            info.value,
+            info.assignment.campaign_id,
+            info.assignment.variation_group_id,
+            info.assignment.variation_id,
+            info.assignment.reference,
+        )
+        for key, info in merge_flags(decided).items()
+    }
+
+
+class OfficialSDK:
+    """``flagship==3.0.1`` in BUCKETING mode, fully offline (see the module docstring)."""
+
+    def __init__(self, bucketing: Mapping[str, Any], env_id: str = "crosscheck") -> None:
+        self.bucketing = bucketing
+        self.env_id = env_id
+        self._cwd: str | None = None
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._mock: Any = None
+
+    def __enter__(self) -> OfficialSDK:
+        import responses
+        from flagship import Flagship
+        from flagship.config import Bucketing
+        from flagship.log_manager import LogLevel
+        from flagship.status import Status
+        from flagship.tracking_manager import TrackingManagerConfig
+
+        self._cwd = os.getcwd()
+        self._tmp = tempfile.TemporaryDirectory(prefix="flagship-official-")
+        os.chdir(self._tmp.name)
+        self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
+        self._mock.start()
+        try:
+            self._mock.add(
+                responses.GET,
+                f"https://cdn.flagship.io/{self.env_id}/bucketing.json",
+                json=self.bucketing,
+                headers={"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"},
+            )
+            self._mock.add(responses.POST, "https://events.flagship.io/", status=200)
+            self._mock.add(responses.POST, "https://decision.flagship.io/v2/activate", status=204)
+            config = Bucketing(
+                polling_interval=-1,  # one synchronous fetch, no polling thread
+                log_level=LogLevel.NONE,
+                # Hits only leave in batches, far apart: the decision is measured.
+                tracking_manager_config=TrackingManagerConfig(
+                    time_interval=10_800_000, max_pool_size=5000
+                ),
+            )
+            Flagship.start(self.env_id, "offline-api-key", config)
+            if Flagship.status() is not Status.READY:
+                raise RuntimeError(f"official SDK not ready: {Flagship.status()}")
+        except BaseException:
+            self._close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._close()
+
+    def _close(self) -> None:
+        from flagship import Flagship
+
+        try:
+            Flagship.stop()
+        finally:
+            if self._mock is not None:
+                self._mock.stop()
+                self._mock.reset()
+                self._mock = None
+            if self._cwd is not None:
+                os.chdir(self._cwd)
+                self._cwd = None
+            if self._tmp is not None:
+                self._tmp.cleanup()
+                self._tmp = None
+
+    def visitor(self, visitor_id: str, context: Mapping[str, Any]) -> Any:
+        """A new official visitor (created outside any timing)."""
+        from flagship import Flagship
+
+        return Flagship.new_visitor(visitor_id, context=dict(context))
+
+    @staticmethod
+    def fetch(visitor: Any, assignments: Mapping[str, str] | None = None) -> dict[str, FlagRow]:
+        """Run ``fetch_flags`` and read the flags back in :data:`FlagRow` form."""
+        visitor.assignations = dict(assignments or {})
+        visitor.fetch_flags()
+        return {
+            key: (m.value, m.campaign_id, m.variation_group_id, m.variation_id, m.reference)
+            for key, m in visitor._modifications.items()
+        }
+
+    def flags(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        assignments: Mapping[str, str] | None = None,
+    ) -> dict[str, FlagRow]:
+        return self.fetch(self.visitor(visitor_id, context), assignments)

@@ -1,0 +1,799 @@
+"""Targeting: compile a variation group's ``targeting`` into a fast predicate.
+
+The semantics are those of Flagship's decision engine (flagship-common, the
+library behind the self-hosted Decision API), not those of the official
+Python SDK:
+
+* ``targetingGroups`` are ORed, the ``targetings`` of a group are ANDed. No
+  group, or a group whose ``targetings`` list is empty, never matches.
+* A targeting that *errors* makes the whole targeting false, whatever the
+  other groups say. Errors are: the context value and the targeting value
+  are of different JSON kinds (string, number, bool, list, null, object), or
+  the operator does not apply to that kind (``CONTAINS`` on a number,
+  ``GREATER_THAN`` on a bool, an unknown operator on any scalar).
+* A key missing from the context makes its targeting false, without error,
+  except for ``EXISTS``/``NOT_EXISTS``.
+* ``fs_all_users`` targetings are skipped, whatever their operator.
+  ``fs_users`` compares the visitor id (a string). A targeting with a
+  non-empty ``provider`` reads an integration context that a local engine
+  does not have: its key is always missing.
+* Strings compare case-insensitively: ``EQUALS``/``NOT_EQUALS`` with Unicode
+  simple case folding, the others on lower-cased strings (per character, as
+  Go's ``strings.ToLower`` does). Numbers compare as float64. A Python
+  ``bool`` is a bool, never a number.
+* A list targeting value: ``EQUALS``/``CONTAINS`` need one element to match,
+  ``NOT_EQUALS``/``NOT_CONTAINS`` need every element to match (an element of
+  another kind counts as not matching), other operators are false.
+* A list context value: its first element must be of the targeting value's
+  kind (otherwise an error); ``EQUALS``/``CONTAINS`` need one element to
+  match, ``NOT_*`` every element, other operators are false; an element of
+  another kind makes the result false.
+* ``EXISTS`` with ``true`` matches a present key, with anything else an
+  absent key; ``NOT_EXISTS`` is the reverse.
+* ``SEMVER_*`` compare strings as semantic versions with the rules of Go's
+  ``golang.org/x/mod/semver``: a ``v`` is prefixed when missing, ``1`` and
+  ``1.2`` are valid shorthands for ``1.0.0`` and ``1.2.0``, a pre-release
+  needs all three numbers, build metadata is ignored. When either side is
+  not a valid version the targeting is false.
+
+Everything that does not depend on the visitor is done once, at compile time.
+"""
+
+from __future__ import annotations
+
+import decimal
+import numbers
+import operator as _op
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "OPERATORS",
+    "CompiledTargeting",
+    "TargetingError",
+    "compile_targeting",
+    "go_equal_fold",
+    "go_lower",
+    "parse_semver",
+]
+
+Predicate = Callable[[Mapping[str, Any], str], bool]
+# An evaluator returns True or False, or None for an error.
+Evaluator = Callable[[Any], "bool | None"]
+
+OPERATORS = frozenset(
+    {
+        "EQUALS",
+        "NOT_EQUALS",
+        "CONTAINS",
+        "NOT_CONTAINS",
+        "STARTS_WITH",
+        "ENDS_WITH",
+        "GREATER_THAN",
+        "LOWER_THAN",
+        "GREATER_THAN_OR_EQUALS",
+        "LOWER_THAN_OR_EQUALS",
+        "EXISTS",
+        "NOT_EXISTS",
+        "SEMVER_EQUALS",
+        "SEMVER_NOT_EQUALS",
+        "SEMVER_GREATER_THAN",
+        "SEMVER_LOWER_THAN",
+        "SEMVER_GREATER_THAN_OR_EQUALS",
+        "SEMVER_LOWER_THAN_OR_EQUALS",
+    }
+)
+
+# Protobuf JSON also accepts an enum by number.
+_OPERATOR_NUMBERS = {
+    0: "NULL",
+    1: "LOWER_THAN",
+    2: "GREATER_THAN_OR_EQUALS",
+    3: "LOWER_THAN_OR_EQUALS",
+    4: "EQUALS",
+    5: "NOT_EQUALS",
+    6: "STARTS_WITH",
+    7: "ENDS_WITH",
+    8: "CONTAINS",
+    9: "NOT_CONTAINS",
+    10: "GREATER_THAN",
+    11: "EXISTS",
+    12: "NOT_EXISTS",
+}
+
+_ALL_USERS = "fs_all_users"
+_USERS = "fs_users"
+
+_AND_OPS = frozenset({"NOT_EQUALS", "NOT_CONTAINS"})
+_OR_OPS = frozenset({"EQUALS", "CONTAINS"})
+_EXISTS_OPS = frozenset({"EXISTS", "NOT_EXISTS"})
+
+
+class TargetingError(ValueError):
+    """The targeting JSON has a shape the engine cannot read."""
+
+
+class _Sentinel:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+_MISSING = _Sentinel("<missing>")  # the context has no such key
+_ABSENT = _Sentinel("<absent>")  # the targeting has no value
+_VISITOR = _Sentinel("<visitor id>")  # condition key standing for the visitor id
+
+# JSON kinds. Two values can be compared only when their kinds are equal.
+_STR, _NUM, _BOOL, _LIST, _NULL, _OBJ, _NOVALUE, _OTHER = range(8)
+
+_KIND_BY_TYPE: dict[type, int] = {
+    str: _STR,
+    int: _NUM,
+    float: _NUM,
+    bool: _BOOL,
+    list: _LIST,
+    tuple: _LIST,
+    type(None): _NULL,
+    dict: _OBJ,
+}
+
+
+def _kind(value: Any) -> int:
+    kind = _KIND_BY_TYPE.get(type(value))
+    if kind is not None:
+        return kind
+    if isinstance(value, bool):
+        return _BOOL
+    if isinstance(value, str):
+        return _STR
+    if isinstance(value, numbers.Real | decimal.Decimal):
+        return _NUM
+    if isinstance(value, list | tuple):
+        return _LIST
+    if isinstance(value, Mapping):
+        return _OBJ
+    if value is _ABSENT:
+        return _NOVALUE
+    return _OTHER
+
+
+def _to_float(value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        return float("inf") if value > 0 else float("-inf")
+
+
+# --- Go string semantics --------------------------------------------------
+
+
+class _LowerTable(dict):
+    """``str.translate`` table applying Go's per-rune ``unicode.ToLower``."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        lowered = char.lower()
+        if len(lowered) != 1:
+            # Only U+0130 (capital I with dot) lower-cases to two characters
+            # in Python; Go maps it to a plain "i".
+            lowered = "i" if code == 0x130 else char
+        if len(self) < 4096:
+            self[code] = lowered
+        return lowered
+
+
+class _FoldTable(dict):
+    """``str.translate`` table applying Unicode simple case folding (Go's EqualFold)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = char.casefold()
+        if len(folded) != 1:
+            # Full folding expands it; the simple folding, when there is one,
+            # is the lower-case form (U+1E9E, Greek with ypogegrammeni).
+            lowered = char.lower()
+            folded = lowered if len(lowered) == 1 else char
+        if len(self) < 4096:
+            self[code] = folded
+        return folded
+
+
+def _remembering(table: dict) -> Callable[[str], str]:
+    """Translate non-ASCII strings with ``table``, remembering the last result.
+
+    One decision evaluates the same context value (or the visitor id) against
+    many targetings; translating a long non-ASCII string once is what counts.
+    """
+    cell: list[tuple[str | None, str]] = [(None, "")]
+
+    def transform(value: str) -> str:
+        last = cell[0]  # one read: safe when threads replace it concurrently
+        if last[0] is value:
+            return last[1]
+        result = value.translate(table)
+        cell[0] = (value, result)
+        return result
+
+    return transform
+
+
+_lower_non_ascii = _remembering(_LowerTable())
+_fold_non_ascii = _remembering(_FoldTable())
+
+
+def go_lower(value: str) -> str:
+    """Lower-case ``value`` rune by rune, like Go's ``strings.ToLower``."""
+    if value.isascii():
+        return value.lower()
+    return _lower_non_ascii(value)
+
+
+def _fold(value: str) -> str:
+    if value.isascii():
+        return value.lower()
+    return _fold_non_ascii(value)
+
+
+def go_equal_fold(a: str, b: str) -> bool:
+    """Case-insensitive equality under simple case folding, like Go's ``strings.EqualFold``."""
+    return _fold(a) == _fold(b)
+
+
+# --- semantic versions (golang.org/x/mod/semver) ---------------------------
+
+_SEMVER_RE = re.compile(
+    r"v(0|[1-9][0-9]*)"
+    r"(?:\.(0|[1-9][0-9]*)"
+    r"(?:\.(0|[1-9][0-9]*)(?:-([0-9A-Za-z.\-]+))?(?:\+([0-9A-Za-z.\-]+))?)?)?"
+)
+
+SemVer = tuple[int, int, int, tuple[str, ...]]
+
+
+def parse_semver(value: str) -> SemVer | None:
+    """Parse a version the way the engine does, or return None when it is invalid.
+
+    A missing leading ``v`` is added first. The result orders like
+    ``semver.Compare`` only through :func:`_semver_cmp`.
+    """
+    if not value.startswith("v"):
+        value = "v" + value
+    match = _SEMVER_RE.fullmatch(value)
+    if match is None:
+        return None
+    major, minor, patch, pre, build = match.groups()
+    prerelease: tuple[str, ...] = ()
+    if pre is not None:
+        prerelease = tuple(pre.split("."))
+        for ident in prerelease:
+            if not ident or (ident.isdigit() and len(ident) > 1 and ident[0] == "0"):
+                return None
+    if build is not None and "" in build.split("."):
+        return None
+    return (int(major), int(minor or 0), int(patch or 0), prerelease)
+
+
+def _cmp_ident(a: str, b: str) -> int:
+    a_num, b_num = a.isdigit() and a.isascii(), b.isdigit() and b.isascii()
+    if a_num and b_num:
+        x, y = int(a), int(b)
+    elif a_num != b_num:
+        return -1 if a_num else 1
+    else:
+        x, y = a, b  # type: ignore[assignment]
+    return (x > y) - (x < y)
+
+
+def _semver_cmp(a: SemVer, b: SemVer) -> int:
+    if a[:3] != b[:3]:
+        return -1 if a[:3] < b[:3] else 1
+    pa, pb = a[3], b[3]
+    if pa == pb:
+        return 0
+    if not pa:
+        return 1
+    if not pb:
+        return -1
+    for x, y in zip(pa, pb, strict=False):
+        if x != y:
+            return _cmp_ident(x, y)
+    return -1 if len(pa) < len(pb) else 1
+
+
+_SEMVER_TESTS: dict[str, Callable[[int], bool]] = {
+    "SEMVER_EQUALS": lambda c: c == 0,
+    "SEMVER_NOT_EQUALS": lambda c: c != 0,
+    "SEMVER_GREATER_THAN": lambda c: c > 0,
+    "SEMVER_LOWER_THAN": lambda c: c < 0,
+    "SEMVER_GREATER_THAN_OR_EQUALS": lambda c: c >= 0,
+    "SEMVER_LOWER_THAN_OR_EQUALS": lambda c: c <= 0,
+}
+
+
+# --- per-kind comparisons ---------------------------------------------------
+# Each function takes (context value, targeting value), the context first.
+
+
+def _not_contains(haystack: str, needle: str) -> bool:
+    return needle not in haystack
+
+
+_STRING_OPS: dict[str, tuple[bool, Callable[[str, str], bool]]] = {
+    # operator: (compare folded rather than lower-cased strings, comparison)
+    "EQUALS": (True, _op.eq),
+    "NOT_EQUALS": (True, _op.ne),
+    "LOWER_THAN": (False, _op.lt),
+    "GREATER_THAN": (False, _op.gt),
+    "LOWER_THAN_OR_EQUALS": (False, _op.le),
+    "GREATER_THAN_OR_EQUALS": (False, _op.ge),
+    "STARTS_WITH": (False, str.startswith),
+    "ENDS_WITH": (False, str.endswith),
+    "CONTAINS": (False, _op.contains),
+    "NOT_CONTAINS": (False, _not_contains),
+}
+
+_NUMBER_OPS: dict[str, Callable[[float, float], bool]] = {
+    "EQUALS": _op.eq,
+    "NOT_EQUALS": _op.ne,
+    "LOWER_THAN": _op.lt,
+    "GREATER_THAN": _op.gt,
+    "LOWER_THAN_OR_EQUALS": _op.le,
+    "GREATER_THAN_OR_EQUALS": _op.ge,
+}
+
+_BOOL_OPS: dict[str, Callable[[bool, bool], bool]] = {
+    "EQUALS": _op.eq,
+    "NOT_EQUALS": _op.ne,
+}
+
+
+def _error(_value: Any) -> None:
+    return None
+
+
+def _false(_value: Any) -> bool:
+    return False
+
+
+def _string_parts(op: str, target: str) -> tuple[Any, Callable[[str], str], str] | None:
+    """(comparison, non-ASCII transform, transformed target), or None if unsupported."""
+    entry = _STRING_OPS.get(op)
+    if entry is None:
+        return None
+    folded, compare = entry
+    if folded:
+        return compare, _fold_non_ascii, _fold(target)
+    return compare, _lower_non_ascii, go_lower(target)
+
+
+def _semver_base(op: str, target: str) -> Evaluator:
+    test = _SEMVER_TESTS[op]
+    target_version = parse_semver(target)
+    if target_version is None:
+        return _false
+
+    def semver(value: Any) -> bool:
+        version = parse_semver(str(value))
+        return version is not None and test(_semver_cmp(version, target_version))
+
+    return semver
+
+
+def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
+    """Evaluator for a scalar (or null/object/absent) targeting value."""
+    base: Evaluator
+    if kind == _STR:
+        if op in _SEMVER_TESTS:
+            base = _semver_base(op, str(target))
+        else:
+            parts = _string_parts(op, str(target))
+            if parts is None:
+                base = _error
+            else:
+                str_compare, non_ascii, ref_str = parts
+
+                def base(value: Any) -> bool:
+                    value = str(value)
+                    return str_compare(
+                        value.lower() if value.isascii() else non_ascii(value), ref_str
+                    )
+
+    elif kind == _NUM:
+        num_compare = _NUMBER_OPS.get(op)
+        if num_compare is None:
+            base = _error
+        else:
+            ref_num = _to_float(target)
+
+            def base(value: Any) -> bool:
+                return num_compare(_to_float(value), ref_num)
+
+    elif kind == _BOOL:
+        bool_compare = _BOOL_OPS.get(op)
+        if bool_compare is None:
+            base = _error
+        else:
+            ref_bool = bool(target)
+
+            def base(value: Any) -> bool:
+                return bool_compare(bool(value), ref_bool)
+
+    else:
+        # null and object values compare to nothing (false without error); a
+        # missing value never has the context's kind (error).
+        base = _false
+
+    and_op = op in _AND_OPS
+    or_op = op in _OR_OPS
+
+    def over_list(values: Any) -> bool | None:
+        if values and _kind(values[0]) != kind:
+            return None
+        if and_op:
+            # An error (None) counts as a mismatch.
+            return all(evaluate(item) for item in values)
+        if or_op:
+            found = False
+            for item in values:
+                result = evaluate(item)
+                if result is None:
+                    return False
+                if result:
+                    found = True
+            return found
+        return False
+
+    def slow(value: Any) -> bool | None:
+        if value is _MISSING:
+            return False
+        value_kind = _kind(value)
+        if value_kind == _LIST:
+            return over_list(value)
+        if value_kind != kind:
+            return None
+        return base(value)
+
+    # Fast paths for exact str, int, float and bool context values; anything
+    # else (a missing key, a list, another kind, a subclass) takes slow().
+    evaluate: Evaluator
+    if kind == _STR and base is not _error and op not in _SEMVER_TESTS:
+
+        def evaluate(value: Any) -> bool | None:
+            if type(value) is str:
+                return str_compare(value.lower() if value.isascii() else non_ascii(value), ref_str)
+            return slow(value)
+
+    elif kind == _NUM and base is not _error:
+
+        def evaluate(value: Any) -> bool | None:
+            value_type = type(value)
+            if value_type is float:
+                return num_compare(value, ref_num)
+            if value_type is int:
+                return num_compare(_to_float(value), ref_num)
+            return slow(value)
+
+    elif kind == _BOOL and base is not _error:
+
+        def evaluate(value: Any) -> bool | None:
+            if type(value) is bool:
+                return bool_compare(value, ref_bool)
+            return slow(value)
+
+    elif kind in (_STR, _NUM, _BOOL):
+        exact = {_STR: str, _NUM: float, _BOOL: bool}[kind]
+
+        def evaluate(value: Any) -> bool | None:
+            value_type = type(value)
+            if value_type is exact or (kind == _NUM and value_type is int):
+                return base(value)
+            return slow(value)
+
+    else:
+        evaluate = slow
+    return evaluate
+
+
+def _list_evaluator(op: str, targets: list | tuple) -> Evaluator:
+    """Evaluator for a list targeting value."""
+    and_op = op in _AND_OPS
+    or_op = op in _OR_OPS
+    items = tuple(_value_evaluator(op, item) for item in targets)
+
+    def over_targets(value: Any) -> bool:
+        if and_op:
+            return all(item(value) is True for item in items)
+        if or_op:
+            return any(item(value) is True for item in items)
+        return False
+
+    def over_context_list(values: Any) -> bool | None:
+        if values and _kind(values[0]) != _LIST:
+            return None
+        if and_op:
+            return all(evaluate(item) for item in values)
+        if or_op:
+            found = False
+            for item in values:
+                result = evaluate(item)
+                if result is None:
+                    return False
+                if result:
+                    found = True
+            return found
+        return False
+
+    fast_str: Evaluator | None = None
+    if targets and all(type(t) is str for t in targets) and (and_op or or_op):
+        if op in ("EQUALS", "NOT_EQUALS"):
+            folded = frozenset(_fold(t) for t in targets)
+            if op == "EQUALS":
+
+                def fast_str(value: str) -> bool:
+                    return _fold(value) in folded
+
+            else:
+
+                def fast_str(value: str) -> bool:
+                    return _fold(value) not in folded
+
+        else:
+            lowered = tuple(go_lower(t) for t in targets)
+            if op == "CONTAINS":
+
+                def fast_str(value: str) -> bool:
+                    haystack = go_lower(value)
+                    return any(t in haystack for t in lowered)
+
+            else:
+
+                def fast_str(value: str) -> bool:
+                    haystack = go_lower(value)
+                    return all(t not in haystack for t in lowered)
+
+    def evaluate(value: Any) -> bool | None:
+        if fast_str is not None and type(value) is str:
+            return fast_str(value)
+        if value is _MISSING:
+            return False
+        if _kind(value) == _LIST:
+            return over_context_list(value)
+        return over_targets(value)
+
+    return evaluate
+
+
+def _exists_evaluator(op: str, target: Any) -> Evaluator:
+    wanted = target is True  # any other value reads as false
+    if op == "NOT_EXISTS":
+        wanted = not wanted
+    target_kind = _kind(target)
+
+    def evaluate(value: Any) -> bool | None:
+        if value is _MISSING:
+            return not wanted
+        if _kind(value) == _LIST:
+            # A list is walked like any other value, and these operators are
+            # neither "any" nor "all": false, unless the first element is of
+            # another kind than the targeting value, which is an error.
+            if value and _kind(value[0]) != target_kind:
+                return None
+            return False
+        return wanted
+
+    return evaluate
+
+
+def _value_evaluator(op: str, target: Any) -> Evaluator:
+    if op in _EXISTS_OPS:
+        return _exists_evaluator(op, target)
+    kind = _kind(target)
+    if kind == _LIST:
+        return _list_evaluator(op, target)
+    return _scalar_evaluator(op, target, kind)
+
+
+# --- targeting structure ---------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """One compiled targeting: its key (or the visitor id), operator and evaluator."""
+
+    key: str
+    operator: str
+    value: Any
+    provider: str | None
+    evaluate: Evaluator
+
+    def test(self, context: Mapping[str, Any], visitor_id: str) -> bool | None:
+        """True, False, or None when the engine would report an error."""
+        if self.key == _USERS:
+            return self.evaluate(visitor_id)
+        if self.provider:
+            return self.evaluate(_MISSING)
+        return self.evaluate(context.get(self.key, _MISSING))
+
+
+def _field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
+    value = data.get(camel)
+    if value is None:
+        value = data.get(snake)
+    return value
+
+
+def _compile_condition(raw: Any, where: str) -> Condition | None:
+    """Compile one targeting; None for an ``fs_all_users`` targeting (skipped)."""
+    if not isinstance(raw, Mapping):
+        raise TargetingError(f"{where} is not an object")
+    key = raw.get("key")
+    if key is None:
+        key = ""
+    elif not isinstance(key, str):
+        raise TargetingError(f"{where}: key must be a string, got {type(key).__name__}")
+    if key == _ALL_USERS:
+        return None
+    operator = raw.get("operator")
+    if operator is None:
+        operator = "NULL"
+    elif isinstance(operator, int) and not isinstance(operator, bool):
+        operator = _OPERATOR_NUMBERS.get(operator, f"#{operator}")
+    elif not isinstance(operator, str):
+        raise TargetingError(f"{where}: operator must be a string, got {type(operator).__name__}")
+    provider = raw.get("provider")
+    if provider is not None and not isinstance(provider, str):
+        raise TargetingError(f"{where}: provider must be a string")
+    value = raw.get("value", _ABSENT)
+    # An unknown operator reads as the NULL operator, which every comparison
+    # rejects: an error as soon as the key is present.
+    known = operator if operator in OPERATORS else "NULL"
+    return Condition(key, operator, value, provider or None, _value_evaluator(known, value))
+
+
+def _always(result: bool) -> Predicate:
+    def predicate(context: Mapping[str, Any], visitor_id: str) -> bool:
+        return result
+
+    return predicate
+
+
+def _build_predicate(groups: tuple[tuple[Condition, ...], ...]) -> Predicate:
+    # Conditions on a provider never see a value: their result is a constant.
+    compiled: list[tuple[tuple[tuple[Any, Evaluator], ...], bool]] = []
+    for group in groups:
+        blocked = False
+        live: list[tuple[Any, Evaluator]] = []
+        for cond in group:
+            if cond.key == _USERS:
+                live.append((_VISITOR, cond.evaluate))
+            elif cond.provider:
+                constant = cond.evaluate(_MISSING)
+                if constant is None:  # cannot happen today; keep the engine's rule
+                    return _always(False)
+                if not constant:
+                    blocked = True
+            else:
+                live.append((cond.key, cond.evaluate))
+        compiled.append((tuple(live), blocked))
+
+    if not compiled:
+        return _always(False)
+
+    if len(compiled) == 1:
+        conditions, blocked = compiled[0]
+        if blocked:
+            return _always(False)  # nothing else can match, errors change nothing
+        if not conditions:
+            return _always(True)
+        if len(conditions) == 1:
+            key, evaluate = conditions[0]
+            if key is _VISITOR:
+
+                def one_visitor(context: Mapping[str, Any], visitor_id: str) -> bool:
+                    return evaluate(visitor_id) is True
+
+                return one_visitor
+
+            def one(context: Mapping[str, Any], visitor_id: str) -> bool:
+                return evaluate(context.get(key, _MISSING)) is True
+
+            return one
+
+        def single_group(context: Mapping[str, Any], visitor_id: str) -> bool:
+            get = context.get
+            for key, evaluate in conditions:
+                if not evaluate(visitor_id if key is _VISITOR else get(key, _MISSING)):
+                    return False
+            return True
+
+        return single_group
+
+    frozen = tuple(compiled)
+
+    def any_group(context: Mapping[str, Any], visitor_id: str) -> bool:
+        # Every targeting is evaluated: an error anywhere means no match.
+        get = context.get
+        matched = False
+        for conditions, blocked in frozen:
+            group_ok = not blocked
+            for key, evaluate in conditions:
+                result = evaluate(visitor_id if key is _VISITOR else get(key, _MISSING))
+                if result is None:
+                    return False
+                if not result:
+                    group_ok = False
+            if group_ok:
+                matched = True
+        return matched
+
+    return any_group
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledTargeting:
+    """A compiled targeting. ``matches(context, visitor_id)`` is the fast predicate."""
+
+    groups: tuple[tuple[Condition, ...], ...]
+    matches: Predicate
+
+    def explain(self, context: Mapping[str, Any], visitor_id: str) -> str:
+        """Say in words why the targeting matches or not (slow; for debugging)."""
+        if not self.groups:
+            return "no targeting group"
+        matched = False
+        for index, group in enumerate(self.groups):
+            group_ok = True
+            for cond in group:
+                result = cond.test(context, visitor_id)
+                if result is None:
+                    return (
+                        f"error in group {index + 1}: {cond.key!r} {cond.operator} "
+                        f"{cond.value!r} (kinds differ or unsupported operator)"
+                    )
+                if not result:
+                    group_ok = False
+            matched = matched or group_ok
+        return "matched" if matched else "no targeting group matched"
+
+
+def compile_targeting(targeting: Mapping[str, Any] | None) -> CompiledTargeting:
+    """Compile a variation group's ``targeting`` object.
+
+    ``None`` (no targeting) compiles to a targeting that never matches. A shape
+    the engine could not read raises :class:`TargetingError`.
+    """
+    if targeting is None:
+        return CompiledTargeting((), _always(False))
+    if not isinstance(targeting, Mapping):
+        raise TargetingError("targeting is not an object")
+    raw_groups = _field(targeting, "targetingGroups", "targeting_groups")
+    if raw_groups is None:
+        raw_groups = []
+    if not isinstance(raw_groups, list | tuple):
+        raise TargetingError("targetingGroups is not a list")
+    groups: list[tuple[Condition, ...]] = []
+    for g_index, raw_group in enumerate(raw_groups):
+        where = f"targeting group {g_index + 1}"
+        if not isinstance(raw_group, Mapping):
+            raise TargetingError(f"{where} is not an object")
+        raw_targetings = raw_group.get("targetings")
+        if raw_targetings is None:
+            raw_targetings = []
+        if not isinstance(raw_targetings, list | tuple):
+            raise TargetingError(f"{where}: targetings is not a list")
+        if not raw_targetings:
+            continue  # an empty group never matches and cannot error
+        conditions = []
+        for t_index, raw in enumerate(raw_targetings):
+            cond = _compile_condition(raw, f"{where}, targeting {t_index + 1}")
+            if cond is not None:
+                conditions.append(cond)
+        groups.append(tuple(conditions))
+    frozen = tuple(groups)
+    return CompiledTargeting(frozen, _build_predicate(frozen))
