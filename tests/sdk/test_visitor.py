@@ -215,7 +215,7 @@ def test_authenticated_ids_on_hits_and_activations(bucketing, tracker):
 def test_no_consent_blocks_hits_and_activations_but_not_the_consent_hit(bucketing, tracker):
     visitor = bucketing.create_visitor("v1", {"isVip": True})
     visitor.synchronize_modifications()
-    tracker.hits.clear()
+    tracker.clear()
     visitor.set_consent(False)
     assert not visitor.send_hit(Event(EventCategory.ACTION_TRACKING, "click"))
     assert not visitor.activate_modification("vip_feature")
