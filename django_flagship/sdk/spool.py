@@ -78,6 +78,11 @@ _ACTIVATE = "ACTIVATE"
 SpooledItem = TrackedHit | Activation
 
 
+def _original_name(path: Path) -> str:
+    name = path.name
+    return name[: -len(_CLAIMED)] if name.endswith(_CLAIMED) else name
+
+
 def default_spool_dir(env_id: str) -> Path:
     """A per-user, per-environment directory under the system temp directory."""
     user = str(os.getuid()) if hasattr(os, "getuid") else "user"
@@ -155,7 +160,7 @@ class ClaimedFile:
         if len(unsent) == len(self.items) and not (self.expired or self.invalid):
             # Nothing changed: give the file back as it is.
             try:
-                os.replace(self.path, self.path.with_name(self.path.name[: -len(_CLAIMED)]))
+                os.replace(self.path, self.path.with_name(_original_name(self.path)))
                 return
             except OSError:
                 pass
@@ -360,10 +365,10 @@ class Spool:
         if body.get("envId") != self.env_id:
             # Another environment's hits must not go out with this cid.
             with contextlib.suppress(OSError):
-                os.replace(path, path.with_name(path.name[: -len(_CLAIMED)]))
+                os.replace(path, path.with_name(_original_name(path)))
             logger.warning(
                 "Skipped the Flagship spool file %s: it belongs to environment %r",
-                path.name,
+                _original_name(path),
                 body.get("envId"),
             )
             return None
@@ -374,7 +379,7 @@ class Spool:
                 item = _item(entry)
             except ValueError as exc:
                 claimed.invalid += 1
-                logger.warning("Dropped a malformed entry of %s: %s", path.name, exc)
+                logger.warning("Dropped a malformed entry of %s: %s", _original_name(path), exc)
                 continue
             if item.is_expired(now):
                 claimed.expired += 1
@@ -385,13 +390,13 @@ class Spool:
                 "Dropped %d spooled items older than %d h from %s",
                 claimed.expired,
                 HIT_EXPIRATION_SECONDS // 3600,
-                path.name,
+                _original_name(path),
             )
         return claimed
 
     def _set_aside(self, path: Path, reason: str) -> None:
         # Kept for inspection under a name no reader picks up again.
-        target = path.with_name(path.name[: -len(_CLAIMED)] + ".bad")
+        target = path.with_name(_original_name(path) + ".bad")
         with contextlib.suppress(OSError):
             os.replace(path, target)
         logger.error("Set aside the Flagship spool file %s (%s)", target.name, reason)
