@@ -97,11 +97,17 @@ class SignalTracker:
     """The tracker a Django client uses: it turns every item into a signal.
 
     ``sink`` is the tracker the app's receivers hand the items to.
-    :meth:`flush` and :meth:`close` are passed on to it.
+    :meth:`flush` and :meth:`close` are passed on to it, and so is any other
+    attribute: ``tracker.stats()`` or ``tracker.hits`` reach the sink's.
     """
 
     def __init__(self, sink: Tracker) -> None:
         self.sink = sink
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "sink":  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(name)
+        return getattr(self.sink, name)
 
     def __repr__(self) -> str:
         return f"SignalTracker(sink={self.sink!r})"

@@ -129,3 +129,12 @@ def test_flush_and_close_are_passed_to_the_sink():
     assert tracker.flush(1.5) is False
     tracker.close()
     assert calls == [("flush", 1.5), ("close",)]
+
+
+def test_the_sinks_attributes_are_reachable_through_the_tracker(tracker, sink):
+    item = TrackedHit.from_hit(Page("https://shop.example/"), "v1")
+    tracker.add_hit(item)
+    assert tracker.hits == [item]
+    assert tracker.maxlen == sink.maxlen
+    with pytest.raises(AttributeError):
+        tracker.no_such_attribute  # noqa: B018
