@@ -36,6 +36,7 @@ run: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bucketing.py
+	$(BIN)/python benchmarks/middleware.py
 	$(BIN)/python benchmarks/hits.py
 
 clean:

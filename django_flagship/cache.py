@@ -1,0 +1,453 @@
+"""The bucketing file kept in the Django cache, shared by every process.
+
+The cache holds two keys per environment: the *entry* (the raw JSON text, its
+``Last-Modified`` and a version, the hash of the text) and a small *pointer*
+(the version alone, and the ``Last-Modified``). Each process keeps the parsed
+bucket and asks the cache for the pointer at most once per
+``FLAGSHIP_BUCKET_CHECK_INTERVAL``, so a request costs at most one cache round
+trip and usually none. When the pointer changed, the next check fetches the
+entry instead (one round trip again) and parses it once.
+
+Downloads happen off the request path, in one daemon thread per process, and
+one process at a time: a process downloads only when it wins ``cache.add`` on a
+lock key that lives for one polling interval. ``If-Modified-Since`` comes from
+the cached entry, so a 304 is the usual answer. A download or a cached entry
+that does not parse never replaces the bucket in use, and an unreachable cache
+leaves each process with its last good bucket.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.cache import BaseCache
+from django.dispatch import Signal
+
+from .sdk.bucket_source import download_bucketing_file, load_bucketing_file
+from .sdk.bucketing import Bucket, BucketError
+from .sdk.http import make_session
+
+__all__ = ["BucketStore", "RefreshResult", "bucket_changed"]
+
+logger = logging.getLogger("django_flagship")
+
+#: Sent in each process when it starts using another bucket (a refresh here or
+#: elsewhere, a seed from the file), with ``store``, ``bucket`` and ``version``;
+#: the sender is the ``BucketStore`` class. Receivers run in the thread that
+#: noticed the change and must be quick; one that raises is logged and ignored.
+bucket_changed = Signal()
+
+#: Seconds between download attempts while no bucket could be had at all
+#: (used when ``FLAGSHIP_POLLING_INTERVAL`` is 0, i.e. "download once").
+FIRST_DOWNLOAD_RETRY = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshResult:
+    """What a refresh did; ``updated`` is false for a 304 or a skipped attempt."""
+
+    updated: bool
+    version: str | None
+    last_modified: str | None
+    campaign_count: int
+    variation_group_count: int
+    skipped: bool = False
+
+    def summary(self) -> str:
+        if self.skipped:
+            return "Refresh skipped: another process is downloading the bucket."
+        what = "Bucket updated" if self.updated else "Bucket not modified"
+        return (
+            f"{what}: {self.campaign_count} campaigns, "
+            f"{self.variation_group_count} variation groups, "
+            f"Last-Modified {self.last_modified or 'unknown'}, version {self.version or 'none'}."
+        )
+
+
+def _version_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _parse(data: Any, on_error: Callable[[str], None]) -> Bucket:
+    """Parse ``data``; a file whose every campaign is refused counts as bad."""
+    problems: list[str] = []
+
+    def collect(message: str) -> None:
+        problems.append(message)
+        on_error(message)
+
+    bucket = Bucket.parse(data, on_error=collect)
+    campaigns = data.get("campaigns") if isinstance(data, dict) else None
+    if not bucket.panic and campaigns and bucket.campaign_count == 0:
+        raise BucketError(
+            f"none of the {len(campaigns)} campaigns of the bucketing file could be used"
+            + (f" (first problem: {problems[0]})" if problems else "")
+        )
+    return bucket
+
+
+class BucketStore:
+    """A ``BucketSource`` backed by a Django cache; see the module docstring."""
+
+    def __init__(
+        self,
+        cache: Callable[[], BaseCache],
+        *,
+        namespace: str,
+        url: str | None,
+        bucket_file: str | None = None,
+        timeout: float = 2.0,
+        polling_interval: float = 60.0,
+        check_interval: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._cache = cache
+        self.entry_key = f"{namespace}:bucket"
+        self.pointer_key = f"{namespace}:bucket-version"
+        self.lock_key = f"{namespace}:bucket-lock"
+        self.url = url
+        self.bucket_file = bucket_file
+        self.timeout = timeout
+        self.polling_interval = polling_interval
+        self.check_interval = check_interval
+        self._clock = clock
+
+        self._bucket: Bucket | None = None
+        self.version: str | None = None
+        self.last_modified: str | None = None
+        self._pointer: str | None = None  # last pointer version seen in the cache
+        self._pending = False  # the pointer moved: fetch the entry on the next check
+        self._next_check = 0.0
+        self._cache_ok = True
+        self._session: Any = None
+        self._stop = threading.Event()
+        self._reset_process_state()
+
+    def _reset_process_state(self) -> None:
+        # Locks and threads do not survive a fork; a child starts afresh.
+        self._pid = os.getpid()
+        self._check_lock = threading.Lock()
+        self._install_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._next_check = 0.0
+
+    def __repr__(self) -> str:
+        return f"<BucketStore {self.entry_key!r} version={self.version!r}>"
+
+    @property
+    def cache(self) -> BaseCache:
+        return self._cache()
+
+    # -- reading (request path) ------------------------------------------------
+
+    def current(self) -> Bucket | None:
+        """The parsed bucket; at most one cache round trip, usually none."""
+        if self._clock() < self._next_check:
+            return self._bucket
+        if self._pid != os.getpid():
+            self._reset_process_state()
+        if not self._check_lock.acquire(blocking=False):
+            return self._bucket  # another thread is checking right now
+        try:
+            self._next_check = self._clock() + self.check_interval
+            self._check()
+            self._ensure_poller()
+        finally:
+            self._check_lock.release()
+        return self._bucket
+
+    def _check(self) -> None:
+        try:
+            if self._bucket is None or self._pending:
+                entry = self.cache.get(self.entry_key)
+                self._cache_up()
+                if entry is None:
+                    if self._bucket is None:
+                        self._seed()
+                    return
+                self._pending = False
+                self._install_entry(entry)
+            else:
+                pointer = self.cache.get(self.pointer_key)
+                self._cache_up()
+                version = pointer.get("version") if isinstance(pointer, dict) else None
+                if version is not None and version != self._pointer:
+                    # Load it on the next check, so no request pays two round trips.
+                    self._pending = True
+                    self._next_check = self._clock()
+        except Exception as exc:
+            self._cache_down(exc)
+            if self._bucket is None and self.bucket_file:
+                self._load_file_locally()
+
+    def _cache_up(self) -> None:
+        if not self._cache_ok:
+            self._cache_ok = True
+            logger.info("Flagship: the bucket cache is reachable again")
+
+    def _cache_down(self, exc: Exception) -> None:
+        if self._cache_ok:
+            self._cache_ok = False
+            state = "keeping the current bucket" if self._bucket else "no bucket yet"
+            logger.warning(
+                "Flagship: the bucket cache is unreachable (%s: %s); %s",
+                type(exc).__name__,
+                exc,
+                state,
+            )
+
+    def _install_entry(self, entry: Any) -> None:
+        """Install a cached entry unless it is the one in use or does not parse."""
+        try:
+            version = entry["version"]
+            if version == self.version:
+                self._pointer = version
+                return
+            data = json.loads(entry["text"])
+            bucket = _parse(data, on_error=lambda message: logger.debug("Flagship: %s", message))
+        except (KeyError, TypeError, ValueError) as exc:
+            logger.error(
+                "Flagship: the cached bucket is unusable (%s: %s); keeping the current one",
+                type(exc).__name__,
+                exc,
+            )
+            # Not again until the cache holds another version.
+            if isinstance(entry, dict) and isinstance(entry.get("version"), str):
+                self._pointer = entry["version"]
+            if self._bucket is None and self.bucket_file:
+                self._load_file_locally()
+            return
+        self._install(bucket, version, entry.get("last_modified"))
+
+    def _install(self, bucket: Bucket, version: str, last_modified: str | None) -> None:
+        with self._install_lock:
+            changed = version != self.version
+            self._bucket = bucket
+            self.version = version
+            self.last_modified = last_modified
+            self._pointer = version
+        if changed:
+            for _receiver, error in bucket_changed.send_robust(
+                type(self), store=self, bucket=bucket, version=version
+            ):
+                if error is not None:
+                    logger.error(
+                        "Flagship: a bucket_changed receiver failed: %r",
+                        error,
+                        exc_info=(type(error), error, error.__traceback__),
+                    )
+
+    def _seed(self) -> None:
+        """The cache is empty: seed it from ``FLAGSHIP_BUCKET_FILE`` when there is one."""
+        if not self.bucket_file:
+            return
+        try:
+            text, bucket = self._read_file(self.bucket_file, warn=True)
+        except BucketError as exc:
+            logger.error("Flagship: %s", exc)
+            return
+        version = _version_of(text)
+        entry = self._entry(text, version, None, source="file")
+        # add, not set: a refresh that raced us must win.
+        if self.cache.add(self.entry_key, entry, timeout=None):
+            self.cache.add(self.pointer_key, self._pointer_of(entry), timeout=None)
+        self._install(bucket, version, None)
+
+    def _load_file_locally(self) -> None:
+        try:
+            text, bucket = self._read_file(self.bucket_file or "", warn=True)
+        except BucketError as exc:
+            logger.error("Flagship: %s", exc)
+            return
+        self._install(bucket, _version_of(text), None)
+
+    @staticmethod
+    def _read_file(path: str, *, warn: bool) -> tuple[str, Bucket]:
+        data = load_bucketing_file(path)
+        log = logger.warning if warn else logger.debug
+        bucket = _parse(data, on_error=lambda message: log("Flagship: %s", message))
+        return _dump(data), bucket
+
+    @staticmethod
+    def _entry(text: str, version: str, last_modified: str | None, *, source: str) -> dict:
+        return {
+            "version": version,
+            "last_modified": last_modified,
+            "text": text,
+            "stored_at": time.time(),
+            "source": source,
+        }
+
+    @staticmethod
+    def _pointer_of(entry: dict) -> dict:
+        return {
+            "version": entry["version"],
+            "last_modified": entry["last_modified"],
+            "stored_at": entry["stored_at"],
+        }
+
+    def _store(self, entry: dict) -> None:
+        # The entry first: a reader that sees the new pointer must find it.
+        self.cache.set(self.entry_key, entry, timeout=None)
+        self.cache.set(self.pointer_key, self._pointer_of(entry), timeout=None)
+
+    def cached_entry(self) -> dict | None:
+        """The entry in the cache, for commands and diagnostics (may raise)."""
+        entry = self.cache.get(self.entry_key)
+        return entry if isinstance(entry, dict) else None
+
+    # -- writing (background thread, management command) -------------------------
+
+    def refresh(self, *, force: bool = False) -> RefreshResult:
+        """Download the bucketing file into the cache; raises :class:`BucketError`.
+
+        Without ``force`` the download happens only if this process wins the
+        cache lock, which then stays for one polling interval so that the other
+        processes skip theirs; an unreachable cache then leaves the download to
+        this process alone. With ``force`` (the management command) the cache
+        must be reachable. The cached bucket is replaced only by a file that
+        parses.
+        """
+        if not self.url:
+            raise BucketError("no bucketing URL: FLAGSHIP_ENV_ID is not set")
+        cache_ok = True
+        if not force:
+            try:
+                if not self.cache.add(self.lock_key, os.getpid(), timeout=self._lock_ttl()):
+                    return self._result(updated=False, skipped=True)
+            except Exception as exc:
+                # Nobody to coordinate with: download for this process alone.
+                cache_ok = False
+                self._cache_down(exc)
+        try:
+            entry = self.cached_entry() if cache_ok else None
+        except Exception as exc:
+            if force:
+                # An explicit refresh exists to fill the cache: say it cannot.
+                raise BucketError(
+                    f"the cache is unreachable: {type(exc).__name__}: {exc}"
+                ) from None
+            cache_ok = False
+            entry = None
+            self._cache_down(exc)
+        last_modified = entry.get("last_modified") if entry else self.last_modified
+        if self._session is None:
+            self._session = make_session(pool_size=2)
+        download = download_bucketing_file(
+            self._session, self.url, timeout=self.timeout, last_modified=last_modified
+        )
+        if not download.modified:
+            if entry is not None and self._bucket is None:
+                self._install_entry(entry)
+            return self._result(updated=False, last_modified=last_modified)
+        bucket = _parse(download.data, on_error=lambda m: logger.warning("Flagship: %s", m))
+        text = _dump(download.data)
+        version = _version_of(text)
+        if entry is not None and entry.get("version") == version:
+            # A server that ignores If-Modified-Since: same content, nothing to write.
+            if self.version != version:
+                self._install(bucket, version, entry.get("last_modified"))
+            return self._result(updated=False)
+        new = self._entry(text, version, download.last_modified, source="download")
+        if cache_ok:
+            try:
+                self._store(new)
+            except Exception as exc:
+                self._cache_down(exc)
+                self._install(bucket, version, download.last_modified)
+                raise BucketError(
+                    f"the bucket was downloaded but could not be stored in the cache: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+        self._install(bucket, version, download.last_modified)
+        return self._result(updated=True)
+
+    def load_file(self, path: str) -> RefreshResult:
+        """Validate a local bucketing file and store it; raises :class:`BucketError`."""
+        text, bucket = self._read_file(path, warn=True)
+        version = _version_of(text)
+        entry = self._entry(text, version, None, source="file")
+        try:
+            self._store(entry)
+        except Exception as exc:
+            raise BucketError(
+                f"the bucket could not be stored in the cache: {type(exc).__name__}: {exc}"
+            ) from None
+        self._install(bucket, version, None)
+        return self._result(updated=True)
+
+    def _result(
+        self, *, updated: bool, skipped: bool = False, last_modified: str | None = None
+    ) -> RefreshResult:
+        bucket = self._bucket
+        return RefreshResult(
+            updated=updated,
+            version=self.version,
+            last_modified=self.last_modified or last_modified,
+            campaign_count=bucket.campaign_count if bucket else 0,
+            variation_group_count=bucket.variation_group_count if bucket else 0,
+            skipped=skipped,
+        )
+
+    def _lock_ttl(self) -> float:
+        return max(self.polling_interval, self.timeout + 1.0)
+
+    # -- the polling thread ----------------------------------------------------
+
+    def _ensure_poller(self) -> None:
+        if not self.url or self._stop.is_set():
+            return
+        if self._thread is not None and self._thread.is_alive():
+            return
+        if self.polling_interval <= 0 and self._bucket is not None:
+            return  # "download once" and there is a bucket already
+        self._thread = threading.Thread(
+            target=self._poll, name="flagship-bucket-refresh", daemon=True
+        )
+        self._thread.start()
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh()
+            except BucketError as exc:
+                state = "keeping the current bucket" if self._bucket else "no bucket yet"
+                logger.warning("Flagship: bucket refresh failed: %s; %s", exc, state)
+            except Exception:
+                logger.exception("Flagship: bucket refresh failed unexpectedly")
+            if self.polling_interval <= 0:
+                if self._bucket is not None:
+                    return
+                interval = FIRST_DOWNLOAD_RETRY
+            else:
+                interval = self.polling_interval
+            # Jitter keeps the processes of one deployment from waking together.
+            if self._stop.wait(interval * random.uniform(1.0, 1.1)):
+                return
+
+    @property
+    def polling(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def close(self) -> None:
+        """Stop the polling thread and close the HTTP session. Idempotent."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=self.timeout + 1.0)
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+
+def _dump(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

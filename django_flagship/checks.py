@@ -1,0 +1,383 @@
+"""System checks for the ``FLAGSHIP_*`` settings and the middleware order.
+
+=========================  ===========================================================
+Id                         Problem
+=========================  ===========================================================
+``django_flagship.E001``   a setting that must be a string is not one
+``django_flagship.E002``   ``FLAGSHIP_MODE`` is not ``BUCKETING`` or ``DECISION_API``
+``django_flagship.E003``   DECISION_API mode without ``FLAGSHIP_ENV_ID`` or API key
+``django_flagship.E004``   ``FLAGSHIP_CACHE_ALIAS`` is not in ``CACHES``
+``django_flagship.E005``   ``FLAGSHIP_BUCKET_FILE`` cannot be read or does not parse
+``django_flagship.E006``   a time setting is not a positive number of seconds
+``django_flagship.E007``   a dotted-path setting does not import or is not callable
+``django_flagship.E008``   an endpoint URL setting is not an absolute http(s) URL
+``django_flagship.E009``   the middleware comes before the session or auth middleware
+``django_flagship.E010``   a boolean setting is not ``True`` or ``False``
+``django_flagship.E011``   ``FLAGSHIP_VARY_HEADERS`` is not a list of header names
+``django_flagship.W001``   nothing configured: every flag serves its default
+``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
+``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
+``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
+=========================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.cache import InvalidCacheBackendError, caches
+from django.core.checks import CheckMessage, Error, Warning
+from django.utils.module_loading import import_string
+
+from .conf import DEFAULTS, conf
+from .sdk import FlagshipEventHandler, Mode
+from .sdk.bucket_source import load_bucketing_file
+from .sdk.bucketing import Bucket, BucketError
+
+__all__ = ["check_deploy", "check_middleware", "check_settings"]
+
+MIDDLEWARE_PATH = "django_flagship.middleware.FlagshipMiddleware"
+_MUST_COME_AFTER = (
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+)
+
+
+def _error(id_: int, msg: str, hint: str) -> Error:
+    return Error(msg, hint=hint, id=f"django_flagship.E{id_:03d}")
+
+
+def _warning(id_: int, msg: str, hint: str) -> Warning:
+    return Warning(msg, hint=hint, id=f"django_flagship.W{id_:03d}")
+
+
+def _setting(name: str) -> Any:
+    return getattr(settings, name, DEFAULTS[name])
+
+
+def check_settings(**kwargs: Any) -> list[CheckMessage]:
+    """Every problem in the ``FLAGSHIP_*`` settings, each with a hint."""
+    errors: list[CheckMessage] = []
+    errors += _check_strings()
+    errors += _check_mode()
+    errors += _check_cache()
+    errors += _check_bucket_file()
+    errors += _check_numbers()
+    errors += _check_callables()
+    errors += _check_urls()
+    errors += _check_booleans()
+    errors += _check_vary()
+    return errors
+
+
+def _check_strings() -> list[CheckMessage]:
+    errors = []
+    for name in (
+        "FLAGSHIP_ENV_ID",
+        "FLAGSHIP_API_KEY",
+        "FLAGSHIP_CACHE_ALIAS",
+        "FLAGSHIP_CACHE_KEY_PREFIX",
+        "FLAGSHIP_COOKIE_NAME",
+    ):
+        value = _setting(name)
+        if value is not None and not isinstance(value, str):
+            errors.append(
+                _error(
+                    1,
+                    f"{name} must be a string, not {type(value).__name__}.",
+                    f"Set {name} to a string, for example from the environment with "
+                    f"django-environ: env.str({name!r}, default='').",
+                )
+            )
+    return errors
+
+
+def _text(name: str) -> str:
+    value = _setting(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _check_mode() -> list[CheckMessage]:
+    try:
+        mode = Mode.coerce(conf.mode)
+    except ValueError:
+        return [
+            _error(
+                2,
+                f"FLAGSHIP_MODE is {conf.mode!r}, which is not a Flagship mode.",
+                "Use 'BUCKETING' (decisions made here from the bucketing file) or "
+                "'DECISION_API' (one call to Flagship per request).",
+            )
+        ]
+    env_id, api_key = _text("FLAGSHIP_ENV_ID"), _text("FLAGSHIP_API_KEY")
+    if mode is Mode.DECISION_API:
+        if env_id and api_key:
+            return []
+        if env_id or api_key or conf.bucket_file:
+            missing = "FLAGSHIP_API_KEY" if env_id else "FLAGSHIP_ENV_ID"
+            return [
+                _error(
+                    3,
+                    f"FLAGSHIP_MODE is DECISION_API but {missing} is not set.",
+                    f"Set {missing} (Flagship > Settings > Environment), or use "
+                    "FLAGSHIP_MODE = 'BUCKETING', which needs only the environment id "
+                    "or a bucket file.",
+                )
+            ]
+    elif env_id or conf.bucket_file:
+        return []
+    return [
+        _warning(
+            1,
+            "Flagship is not configured: every flag serves its default.",
+            "Set FLAGSHIP_ENV_ID (and FLAGSHIP_API_KEY to send hits), or point "
+            "FLAGSHIP_BUCKET_FILE at a bucketing file to run offline.",
+        )
+    ]
+
+
+def _check_cache() -> list[CheckMessage]:
+    alias = _setting("FLAGSHIP_CACHE_ALIAS")
+    if not isinstance(alias, str):
+        return []  # reported by E001
+    if alias not in settings.CACHES:
+        known = ", ".join(repr(name) for name in settings.CACHES) or "none"
+        return [
+            _error(
+                4,
+                f"FLAGSHIP_CACHE_ALIAS is {alias!r}, which is not in CACHES.",
+                f"Use one of the configured caches ({known}), or add {alias!r} to CACHES.",
+            )
+        ]
+    try:
+        backend = caches.create_connection(alias)
+    except InvalidCacheBackendError:
+        return []  # Django reports broken CACHES itself
+    if type(backend).__name__ == "DummyCache":
+        return [
+            _warning(
+                3,
+                f"The cache {alias!r} holding the Flagship bucket is a DummyCache.",
+                "Nothing is shared between processes: each one downloads and keeps its "
+                "own bucket. Point FLAGSHIP_CACHE_ALIAS at Redis or Memcached.",
+            )
+        ]
+    return []
+
+
+def _check_bucket_file() -> list[CheckMessage]:
+    path = conf.bucket_file
+    if not path:
+        return []
+    problems: list[str] = []
+    try:
+        data = load_bucketing_file(str(path))
+        Bucket.parse(data, on_error=problems.append)
+    except (BucketError, TypeError) as exc:
+        return [
+            _error(
+                5,
+                f"FLAGSHIP_BUCKET_FILE cannot be used: {exc}",
+                "Point it at a bucketing file downloaded from "
+                "https://cdn.flagship.io/<env_id>/bucketing.json, and check it with "
+                "'manage.py flagship_refresh_bucket --file PATH'.",
+            )
+        ]
+    if problems:
+        return [
+            _error(
+                5,
+                f"FLAGSHIP_BUCKET_FILE has {len(problems)} unusable campaign(s): {problems[0]}",
+                "Those campaigns are skipped; fix or remove them in the file.",
+            )
+        ]
+    return []
+
+
+def _check_numbers() -> list[CheckMessage]:
+    rules = {
+        "FLAGSHIP_TIMEOUT": (False, False),
+        "FLAGSHIP_POLLING_INTERVAL": (True, False),
+        "FLAGSHIP_BUCKET_CHECK_INTERVAL": (True, False),
+        "FLAGSHIP_HISTORY_TIMEOUT": (False, True),
+        "FLAGSHIP_COOKIE_AGE": (False, False),
+    }
+    errors = []
+    for name, (allow_zero, allow_none) in rules.items():
+        value = _setting(name)
+        if value is None and allow_none:
+            continue
+        ok = (
+            not isinstance(value, bool)
+            and isinstance(value, (int, float))
+            and math.isfinite(value)
+            and (value > 0 or (allow_zero and value == 0))
+        )
+        if not ok:
+            bound = ">= 0" if allow_zero else "> 0"
+            errors.append(
+                _error(
+                    6,
+                    f"{name} is {value!r}; it must be a number of seconds {bound}.",
+                    f"Every Flagship time setting is in float seconds: "
+                    f"the default is {DEFAULTS[name]!r}.",
+                )
+            )
+    return errors
+
+
+def _check_callables() -> list[CheckMessage]:
+    errors = []
+    for name in (
+        "FLAGSHIP_VISITOR_ID",
+        "FLAGSHIP_CONTEXT",
+        "FLAGSHIP_CONSENT",
+        "FLAGSHIP_TRACKER",
+        "FLAGSHIP_EVENT_HANDLER",
+    ):
+        value = _setting(name)
+        if value is None or value == "" or callable(value):
+            continue
+        problem = None
+        if not isinstance(value, str):
+            problem = f"must be a dotted path, not {type(value).__name__}"
+        else:
+            try:
+                imported = import_string(value)
+            except ImportError as exc:
+                problem = f"cannot be imported ({exc})"
+            else:
+                if not callable(imported):
+                    problem = "is not callable"
+                elif name == "FLAGSHIP_EVENT_HANDLER" and not (
+                    isinstance(imported, FlagshipEventHandler)
+                    or (isinstance(imported, type) and issubclass(imported, FlagshipEventHandler))
+                ):
+                    problem = "is not a FlagshipEventHandler subclass"
+        if problem:
+            errors.append(
+                _error(
+                    7,
+                    f"{name} = {value!r} {problem}.",
+                    "Give the dotted path of a module-level callable, "
+                    "e.g. 'myproject.flags.visitor_context'.",
+                )
+            )
+    return errors
+
+
+def _check_urls() -> list[CheckMessage]:
+    errors = []
+    for name in (
+        "FLAGSHIP_DECISION_API_URL",
+        "FLAGSHIP_BUCKETING_URL",
+        "FLAGSHIP_EVENTS_URL",
+        "FLAGSHIP_ACTIVATE_URL",
+    ):
+        value = _setting(name)
+        ok = isinstance(value, str)
+        if ok:
+            parts = urlsplit(value.replace("{env_id}", "env"))
+            ok = parts.scheme in ("http", "https") and bool(parts.netloc)
+        if not ok:
+            errors.append(
+                _error(
+                    8,
+                    f"{name} is {value!r}, not an absolute http(s) URL.",
+                    f"Remove the setting to use Flagship's endpoint ({DEFAULTS[name]}).",
+                )
+            )
+    return errors
+
+
+def _check_booleans() -> list[CheckMessage]:
+    errors = []
+    for name in ("FLAGSHIP_AUTO_ACTIVATE", "FLAGSHIP_ASSIGNMENT_HISTORY"):
+        value = _setting(name)
+        if not isinstance(value, bool):
+            errors.append(
+                _error(
+                    10,
+                    f"{name} is {value!r}; it must be True or False.",
+                    "When reading it from the environment, use env.bool(...).",
+                )
+            )
+    return errors
+
+
+def _check_vary() -> list[CheckMessage]:
+    value = _setting("FLAGSHIP_VARY_HEADERS")
+    ok = isinstance(value, (list, tuple)) and all(isinstance(h, str) and h for h in value)
+    if ok:
+        return []
+    return [
+        _error(
+            11,
+            f"FLAGSHIP_VARY_HEADERS is {value!r}; it must be a list of header names.",
+            "The default, ('Cookie',), fits visitor ids kept in the session or a cookie.",
+        )
+    ]
+
+
+def _is_flagship_middleware(path: str) -> bool:
+    if path == MIDDLEWARE_PATH:
+        return True
+    try:
+        from .middleware import FlagshipMiddleware
+
+        imported = import_string(path)
+    except ImportError:
+        return False
+    return isinstance(imported, type) and issubclass(imported, FlagshipMiddleware)
+
+
+def check_middleware(**kwargs: Any) -> list[CheckMessage]:
+    """FlagshipMiddleware is installed, after the session and auth middleware."""
+    middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
+    position = next((i for i, path in enumerate(middleware) if _is_flagship_middleware(path)), None)
+    if position is None:
+        return [
+            _warning(
+                2,
+                "FlagshipMiddleware is not in MIDDLEWARE: request.flags and the "
+                "{% flag %} tags will not work.",
+                f"Add {MIDDLEWARE_PATH!r} to MIDDLEWARE, after the session and "
+                "authentication middleware.",
+            )
+        ]
+    errors = []
+    for required in _MUST_COME_AFTER:
+        if required in middleware and middleware.index(required) > position:
+            errors.append(
+                _error(
+                    9,
+                    f"FlagshipMiddleware comes before {required.rsplit('.', 1)[-1]} in "
+                    "MIDDLEWARE, so it cannot see the session or the user.",
+                    f"Move {MIDDLEWARE_PATH!r} after {required!r}.",
+                )
+            )
+    return errors
+
+
+def check_deploy(**kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: production wants one bucket shared by every process."""
+    alias = _setting("FLAGSHIP_CACHE_ALIAS")
+    if not (_text("FLAGSHIP_ENV_ID") or conf.bucket_file):
+        return []
+    if not isinstance(alias, str) or alias not in settings.CACHES:
+        return []
+    backend = settings.CACHES[alias].get("BACKEND", "")
+    if backend.rsplit(".", 1)[-1] != "LocMemCache":
+        return []
+    return [
+        _warning(
+            4,
+            f"The cache {alias!r} holding the Flagship bucket is local to each process.",
+            "Every process then downloads and parses the bucket itself, and a "
+            "'flagship_refresh_bucket' reaches only its own process. Point "
+            "FLAGSHIP_CACHE_ALIAS at Redis or Memcached.",
+        )
+    ]

@@ -1,0 +1,382 @@
+"""The process's Flagship client, built from the settings and cached.
+
+``get_client()`` and ``get_bucket()`` are the two entry points other parts of
+the app build on. Everything here is rebuilt when a ``FLAGSHIP_*`` setting (or
+``CACHES``) changes, which keeps ``override_settings`` honest in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import caches
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.module_loading import import_string
+
+from .cache import BucketStore
+from .conf import DEFAULTS, conf
+from .sdk import Config, Flagship, FlagshipEventHandler, Mode
+from .sdk.bucket_source import StaticBucketSource
+from .sdk.bucketing import Bucket
+from .sdk.tracking import CollectorClient, LogTracker, SyncTracker, Tracker
+
+__all__ = [
+    "build_config",
+    "build_tracker",
+    "get_bucket",
+    "get_client",
+    "get_store",
+    "reset",
+]
+
+logger = logging.getLogger("django_flagship")
+
+COOKIE_SESSIONS = "django.contrib.sessions.backends.signed_cookies"
+
+#: The env id the client uses when none is configured (offline, or nothing at all).
+LOCAL_ENV_ID = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """Everything a request needs, resolved once from the settings."""
+
+    client: Flagship
+    store: BucketStore | None
+    configured: bool
+    mode: Mode
+    auto_activate: bool
+    assignment_history: bool
+    history_timeout: float | None
+    cache_alias: str
+    namespace: str
+    visitor_id_hook: Callable[[Any], Any] | None
+    context_hook: Callable[[Any], Any] | None
+    consent_hook: Callable[[Any], Any] | None
+    vary_headers: tuple[str, ...]
+    cookie_name: str
+    cookie_age: float
+    history_in_session: bool
+
+
+_lock = threading.Lock()
+_runtime: Runtime | None = None
+
+
+def get_client() -> Flagship:
+    """The configured, started :class:`~django_flagship.sdk.Flagship` client.
+
+    Without an environment id and a bucket file, or with malformed settings, it
+    is a client with no bucket: every flag then serves its default.
+    """
+    return runtime().client
+
+
+def get_bucket() -> Bucket | None:
+    """The current parsed bucket from the Django cache (or the bucket file).
+
+    ``None`` when no bucket is configured or none could be loaded yet.
+    """
+    store = runtime().store
+    return store.current() if store is not None else None
+
+
+def get_store() -> BucketStore | None:
+    """The bucket store on the Django cache, when a bucket is configured."""
+    return runtime().store
+
+
+def runtime() -> Runtime:
+    current = _runtime
+    if current is not None:
+        return current
+    return _build()
+
+
+def _build() -> Runtime:
+    global _runtime
+    with _lock:
+        if _runtime is None:
+            try:
+                _runtime = _build_runtime()
+            except ImproperlyConfigured as exc:
+                logger.error("Flagship is misconfigured, every flag serves its default: %s", exc)
+                _runtime = _unconfigured_runtime()
+        return _runtime
+
+
+def reset() -> None:
+    """Forget the client and the bucket store; the next use rebuilds them."""
+    global _runtime
+    with _lock:
+        old, _runtime = _runtime, None
+    if old is not None:
+        _close(old)
+
+
+def _close(old: Runtime) -> None:
+    try:
+        old.client.stop()
+    except Exception:
+        logger.exception("Flagship: stopping the client failed")
+    if old.store is not None:
+        old.store.close()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("FLAGSHIP_") or setting in ("CACHES", "SESSION_ENGINE"):
+        reset()
+
+
+# -- building ---------------------------------------------------------------
+
+
+def _import_callable(name: str, value: Any) -> Callable[..., Any] | None:
+    if value is None or value == "":
+        return None
+    if callable(value):
+        return value
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(f"{name} must be a dotted path, got {type(value).__name__}")
+    try:
+        imported = import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{name}: cannot import {value!r}: {exc}") from None
+    if not callable(imported):
+        raise ImproperlyConfigured(f"{name}: {value!r} is not callable")
+    return imported
+
+
+def _event_handler() -> FlagshipEventHandler | None:
+    handler = _import_callable("FLAGSHIP_EVENT_HANDLER", conf.event_handler)
+    if handler is None:
+        return None
+    instance = handler() if isinstance(handler, type) else handler
+    if not isinstance(instance, FlagshipEventHandler):
+        raise ImproperlyConfigured(
+            "FLAGSHIP_EVENT_HANDLER must name a FlagshipEventHandler subclass or instance"
+        )
+    return instance
+
+
+def _mode() -> Mode:
+    try:
+        return Mode.coerce(conf.mode)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FLAGSHIP_MODE: {exc}") from None
+
+
+def _string(name: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise ImproperlyConfigured(f"{name} must be a string, got {type(value).__name__}")
+    return value.strip()
+
+
+def is_configured() -> bool:
+    """Whether the settings name something to decide from (checks use it too)."""
+    env_id = conf.env_id
+    if isinstance(env_id, str) and env_id.strip():
+        return True
+    return bool(conf.bucket_file)
+
+
+def build_config() -> Config | None:
+    """A :class:`Config` from the settings; ``None`` when nothing is configured.
+
+    Raises ``ImproperlyConfigured`` naming the first malformed setting.
+    """
+    env_id = _string("FLAGSHIP_ENV_ID", conf.env_id)
+    api_key = _string("FLAGSHIP_API_KEY", conf.api_key)
+    mode = _mode()
+    bucket_file = conf.bucket_file or None
+    if mode is Mode.DECISION_API and not (env_id and api_key):
+        if env_id or api_key or bucket_file:
+            raise ImproperlyConfigured(
+                "DECISION_API mode needs FLAGSHIP_ENV_ID and FLAGSHIP_API_KEY"
+            )
+        return None
+    if mode is Mode.BUCKETING and not (env_id or bucket_file):
+        return None
+    try:
+        return Config(
+            env_id or LOCAL_ENV_ID,
+            api_key,
+            mode=mode,
+            event_handler=_event_handler(),
+            timeout=conf.timeout,
+            polling_interval=conf.polling_interval,
+            bucket_file=bucket_file,
+            decision_api_url=conf.decision_api_url,
+            bucketing_url=conf.bucketing_url,
+            events_url=conf.events_url,
+            activate_url=conf.activate_url,
+        )
+    except (TypeError, ValueError) as exc:
+        # The SDK names its argument ("timeout must be..."); name the setting.
+        argument = str(exc).split(" ", 1)[0]
+        setting = f"FLAGSHIP_{argument.upper()}"
+        raise ImproperlyConfigured(
+            f"{setting}: {exc}" if setting in DEFAULTS else f"Flagship settings: {exc}"
+        ) from None
+
+
+def build_tracker(config: Config) -> Tracker:
+    """Where hits and activations go: ``FLAGSHIP_TRACKER``, else a default.
+
+    ``FLAGSHIP_TRACKER`` is a dotted path to a callable taking the
+    :class:`Config` and returning an object with ``add_hit``,
+    ``add_activation``, ``flush`` and ``close``. The default logs hits when no
+    API key is set and sends them to Flagship's collector when one is.
+    """
+    factory = _import_callable("FLAGSHIP_TRACKER", conf.tracker)
+    if factory is not None:
+        return factory(config)
+    if not config.api_key:
+        return LogTracker(logging.getLogger("django_flagship.hits"))
+    collector = CollectorClient(
+        config.env_id,
+        events_url=config.events_url,
+        activate_url=config.activate_url,
+        timeout=config.timeout,
+    )
+    return SyncTracker(collector, on_error=_report_tracking_error)
+
+
+def _report_tracking_error(exc: BaseException) -> None:
+    logger.error("Flagship: sending hits failed: %s: %s", type(exc).__name__, exc)
+
+
+def _number(name: str, value: Any, *, allow_zero: bool, allow_none: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ImproperlyConfigured(f"{name} must be a number of seconds")
+    if value < 0 or (value == 0 and not allow_zero):
+        raise ImproperlyConfigured(f"{name} must be {'>= 0' if allow_zero else '> 0'}")
+    return float(value)
+
+
+def _vary(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ImproperlyConfigured("FLAGSHIP_VARY_HEADERS must be a list of header names")
+    if not all(isinstance(item, str) and item for item in value):
+        raise ImproperlyConfigured("FLAGSHIP_VARY_HEADERS must hold header names")
+    return tuple(value)
+
+
+def _flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"{name} must be True or False")
+    return value
+
+
+def _cache_alias() -> str:
+    alias = conf.cache_alias
+    if alias not in caches.settings:
+        raise ImproperlyConfigured(f"FLAGSHIP_CACHE_ALIAS {alias!r} is not in CACHES")
+    return alias
+
+
+def _common(config: Config | None) -> dict[str, Any]:
+    env_id = config.env_id if config is not None else LOCAL_ENV_ID
+    return {
+        "auto_activate": _flag("FLAGSHIP_AUTO_ACTIVATE", conf.auto_activate),
+        "history_timeout": _number(
+            "FLAGSHIP_HISTORY_TIMEOUT", conf.history_timeout, allow_zero=False, allow_none=True
+        ),
+        "cache_alias": _cache_alias(),
+        "namespace": f"{_string('FLAGSHIP_CACHE_KEY_PREFIX', conf.cache_key_prefix)}:{env_id}",
+        "visitor_id_hook": _import_callable("FLAGSHIP_VISITOR_ID", conf.visitor_id),
+        "context_hook": _import_callable("FLAGSHIP_CONTEXT", conf.context),
+        "consent_hook": _import_callable("FLAGSHIP_CONSENT", conf.consent),
+        "vary_headers": _vary(conf.vary_headers),
+        "cookie_name": _string("FLAGSHIP_COOKIE_NAME", conf.cookie_name) or "flagship_visitor",
+        "cookie_age": _number("FLAGSHIP_COOKIE_AGE", conf.cookie_age, allow_zero=False),
+        "history_in_session": settings.SESSION_ENGINE != COOKIE_SESSIONS,
+    }
+
+
+def _build_runtime() -> Runtime:
+    config = build_config()
+    common = _common(config)
+    if config is None:
+        logger.warning(
+            "Flagship is not configured (no FLAGSHIP_ENV_ID, no FLAGSHIP_BUCKET_FILE): "
+            "every flag serves its default"
+        )
+        return _unconfigured_runtime(common)
+    store = BucketStore(
+        lambda alias=common["cache_alias"]: caches[alias],
+        namespace=common["namespace"],
+        url=config.resolved_bucketing_url if config.env_id != LOCAL_ENV_ID else None,
+        bucket_file=config.bucket_file,
+        timeout=config.timeout,
+        polling_interval=config.polling_interval,
+        check_interval=_number(
+            "FLAGSHIP_BUCKET_CHECK_INTERVAL", conf.bucket_check_interval, allow_zero=True
+        ),
+    )
+    tracker = build_tracker(config)
+    client = Flagship(
+        config,
+        bucket_source=store if store is not None else StaticBucketSource(None),
+        tracker=tracker,
+    )
+    history = _flag("FLAGSHIP_ASSIGNMENT_HISTORY", conf.assignment_history)
+    return Runtime(
+        client=client,
+        store=store,
+        configured=True,
+        mode=config.mode,
+        assignment_history=history and config.mode is Mode.BUCKETING,
+        **common,
+    )
+
+
+def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
+    """Defaults for every flag, hits to the log: what runs with no settings at all."""
+    if common is None:
+        try:
+            common = _common(None)
+        except ImproperlyConfigured:
+            common = _fallback_common()
+    config = Config(LOCAL_ENV_ID, mode=Mode.BUCKETING, polling_interval=0)
+    client = Flagship(
+        config,
+        bucket_source=StaticBucketSource(None),
+        tracker=LogTracker(logging.getLogger("django_flagship.hits")),
+    )
+    return Runtime(
+        client=client,
+        store=None,
+        configured=False,
+        mode=Mode.BUCKETING,
+        assignment_history=False,
+        **common,
+    )
+
+
+def _fallback_common() -> dict[str, Any]:
+    return {
+        "auto_activate": True,
+        "history_timeout": None,
+        "cache_alias": "default",
+        "namespace": f"flagship:{LOCAL_ENV_ID}",
+        "visitor_id_hook": None,
+        "context_hook": None,
+        "consent_hook": None,
+        "vary_headers": ("Cookie",),
+        "cookie_name": "flagship_visitor",
+        "cookie_age": 365 * 24 * 3600.0,
+        "history_in_session": False,
+    }

@@ -1,0 +1,184 @@
+"""The app's settings: flat ``FLAGSHIP_*`` names read from ``django.conf.settings``.
+
+Every property reads the setting when it is accessed, so ``override_settings``
+works in tests. Values are returned as given; :mod:`django_flagship.checks`
+reports the malformed ones and the client falls back to serving defaults.
+
+==================================  ======================  =====================================
+Setting                             Default                 Meaning
+==================================  ======================  =====================================
+``FLAGSHIP_ENV_ID``                 ``""``                  Flagship environment id
+``FLAGSHIP_API_KEY``                ``""``                  API key (DECISION_API mode, hits)
+``FLAGSHIP_MODE``                   ``"BUCKETING"``         ``"BUCKETING"`` or ``"DECISION_API"``
+``FLAGSHIP_BUCKET_FILE``            ``None``                local bucketing file seeding the cache
+``FLAGSHIP_TIMEOUT``                ``2.0``                 seconds for any Flagship HTTP call
+``FLAGSHIP_POLLING_INTERVAL``       ``60.0``                seconds between bucket downloads
+``FLAGSHIP_BUCKET_CHECK_INTERVAL``  ``5.0``                 seconds between a process's checks
+                                                            of the cached bucket version
+``FLAGSHIP_CACHE_ALIAS``            ``"default"``           Django cache holding the bucket
+``FLAGSHIP_CACHE_KEY_PREFIX``       ``"flagship"``          prefix of every cache key
+``FLAGSHIP_VISITOR_ID``             ``None``                dotted path: ``f(request) -> str``
+``FLAGSHIP_CONTEXT``                ``None``                dotted path: ``f(request) -> dict``
+``FLAGSHIP_CONSENT``                ``None``                dotted path: ``f(request) -> bool``
+``FLAGSHIP_AUTO_ACTIVATE``          ``True``                reads send the activation
+``FLAGSHIP_ASSIGNMENT_HISTORY``     ``True``                keep assignments in the cache
+``FLAGSHIP_HISTORY_TIMEOUT``        ``7776000.0`` (90 d)    seconds a visitor's history is kept
+``FLAGSHIP_COOKIE_NAME``            ``"flagship_visitor"``  signed cookie used without sessions
+``FLAGSHIP_COOKIE_AGE``             ``31536000.0`` (1 y)    that cookie's max age in seconds
+``FLAGSHIP_VARY_HEADERS``           ``("Cookie",)``         ``Vary`` added when flags were read
+``FLAGSHIP_TRACKER``                ``None``                dotted path: ``f(config) -> tracker``
+``FLAGSHIP_EVENT_HANDLER``          ``None``                dotted path to a FlagshipEventHandler
+``FLAGSHIP_DECISION_API_URL``       Flagship's              Decision API base URL
+``FLAGSHIP_BUCKETING_URL``          Flagship's CDN          may contain ``{env_id}``
+``FLAGSHIP_EVENTS_URL``             Flagship's collector    hits endpoint
+``FLAGSHIP_ACTIVATE_URL``           Flagship's              activation endpoint
+==================================  ======================  =====================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.conf import settings
+
+from .sdk import constants
+
+__all__ = ["DEFAULTS", "FlagshipSettings", "conf"]
+
+DAY = 24 * 60 * 60.0
+
+#: Every setting and its default, in one place for the docs and the checks.
+DEFAULTS: dict[str, Any] = {
+    "FLAGSHIP_ENV_ID": "",
+    "FLAGSHIP_API_KEY": "",
+    "FLAGSHIP_MODE": "BUCKETING",
+    "FLAGSHIP_BUCKET_FILE": None,
+    "FLAGSHIP_TIMEOUT": 2.0,
+    "FLAGSHIP_POLLING_INTERVAL": 60.0,
+    "FLAGSHIP_BUCKET_CHECK_INTERVAL": 5.0,
+    "FLAGSHIP_CACHE_ALIAS": "default",
+    "FLAGSHIP_CACHE_KEY_PREFIX": "flagship",
+    "FLAGSHIP_VISITOR_ID": None,
+    "FLAGSHIP_CONTEXT": None,
+    "FLAGSHIP_CONSENT": None,
+    "FLAGSHIP_AUTO_ACTIVATE": True,
+    "FLAGSHIP_ASSIGNMENT_HISTORY": True,
+    "FLAGSHIP_HISTORY_TIMEOUT": 90 * DAY,
+    "FLAGSHIP_COOKIE_NAME": "flagship_visitor",
+    "FLAGSHIP_COOKIE_AGE": 365 * DAY,
+    "FLAGSHIP_VARY_HEADERS": ("Cookie",),
+    "FLAGSHIP_TRACKER": None,
+    "FLAGSHIP_EVENT_HANDLER": None,
+    "FLAGSHIP_DECISION_API_URL": constants.DECISION_API_URL,
+    "FLAGSHIP_BUCKETING_URL": constants.BUCKETING_URL,
+    "FLAGSHIP_EVENTS_URL": constants.EVENTS_URL,
+    "FLAGSHIP_ACTIVATE_URL": constants.ACTIVATE_URL,
+}
+
+
+def _get(name: str) -> Any:
+    return getattr(settings, name, DEFAULTS[name])
+
+
+class FlagshipSettings:
+    """Typed access to the ``FLAGSHIP_*`` settings, read at access time."""
+
+    @property
+    def env_id(self) -> str:
+        return _get("FLAGSHIP_ENV_ID")
+
+    @property
+    def api_key(self) -> str:
+        return _get("FLAGSHIP_API_KEY")
+
+    @property
+    def mode(self) -> str:
+        return _get("FLAGSHIP_MODE")
+
+    @property
+    def bucket_file(self) -> str | None:
+        return _get("FLAGSHIP_BUCKET_FILE")
+
+    @property
+    def timeout(self) -> float:
+        return _get("FLAGSHIP_TIMEOUT")
+
+    @property
+    def polling_interval(self) -> float:
+        return _get("FLAGSHIP_POLLING_INTERVAL")
+
+    @property
+    def bucket_check_interval(self) -> float:
+        return _get("FLAGSHIP_BUCKET_CHECK_INTERVAL")
+
+    @property
+    def cache_alias(self) -> str:
+        return _get("FLAGSHIP_CACHE_ALIAS")
+
+    @property
+    def cache_key_prefix(self) -> str:
+        return _get("FLAGSHIP_CACHE_KEY_PREFIX")
+
+    @property
+    def visitor_id(self) -> str | None:
+        return _get("FLAGSHIP_VISITOR_ID")
+
+    @property
+    def context(self) -> str | None:
+        return _get("FLAGSHIP_CONTEXT")
+
+    @property
+    def consent(self) -> str | None:
+        return _get("FLAGSHIP_CONSENT")
+
+    @property
+    def auto_activate(self) -> bool:
+        return _get("FLAGSHIP_AUTO_ACTIVATE")
+
+    @property
+    def assignment_history(self) -> bool:
+        return _get("FLAGSHIP_ASSIGNMENT_HISTORY")
+
+    @property
+    def history_timeout(self) -> float | None:
+        return _get("FLAGSHIP_HISTORY_TIMEOUT")
+
+    @property
+    def cookie_name(self) -> str:
+        return _get("FLAGSHIP_COOKIE_NAME")
+
+    @property
+    def cookie_age(self) -> float:
+        return _get("FLAGSHIP_COOKIE_AGE")
+
+    @property
+    def vary_headers(self) -> Sequence[str]:
+        return _get("FLAGSHIP_VARY_HEADERS")
+
+    @property
+    def tracker(self) -> str | None:
+        return _get("FLAGSHIP_TRACKER")
+
+    @property
+    def event_handler(self) -> str | None:
+        return _get("FLAGSHIP_EVENT_HANDLER")
+
+    @property
+    def decision_api_url(self) -> str:
+        return _get("FLAGSHIP_DECISION_API_URL")
+
+    @property
+    def bucketing_url(self) -> str:
+        return _get("FLAGSHIP_BUCKETING_URL")
+
+    @property
+    def events_url(self) -> str:
+        return _get("FLAGSHIP_EVENTS_URL")
+
+    @property
+    def activate_url(self) -> str:
+        return _get("FLAGSHIP_ACTIVATE_URL")
+
+
+conf = FlagshipSettings()

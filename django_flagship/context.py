@@ -1,0 +1,79 @@
+"""The visitor context built from the request, for targeting.
+
+The default holds nothing personal: whether the visitor is authenticated,
+staff or superuser, their language, and a device type guessed from the user
+agent. No IP address, email or user id: a project that wants them adds them
+in its ``FLAGSHIP_CONTEXT`` callable, whose values win over the defaults.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+from django.utils import translation
+
+if TYPE_CHECKING:
+    from .client import Runtime
+
+__all__ = ["build_context", "default_context", "device_type"]
+
+_BOT = re.compile(r"bot\b|crawl|spider|slurp|bingpreview|facebookexternalhit|headless", re.I)
+_TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|android(?!.*mobile)", re.I)
+_MOBILE = re.compile(
+    r"mobi|iphone|ipod|android.*mobile|windows phone|blackberry|opera mini|iemobile", re.I
+)
+
+
+@functools.lru_cache(maxsize=2048)
+def device_type(user_agent: str) -> str:
+    """``"bot"``, ``"tablet"``, ``"mobile"``, ``"desktop"``, or ``"unknown"`` without one."""
+    # Cached: a site sees the same few hundred user agents over and over.
+    if not user_agent:
+        return "unknown"
+    if _BOT.search(user_agent):
+        return "bot"
+    if _TABLET.search(user_agent):
+        return "tablet"
+    if _MOBILE.search(user_agent):
+        return "mobile"
+    return "desktop"
+
+
+def _language(request: HttpRequest) -> str | None:
+    # LocaleMiddleware has decided already; otherwise read Accept-Language.
+    language = getattr(request, "LANGUAGE_CODE", None)
+    if language:
+        return language
+    return translation.get_language_from_request(request) or None
+
+
+def default_context(request: HttpRequest) -> dict[str, Any]:
+    """Targeting keys every project gets (see the module docstring)."""
+    user = getattr(request, "user", None)
+    authenticated = bool(user is not None and user.is_authenticated)
+    context: dict[str, Any] = {
+        "is_authenticated": authenticated,
+        "is_staff": authenticated and bool(getattr(user, "is_staff", False)),
+        "is_superuser": authenticated and bool(getattr(user, "is_superuser", False)),
+        "device_type": device_type(request.META.get("HTTP_USER_AGENT", "")),
+    }
+    language = _language(request)
+    if language:
+        context["language"] = language
+    return context
+
+
+def build_context(request: HttpRequest, runtime: Runtime) -> dict[str, Any]:
+    """The default context updated with the project's ``FLAGSHIP_CONTEXT``."""
+    context = default_context(request)
+    if runtime.context_hook is not None:
+        extra = runtime.context_hook(request)
+        if extra is not None:
+            if not isinstance(extra, Mapping):
+                raise TypeError(f"FLAGSHIP_CONTEXT must return a dict, got {type(extra).__name__}")
+            context.update(extra)
+    return context

@@ -1,0 +1,579 @@
+"""``request.flags``: a lazy, typed, never-raising view of the visitor's flags.
+
+Attaching it costs one small object. The first read resolves the visitor,
+builds the context and synchronizes once for the whole request (in
+DECISION_API mode: one HTTP call at most); later reads are dictionary
+lookups. A read whose flag is missing, has another type than the default, or
+fails for any reason returns the default, and the reason goes to the log.
+
+Async views use the ``a``-prefixed methods (``await request.flags.aget(...)``),
+which do the synchronization in a worker thread so the event loop never waits
+on the network. After ``await request.flags.aload()`` the plain methods (and
+the template tags) are safe in an async view too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from asgiref.sync import sync_to_async
+from django.core.cache import caches
+from django.http import HttpRequest
+
+from .client import Runtime, runtime
+from .context import build_context, default_context
+from .identity import Identity, resolve_identity
+from .sdk import Mode
+from .sdk.hits import Hit, InvalidHitError
+from .sdk.model import Assignment, FlagInfo
+from .sdk.tracking import SyncTracker
+from .sdk.visitor import typed_value
+
+if TYPE_CHECKING:
+    from .sdk.visitor import Visitor
+
+__all__ = ["Flags", "RequestFlags", "typed"]
+
+logger = logging.getLogger("django_flagship")
+
+#: The session key mirroring the visitor's assignment history (see Flags._mirror).
+HISTORY_SESSION_KEY = "_flagship_history"
+
+#: A repeated warning (cache down, tag without a request) is logged at most
+#: once per this many seconds and process, so an outage cannot flood the log.
+_WARN_EVERY = 60.0
+_last_warning: dict[str, float] = {}
+
+
+def typed(value: Any, default: Any) -> tuple[Any, bool]:
+    """:func:`typed_value`, where a ``str`` subclass default (``SafeString``) means ``str``."""
+    if isinstance(default, str) and type(default) is not str:
+        plain, matched = typed_value(value, "")
+        return (plain, True) if matched else (default, False)
+    return typed_value(value, default)
+
+
+def warn_rarely(topic: str, message: str, *args: Any) -> None:
+    """Log a warning unless the same ``topic`` was logged in the last minute."""
+    now = time.monotonic()
+    if now - _last_warning.get(topic, -_WARN_EVERY) >= _WARN_EVERY:
+        _last_warning[topic] = now
+        logger.warning(message, *args)
+
+
+class _Source(Protocol):
+    """What the accessor reads from: an SDK visitor, or a test override."""
+
+    visitor_id: str
+    anonymous_id: str | None
+
+    def get_flag(self, key: str) -> FlagInfo | None: ...
+
+    @property
+    def flags(self) -> dict[str, FlagInfo]: ...
+
+    @property
+    def activated(self) -> frozenset[tuple[str, str]]: ...
+
+    def activate_modification(self, key: str) -> bool: ...
+
+    def get_modification_info(self, key: str) -> dict[str, Any] | None: ...
+
+    def send_hit(self, hit: Hit) -> bool: ...
+
+
+# -- test overrides (see django_flagship.testing) ------------------------------
+
+_overrides: list[Any] = []
+_overrides_lock = threading.Lock()
+
+
+def _active_override() -> Any:
+    return _overrides[-1] if _overrides else None
+
+
+class _OverrideVisitor:
+    """Serves a test override's values; records activations and hits."""
+
+    def __init__(self, override: Any, identity: Identity) -> None:
+        self._override = override
+        self.visitor_id = identity.visitor_id
+        self.anonymous_id = identity.anonymous_id
+        self._activated: set[tuple[str, str]] = set()
+
+    def get_flag(self, key: str) -> FlagInfo | None:
+        values = self._override.values
+        if key not in values:
+            return None
+        assignment = Assignment(
+            campaign_id="override",
+            variation_group_id=f"override:{key}",
+            variation_id=f"override:{key}",
+            flags={key: values[key]},
+        )
+        return FlagInfo(key, values[key], assignment)
+
+    @property
+    def flags(self) -> dict[str, FlagInfo]:
+        return {key: flag for key in self._override.values if (flag := self.get_flag(key))}
+
+    @property
+    def activated(self) -> frozenset[tuple[str, str]]:
+        return frozenset(self._activated)
+
+    def activate_modification(self, key: str) -> bool:
+        flag = self.get_flag(key)
+        if flag is None:
+            return False
+        marker = (flag.assignment.variation_group_id, flag.assignment.variation_id)
+        if marker in self._activated:
+            return False
+        self._activated.add(marker)
+        self._override.activations.append(key)
+        return True
+
+    def get_modification_info(self, key: str) -> dict[str, Any] | None:
+        flag = self.get_flag(key)
+        return None if flag is None else flag.assignment.info()
+
+    def send_hit(self, hit: Hit) -> bool:
+        try:
+            hit.validate()
+        except InvalidHitError as exc:
+            logger.error("%s hit refused: %s", type(hit).__name__, exc)
+            return False
+        self._override.hits.append(hit)
+        return True
+
+
+# -- the accessor --------------------------------------------------------------
+
+
+class Flags:
+    """The flags of one visitor, decided lazily, at most once.
+
+    Built by the middleware for each request as :class:`RequestFlags`; this
+    base class takes explicit ids and context for code running outside a
+    request.
+    """
+
+    def __init__(
+        self,
+        visitor_id: str | None = None,
+        context: Mapping[str, Any] | None = None,
+        *,
+        anonymous_id: str | None = None,
+        consent: bool = True,
+    ) -> None:
+        self._given = (visitor_id, dict(context or {}), anonymous_id, consent)
+        self._runtime: Runtime | None = None
+        self._source: _Source | None = None
+        self._identity: Identity | None = None
+        self._prepared = False
+        self._synchronized = False
+        self._mismatched: set[str] | None = None
+        #: True once the visitor was resolved: the response depends on who asked.
+        self.used = False
+
+    def __repr__(self) -> str:
+        # Never resolves or synchronizes: error pages and debuggers call repr().
+        state = "synchronized" if self._synchronized else "not loaded"
+        who = f" visitor_id={self._identity.visitor_id!r}" if self._identity else ""
+        return f"<{type(self).__name__}{who} {state}>"
+
+    @property
+    def runtime(self) -> Runtime | None:
+        """The settings snapshot this accessor used (``None`` before any read)."""
+        return self._runtime
+
+    # -- what subclasses supply ----------------------------------------------
+
+    def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:
+        visitor_id, context, anonymous_id, consent = self._given
+        if not visitor_id:
+            raise ValueError("Flags() needs a visitor_id outside a request")
+        return Identity(visitor_id, anonymous_id, anonymous_id is not None), context, consent
+
+    # -- loading ---------------------------------------------------------------
+
+    def _prepare(self) -> _Source | None:
+        """Resolve the visitor and its context; cheap, no network."""
+        if self._prepared:
+            return self._source
+        self._prepared = True
+        try:
+            rt = self._runtime = runtime()
+            identity, context, consent = self._resolve(rt)
+            self._identity = identity
+            self.used = True
+            override = _active_override()
+            if override is not None:
+                self._source = _OverrideVisitor(override, identity)
+            else:
+                self._source = rt.client.create_visitor(
+                    identity.visitor_id,
+                    context,
+                    anonymous_id=identity.anonymous_id,
+                    consent=consent,
+                )
+        except Exception:
+            logger.exception("Flagship: could not prepare the visitor; defaults are served")
+            self._source = None
+        return self._source
+
+    def _synchronize(self) -> None:
+        """Decide the visitor's flags once (BUCKETING: local; DECISION_API: one call)."""
+        if self._synchronized:
+            return
+        self._synchronized = True
+        source = self._prepare()
+        rt = self._runtime
+        if source is None or rt is None or isinstance(source, _OverrideVisitor):
+            return
+        if not rt.configured:
+            return
+        visitor: Visitor = source  # type: ignore[assignment]
+        try:
+            if rt.mode is Mode.BUCKETING:
+                if rt.store is not None and rt.store.current() is None:
+                    logger.debug("Flagship: no bucket yet; defaults are served")
+                    return
+                record = self._load_history(rt, visitor)
+                visitor.synchronize_modifications()
+                self._save_history(rt, visitor, record)
+            else:
+                _warn_if_in_event_loop()
+                visitor.synchronize_modifications()
+        except Exception:
+            logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
+
+    def _load(self) -> _Source | None:
+        self._synchronize()
+        return self._source
+
+    # -- assignment history (BUCKETING mode) -------------------------------------
+    #
+    # The history lives in the Django cache under the visitor id, so that a user
+    # finds it on any device and an anonymous visitor's is copied at login. A
+    # request with a session also keeps a copy there: the session is loaded
+    # anyway to identify the visitor, so a returning visitor's history costs no
+    # cache round trip; the cache is read when the session holds no copy for
+    # this visitor id (a new session, a login) and written when it changes.
+
+    def _mirror(self, rt: Runtime) -> Any:
+        """A session-like mapping mirroring the history, or ``None``."""
+        return None
+
+    def _history_key(self, rt: Runtime, visitor_id: str) -> str:
+        digest = hashlib.sha256(visitor_id.encode("utf-8")).hexdigest()[:32]
+        return f"{rt.namespace}:history:{digest}"
+
+    def _load_history(self, rt: Runtime, visitor: Visitor) -> dict[str, Any] | None:
+        """Stored assignments beat the hash; an anonymous visitor's follow them at login."""
+        if not rt.assignment_history:
+            return None
+        visitor_id, anonymous_id = visitor.visitor_id, visitor.anonymous_id
+        mirror = self._mirror(rt)
+        mirrored = mirror.get(HISTORY_SESSION_KEY) if mirror is not None else None
+        if not isinstance(mirrored, dict):
+            mirrored = None
+        owner = mirrored.get("owner") if mirrored else None
+        if mirrored is not None and owner == visitor_id:
+            return self._use_history(visitor, mirrored, copied=False, mirrored=True)
+        keys = [self._history_key(rt, visitor_id)]
+        if anonymous_id and owner != anonymous_id:
+            keys.append(self._history_key(rt, anonymous_id))
+        try:
+            found = caches[rt.cache_alias].get_many(keys)
+        except Exception as exc:
+            warn_rarely(
+                "history",
+                "Flagship: assignment history unavailable (%s: %s); hashing alone",
+                type(exc).__name__,
+                exc,
+            )
+            return None
+        record = found.get(keys[0])
+        if record is None and anonymous_id:
+            # Just logged in, and the user has no history yet: keep the variations
+            # the anonymous visitor saw.
+            anonymous = mirrored if owner == anonymous_id else found.get(keys[-1])
+            if isinstance(anonymous, dict):
+                return self._use_history(visitor, anonymous, copied=True, mirrored=False)
+        if not isinstance(record, dict):
+            return {"assignments": {}, "segment": None, "copied": False, "mirrored": False}
+        return self._use_history(visitor, record, copied=False, mirrored=False)
+
+    @staticmethod
+    def _use_history(
+        visitor: Visitor, record: dict[str, Any], *, copied: bool, mirrored: bool
+    ) -> dict[str, Any]:
+        assignments = record.get("assignments")
+        if isinstance(assignments, dict):
+            visitor.assignment_history.update(assignments)
+        # A copied history belongs to other ids: their segment does not count.
+        visitor.segment_digest = None if copied else record.get("segment")
+        return {
+            "assignments": dict(visitor.assignment_history),
+            "segment": visitor.segment_digest,
+            "copied": copied,
+            "mirrored": mirrored,
+        }
+
+    def _save_history(self, rt: Runtime, visitor: Visitor, record: dict[str, Any] | None) -> None:
+        if record is None or not visitor.synchronized:
+            return
+        changed = (
+            record["copied"]
+            or record["assignments"] != visitor.assignment_history
+            or record["segment"] != visitor.segment_digest
+        )
+        value = {"assignments": visitor.assignment_history, "segment": visitor.segment_digest}
+        if changed:
+            try:
+                caches[rt.cache_alias].set(
+                    self._history_key(rt, visitor.visitor_id), value, timeout=rt.history_timeout
+                )
+            except Exception as exc:
+                warn_rarely(
+                    "history",
+                    "Flagship: assignment history not saved (%s: %s)",
+                    type(exc).__name__,
+                    exc,
+                )
+        mirror = self._mirror(rt)
+        if mirror is not None and (changed or not record["mirrored"]):
+            mirror[HISTORY_SESSION_KEY] = {"owner": visitor.visitor_id, **value}
+
+    # -- reading -----------------------------------------------------------------
+
+    def _auto_activate(self, activate: bool | None) -> bool:
+        if activate is not None:
+            return activate
+        rt = self._runtime
+        return rt.auto_activate if rt is not None else False
+
+    def _read(self, source: _Source | None, key: str, default: Any, activate: bool | None) -> Any:
+        if source is None:
+            return default
+        flag = source.get_flag(key)
+        if flag is None:
+            return default
+        value, matched = typed(flag.value, default)
+        if not matched and flag.value is not None:
+            self._report_mismatch(key, flag.value, default)
+        if self._auto_activate(activate):
+            source.activate_modification(key)
+        return value
+
+    def _report_mismatch(self, key: str, value: Any, default: Any) -> None:
+        if self._mismatched is None:
+            self._mismatched = set()
+        if key not in self._mismatched:
+            self._mismatched.add(key)
+            logger.warning(
+                "Flagship: flag %r is a %s, not a %s like its default; the default is served",
+                key,
+                type(value).__name__,
+                type(default).__name__,
+            )
+
+    def get(self, key: str, default: Any = None, activate: bool | None = None) -> Any:
+        """The flag's value when it has the default's type, else ``default``.
+
+        A bool default accepts only bools, an int default never a bool. Reads
+        activate the variation (once per request) unless ``activate=False`` or
+        ``FLAGSHIP_AUTO_ACTIVATE = False``.
+        """
+        try:
+            return self._read(self._load(), key, default, activate)
+        except Exception:
+            logger.exception("Flagship: reading flag %r failed; the default is served", key)
+            return default
+
+    def info(self, key: str) -> dict[str, Any] | None:
+        """Campaign, variation group and variation behind ``key``, or ``None``."""
+        try:
+            source = self._load()
+            return None if source is None else source.get_modification_info(key)
+        except Exception:
+            logger.exception("Flagship: info(%r) failed", key)
+            return None
+
+    def activate(self, key: str) -> bool:
+        """Report that the visitor saw the variation behind ``key`` (once per request)."""
+        try:
+            source = self._load()
+            return False if source is None else source.activate_modification(key)
+        except Exception:
+            logger.exception("Flagship: activate(%r) failed", key)
+            return False
+
+    def all(self) -> dict[str, Any]:
+        """Every flag's raw value, without activating anything."""
+        try:
+            source = self._load()
+            if source is None:
+                return {}
+            return {key: flag.value for key, flag in source.flags.items()}
+        except Exception:
+            logger.exception("Flagship: all() failed")
+            return {}
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            source = self._load()
+            return source is not None and isinstance(key, str) and source.get_flag(key) is not None
+        except Exception:
+            logger.exception("Flagship: reading flag %r failed", key)
+            return False
+
+    def send_hit(self, hit: Hit) -> bool:
+        """Validate and send a hit for this visitor; ``False`` when refused."""
+        try:
+            source = self._prepare()
+            return False if source is None else source.send_hit(hit)
+        except Exception:
+            logger.exception("Flagship: send_hit failed")
+            return False
+
+    @property
+    def visitor_id(self) -> str | None:
+        """The id flags are decided for (resolving it may create an anonymous id)."""
+        self._prepare()
+        return self._identity.visitor_id if self._identity else None
+
+    @property
+    def anonymous_id(self) -> str | None:
+        """The anonymous id kept after login (experience continuity), or ``None``."""
+        self._prepare()
+        return self._identity.anonymous_id if self._identity else None
+
+    @property
+    def visitor(self) -> Visitor | None:
+        """The synchronized SDK visitor (``None`` under ``override_flags``)."""
+        source = self._load()
+        return None if isinstance(source, _OverrideVisitor) else source  # type: ignore[return-value]
+
+    # -- async ---------------------------------------------------------------------
+
+    async def aload(self) -> None:
+        """Synchronize without blocking the event loop; plain reads are then safe."""
+        if self._synchronized:
+            return
+        try:
+            if not self._prepared:
+                await sync_to_async(self._prepare)()
+            rt = self._runtime
+            if rt is not None and rt.configured and rt.mode is Mode.DECISION_API:
+                # Not thread-sensitive: concurrent requests must not queue up
+                # behind one another's Decision API call.
+                await sync_to_async(self._synchronize, thread_sensitive=False)()
+            else:
+                await sync_to_async(self._synchronize)()
+        except Exception:
+            logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
+            self._synchronized = True
+
+    def _sends_on_this_thread(self, key: str, activate: bool | None) -> bool:
+        """Whether reading ``key`` now would POST an activation synchronously."""
+        source = self._source
+        rt = self._runtime
+        if source is None or rt is None or not self._auto_activate(activate):
+            return False
+        if not isinstance(rt.client.tracker, SyncTracker):
+            return False
+        flag = source.get_flag(key)
+        if flag is None:
+            return False
+        marker = (flag.assignment.variation_group_id, flag.assignment.variation_id)
+        return marker not in source.activated
+
+    async def aget(self, key: str, default: Any = None, activate: bool | None = None) -> Any:
+        """:meth:`get` for async views."""
+        await self.aload()
+        if self._sends_on_this_thread(key, activate):
+            return await sync_to_async(self.get, thread_sensitive=False)(key, default, activate)
+        return self.get(key, default, activate)
+
+    async def ainfo(self, key: str) -> dict[str, Any] | None:
+        await self.aload()
+        return self.info(key)
+
+    async def aactivate(self, key: str) -> bool:
+        await self.aload()
+        if self._sends_on_this_thread(key, True):
+            return await sync_to_async(self.activate, thread_sensitive=False)(key)
+        return self.activate(key)
+
+    async def aall(self) -> dict[str, Any]:
+        await self.aload()
+        return self.all()
+
+    async def ahas(self, key: str) -> bool:
+        """``key in request.flags`` for async views."""
+        await self.aload()
+        return key in self
+
+    async def asend_hit(self, hit: Hit) -> bool:
+        if not self._prepared:
+            await sync_to_async(self._prepare)()
+        rt = self._runtime
+        if rt is not None and isinstance(rt.client.tracker, SyncTracker):
+            return await sync_to_async(self.send_hit, thread_sensitive=False)(hit)
+        return self.send_hit(hit)
+
+
+class RequestFlags(Flags):
+    """``request.flags``: the visitor and context come from the request."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        super().__init__()
+        self._request = request
+
+    def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:
+        request = self._request
+        identity = resolve_identity(request, rt)
+        try:
+            context = build_context(request, rt)
+        except Exception:
+            logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
+            context = default_context(request)
+        consent = True
+        if rt.consent_hook is not None:
+            try:
+                consent = bool(rt.consent_hook(request))
+            except Exception:
+                logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
+                consent = False
+        return identity, context, consent
+
+    def _mirror(self, rt: Runtime) -> Any:
+        # A cookie-based session would carry the history in every request's
+        # cookie: the cache alone is used then.
+        if not rt.history_in_session:
+            return None
+        return getattr(self._request, "session", None)
+
+    @property
+    def new_cookie(self) -> str | None:
+        """An anonymous id created for a request without a session."""
+        return self._identity.new_cookie if self._identity else None
+
+
+def _warn_if_in_event_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    warn_rarely(
+        "event-loop",
+        "Flagship: flags were read synchronously inside an async view; the Decision API "
+        "call blocked the event loop. Use 'await request.flags.aload()' or 'aget()'.",
+    )

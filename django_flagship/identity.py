@@ -1,0 +1,110 @@
+"""Who the visitor is: the ids flags are decided for.
+
+* An authenticated user is their primary key (``str(user.pk)``).
+* An anonymous visitor gets a random id, created on the first flag read and
+  kept in the session, or, when the request has no session, in a signed
+  cookie (``FLAGSHIP_COOKIE_NAME``).
+* When that visitor logs in, Django keeps the session's data, so the id stays
+  and becomes the *anonymous id* next to the user's id: Flagship's experience
+  continuity (the Decision API receives both; in bucketing mode the anonymous
+  visitor's assignments are copied to the user, see :mod:`django_flagship.flags`).
+* ``logout()`` flushes the session: the next visitor is a new anonymous one,
+  which is what a shared computer needs.
+
+``FLAGSHIP_VISITOR_ID`` replaces the rules: a callable taking the request and
+returning the visitor id, a ``(visitor_id, anonymous_id)`` pair, or ``None``
+to fall back to the rules above.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.http import HttpRequest
+
+if TYPE_CHECKING:
+    from .client import Runtime
+
+__all__ = [
+    "ANONYMOUS_ID_SESSION_KEY",
+    "COOKIE_SALT",
+    "Identity",
+    "resolve_identity",
+]
+
+#: The session key holding an anonymous visitor's id.
+ANONYMOUS_ID_SESSION_KEY = "_flagship_anonymous_id"
+#: Salt of the signed cookie used when the request has no session.
+COOKIE_SALT = "django_flagship.visitor"
+
+_MAX_ID_LENGTH = 128
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The ids of one visitor; ``new_cookie`` is an id the response must set."""
+
+    visitor_id: str
+    anonymous_id: str | None = None
+    authenticated: bool = False
+    new_cookie: str | None = None
+
+
+def _usable(value: Any) -> bool:
+    return isinstance(value, str) and 0 < len(value) <= _MAX_ID_LENGTH
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _from_hook(value: Any) -> Identity | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, tuple) and len(value) == 2:
+        visitor_id, anonymous_id = value
+        if anonymous_id is not None:
+            anonymous_id = str(anonymous_id)
+        return Identity(str(visitor_id), anonymous_id or None, anonymous_id is not None)
+    return Identity(str(value))
+
+
+def _anonymous_id(
+    request: HttpRequest, runtime: Runtime, *, create: bool
+) -> tuple[str | None, bool]:
+    """The anonymous id and whether it is new and must go into a cookie."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        value = session.get(ANONYMOUS_ID_SESSION_KEY)
+        if _usable(value):
+            return value, False
+        if not create:
+            return None, False
+        value = _new_id()
+        session[ANONYMOUS_ID_SESSION_KEY] = value
+        return value, False
+    value = request.get_signed_cookie(
+        runtime.cookie_name, default=None, salt=COOKIE_SALT, max_age=runtime.cookie_age
+    )
+    if _usable(value):
+        return value, False
+    if not create:
+        return None, False
+    return _new_id(), True
+
+
+def resolve_identity(request: HttpRequest, runtime: Runtime) -> Identity:
+    """The visitor's ids for this request (may create the anonymous id)."""
+    if runtime.visitor_id_hook is not None:
+        identity = _from_hook(runtime.visitor_id_hook(request))
+        if identity is not None:
+            return identity
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        anonymous_id, _ = _anonymous_id(request, runtime, create=False)
+        return Identity(str(user.pk), anonymous_id, authenticated=True)
+    anonymous_id, new = _anonymous_id(request, runtime, create=True)
+    assert anonymous_id is not None
+    return Identity(anonymous_id, None, False, anonymous_id if new else None)

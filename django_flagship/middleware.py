@@ -1,0 +1,76 @@
+"""``FlagshipMiddleware``: attaches ``request.flags`` (sync and async).
+
+Place it after ``SessionMiddleware`` and ``AuthenticationMiddleware``. It does
+no work of its own until a view or template reads a flag. When flags were read,
+the response gets ``Vary: Cookie`` (``FLAGSHIP_VARY_HEADERS``), so that a
+shared cache never hands one visitor's variation to another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.cache import patch_vary_headers
+
+from .flags import RequestFlags
+from .identity import COOKIE_SALT
+
+__all__ = ["FlagshipMiddleware"]
+
+
+class FlagshipMiddleware:
+    sync_capable = True
+    async_capable = True
+
+    def __init__(
+        self,
+        get_response: Callable[[HttpRequest], HttpResponseBase]
+        | Callable[[HttpRequest], Awaitable[HttpResponseBase]],
+    ) -> None:
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        flags = RequestFlags(request)
+        request.flags = flags  # type: ignore[attr-defined]
+        response = self.get_response(request)  # type: ignore[misc]
+        return finish_response(flags, response)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        flags = RequestFlags(request)
+        request.flags = flags  # type: ignore[attr-defined]
+        response = await self.get_response(request)  # type: ignore[misc]
+        return finish_response(flags, response)
+
+
+def finish_response(flags: RequestFlags, response: HttpResponseBase) -> HttpResponseBase:
+    """Add ``Vary`` and the anonymous-id cookie when the response used flags."""
+    if not flags.used:
+        return response
+    rt = flags.runtime
+    if rt is None:
+        return response
+    if rt.vary_headers:
+        patch_vary_headers(response, rt.vary_headers)
+    new_cookie = flags.new_cookie
+    if new_cookie:
+        response.set_signed_cookie(
+            rt.cookie_name,
+            new_cookie,
+            salt=COOKIE_SALT,
+            max_age=int(rt.cookie_age),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite=settings.SESSION_COOKIE_SAMESITE,
+            domain=settings.SESSION_COOKIE_DOMAIN,
+            path=settings.SESSION_COOKIE_PATH,
+        )
+    return response

@@ -1,0 +1,162 @@
+import json
+from io import StringIO
+
+import pytest
+import responses
+from django.core.management import CommandError, call_command
+
+from django_flagship.client import get_bucket
+from django_flagship.management.commands.flagship_decide import parse_context_item
+from tests.conftest import DATA
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+def test_refresh_from_a_file(configured):
+    output = run("flagship_refresh_bucket", "--file", str(DATA / "bucketing-v2.json"))
+    assert output.startswith("Bucket updated: 5 campaigns, 5 variation groups")
+    assert "Last-Modified unknown" in output
+
+
+def test_refresh_with_a_bad_file_fails_and_keeps_the_bucket(configured):
+    before = get_bucket()
+    with pytest.raises(CommandError, match=r"not refreshed.*not valid JSON"):
+        run("flagship_refresh_bucket", "--file", str(DATA / "not-json.json"))
+    assert get_bucket() is before
+
+
+def test_refresh_unconfigured(settings):
+    with pytest.raises(CommandError, match="FLAGSHIP_ENV_ID"):
+        run("flagship_refresh_bucket")
+
+
+def test_refresh_without_env_id_cannot_download(configured):
+    with pytest.raises(CommandError, match="FLAGSHIP_ENV_ID is not set"):
+        run("flagship_refresh_bucket")
+
+
+@responses.activate
+def test_refresh_downloads(settings):
+    settings.FLAGSHIP_ENV_ID = "env-cmd"
+    settings.FLAGSHIP_POLLING_INTERVAL = 0
+    responses.get(
+        "https://cdn.flagship.io/env-cmd/bucketing.json",
+        body=(DATA / "bucketing.json").read_text(),
+        headers={"Last-Modified": "Wed, 21 Oct 2026 07:28:00 GMT"},
+    )
+    output = run("flagship_refresh_bucket")
+    assert "Bucket updated" in output
+    assert "Last-Modified Wed, 21 Oct 2026 07:28:00 GMT" in output
+
+
+def test_decide_table(configured):
+    output = run("flagship_decide", "--visitor", "v1", "--context", "is_staff=true")
+    lines = output.splitlines()
+    assert lines[0] == "Visitor 'v1' (BUCKETING)"
+    staff = next(line for line in lines if line.startswith("c-staff"))
+    assert staff.split()[:4] == ["c-staff", "vg-staff", "v-staff-on", "matched"]
+    lang = next(line for line in lines if line.startswith("c-lang"))
+    assert "targeting" in lang or "not" in lang
+    assert any(line.split()[:2] == ["staff_tool", "true"] for line in lines)
+    assert any(line.split()[:2] == ["btn_color", '"red"'] for line in lines)
+
+
+def test_decide_verbose_shows_targeting_details(configured):
+    output = run("flagship_decide", "--visitor", "v1", "--verbosity", "2")
+    assert any(
+        line.startswith("  c-lang: variation group 'vg-lang'") for line in output.splitlines()
+    )
+
+
+def test_decide_json(configured):
+    output = run("flagship_decide", "--visitor", "v1", "--context", "language=fr", "--json")
+    report = json.loads(output)
+    assert report["mode"] == "BUCKETING"
+    assert report["context"]["language"] == "fr"
+    by_id = {c["campaign_id"]: c for c in report["campaigns"]}
+    assert by_id["c-lang"]["variation_id"] == "v-lang-fr"
+    assert by_id["c-staff"]["variation_id"] is None
+    assert by_id["c-ab"]["bucket"] is not None
+    assert report["flags"]["greeting"] == {
+        "value": "bonjour",
+        "campaign_id": "c-lang",
+        "variation_id": "v-lang-fr",
+    }
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("age=31", ("age", 31)),
+        ("ratio=0.5", ("ratio", 0.5)),
+        ("vip=true", ("vip", True)),
+        ("name=bob", ("name", "bob")),
+        ('zip="75001"', ("zip", "75001")),
+        ("tags=[1,2]", ("tags", "[1,2]")),
+        ("empty=", ("empty", "")),
+        ("eq=a=b", ("eq", "a=b")),
+    ],
+)
+def test_context_parsing(item, expected):
+    assert parse_context_item(item) == expected
+
+
+@pytest.mark.parametrize("item", ["novalue", "=x", "fs_client=x"])
+def test_context_parsing_errors(item):
+    with pytest.raises(CommandError):
+        parse_context_item(item)
+
+
+def test_decide_unconfigured(settings):
+    with pytest.raises(CommandError, match="not configured"):
+        run("flagship_decide", "--visitor", "v1")
+
+
+def test_decide_without_a_bucket(settings, tmp_path):
+    settings.FLAGSHIP_BUCKET_FILE = str(tmp_path / "missing.json")
+    with pytest.raises(CommandError, match="flagship_refresh_bucket"):
+        run("flagship_decide", "--visitor", "v1")
+
+
+@responses.activate
+def test_decide_in_decision_api_mode(settings):
+    settings.FLAGSHIP_MODE = "DECISION_API"
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_API_KEY = "key"
+    settings.FLAGSHIP_TRACKER = "tests.django.support.memory_tracker"
+    responses.post(
+        "https://decision.flagship.io/v2/env/campaigns",
+        json={
+            "visitorId": "v1",
+            "campaigns": [
+                {
+                    "id": "c1",
+                    "variationGroupId": "vg1",
+                    "variation": {
+                        "id": "var1",
+                        "name": "Red",
+                        "modifications": {"type": "FLAG", "value": {"btn_color": "red"}},
+                    },
+                }
+            ],
+        },
+    )
+    report = json.loads(run("flagship_decide", "--visitor", "v1", "--anonymous-id", "a1", "--json"))
+    assert report["campaigns"][0]["variation_name"] == "Red"
+    assert report["flags"]["btn_color"]["value"] == "red"
+    body = json.loads(responses.calls[0].request.body)
+    assert (body["visitorId"], body["anonymousId"]) == ("v1", "a1")
+
+
+@responses.activate
+def test_decide_decision_api_failure(settings):
+    settings.FLAGSHIP_MODE = "DECISION_API"
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_API_KEY = "key"
+    responses.post("https://decision.flagship.io/v2/env/campaigns", status=500)
+    with pytest.raises(CommandError, match="Decision API call failed"):
+        run("flagship_decide", "--visitor", "v1")

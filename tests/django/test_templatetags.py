@@ -1,0 +1,142 @@
+import logging
+
+import pytest
+from django.template import Context, Template, TemplateSyntaxError, engines
+from django.test import RequestFactory
+
+from django_flagship.flags import RequestFlags
+from django_flagship.testing import override_flags
+
+pytestmark = [pytest.mark.urls("tests.django.urls"), pytest.mark.django_db]
+
+
+def render(source, request=None, **context):
+    if request is not None:
+        context["request"] = request
+    return Template("{% load flagship %}" + source).render(Context(context))
+
+
+@pytest.fixture
+def request_(rf: RequestFactory, configured):
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.cache import SessionStore
+
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    request.session = SessionStore()
+    request.flags = RequestFlags(request)
+    return request
+
+
+def test_page_through_the_test_client(client, configured, tracker):
+    html = client.get("/page/").content.decode()
+    assert '<p class="color">red</p>' in html
+    assert '<p class="var">red</p>' in html  # the name came from a variable
+    assert '<p class="banner">&lt;b&gt;sale&lt;/b&gt;</p>' in html  # auto-escaped
+    assert '<p class="items">5</p>' in html
+    assert '<p class="vip">Welcome, VIP</p>' in html
+    assert '<p class="red">red button</p>' in html
+    assert '<p class="off">off</p>' in html
+    assert len(tracker.activations) == 1  # all from one variation
+
+
+def test_default_when_missing_and_variable_default(request_):
+    assert render('{% flag "missing" fallback %}', request_, fallback="x<y") == "x&lt;y"
+    assert render('{% flag "missing" %}', request_) == ""
+    assert render('{% flag "missing" 3 as n %}{{ n|add:1 }}', request_) == "4"
+
+
+def test_typing_applies_in_templates(request_):
+    assert render('{% flag "max_items" False %}', request_) == "False"
+    assert render('{% flag "btn_color" 0 %}', request_) == "0"
+
+
+def test_autoescape_off_is_respected(request_):
+    source = '{% autoescape off %}{% flag "banner" "" %}{% endautoescape %}'
+    assert render(source, request_) == "<b>sale</b>"
+
+
+def test_ifflag_comparisons(request_):
+    assert render('{% ifflag "max_items" 5 %}yes{% endifflag %}', request_) == "yes"
+    assert render('{% ifflag "max_items" "5" %}yes{% else %}no{% endifflag %}', request_) == "no"
+    assert render('{% ifflag "vip_feature" 1 %}yes{% else %}no{% endifflag %}', request_) == "no"
+    assert render('{% ifflag "max_items" %}yes{% else %}no{% endifflag %}', request_) == "no"
+    assert render('{% ifflag "nothing" %}yes{% else %}no{% endifflag %}', request_) == "no"
+    assert (
+        render("{% ifflag key wanted %}yes{% endifflag %}", request_, key="btn_color", wanted="red")
+        == "yes"
+    )
+
+
+def test_ifflag_without_else_renders_nothing(request_):
+    assert render('{% ifflag "off_feature" %}on{% endifflag %}', request_) == ""
+
+
+def test_no_request_serves_the_default_and_warns(configured, caplog):
+    with caplog.at_level(logging.WARNING, "django_flagship"):
+        assert render('{% flag "btn_color" "blue" %}') == "blue"
+        assert render('{% ifflag "vip_feature" %}on{% else %}off{% endifflag %}') == "off"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("{% flag %} has no request" in m for m in messages)
+    assert any("{% ifflag %} has no request" in m for m in messages)
+
+
+def test_request_without_middleware_serves_the_default(rf, configured, caplog):
+    with caplog.at_level(logging.WARNING, "django_flagship"):
+        assert render('{% flag "btn_color" "blue" %}', rf.get("/")) == "blue"
+    assert any("FlagshipMiddleware" in r.getMessage() for r in caplog.records)
+
+
+def test_non_string_name_serves_the_default(request_):
+    assert render('{% flag key "blue" %}', request_, key=42) == "blue"
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% flag %}",
+        '{% flag "a" "b" "c" %}',
+        "{% ifflag %}x{% endifflag %}",
+        '{% ifflag "a" "b" "c" %}x{% endifflag %}',
+    ],
+)
+def test_syntax_errors(source):
+    with pytest.raises(TemplateSyntaxError):
+        Template("{% load flagship %}" + source)
+
+
+def test_override_flags_in_templates(request_):
+    with override_flags({"btn_color": "purple"}):
+        request_.flags = RequestFlags(request_)
+        assert render('{% flag "btn_color" "blue" %}', request_) == "purple"
+
+
+def test_jinja2_globals(settings, request_):
+    settings.TEMPLATES = [
+        *settings.TEMPLATES,
+        {
+            "BACKEND": "django.template.backends.jinja2.Jinja2",
+            "NAME": "jinja2",
+            "OPTIONS": {"extensions": ["django_flagship.jinja2.FlagshipExtension"]},
+        },
+    ]
+    engine = engines["jinja2"]
+    source = (
+        "{{ flag('banner', '') }}|{{ flag('missing', 'dflt') }}|"
+        "{% set n = flag('max_items', 1) %}{{ n + 1 }}|"
+        "{% if flag_is('vip_feature') %}vip{% else %}novip{% endif %}|"
+        "{% if flag_is('btn_color', 'red') %}red{% endif %}|"
+        "{% if flag_is('max_items') %}bool{% else %}notbool{% endif %}"
+    )
+    html = engine.from_string(source).render({}, request=request_)
+    assert html == "&lt;b&gt;sale&lt;/b&gt;|dflt|6|vip|red|notbool"
+
+
+def test_jinja2_environment_helper_and_no_request(configured, caplog):
+    from django_flagship.jinja2 import environment
+
+    env = environment(autoescape=True)
+    with caplog.at_level(logging.WARNING, "django_flagship"):
+        assert env.from_string("{{ flag('btn_color', 'blue') }}").render() == "blue"
+        assert env.from_string("{{ flag_is('vip_feature') }}").render() == "False"
+    assert any("flag() has no request" in r.getMessage() for r in caplog.records)
