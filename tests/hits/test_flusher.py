@@ -10,10 +10,11 @@ import tracemalloc
 
 import pytest
 
+from django_flagship.sdk import Config, Flagship, Mode
 from django_flagship.sdk.flusher import COUNTERS, THREAD_NAME, BackgroundTracker
-from django_flagship.sdk.hits import HIT_EXPIRATION_SECONDS
+from django_flagship.sdk.hits import HIT_EXPIRATION_SECONDS, Screen
 from django_flagship.sdk.spool import Spool
-from django_flagship.sdk.tracking import TrackedHit
+from django_flagship.sdk.tracking import LogTracker, TrackedHit
 
 from .collector import ACTIVATE_PATH, EVENTS_PATH
 from .conftest import ENV, activation, event, labels, make_client, run_python
@@ -318,7 +319,7 @@ logging.basicConfig(level=logging.INFO)
 from django_flagship.sdk.flusher import BackgroundTracker
 from django_flagship.sdk.hits import Event
 from django_flagship.sdk.spool import Spool
-from django_flagship.sdk.tracking import TrackedHit
+from django_flagship.sdk.tracking import LogTracker, TrackedHit
 from django_flagship.sdk.tracking import CollectorClient, TrackedHit
 
 client = CollectorClient("{env}", events_url="{events}", activate_url="{activate}", timeout=1.0)
@@ -402,3 +403,25 @@ def test_every_request_goes_to_the_configured_paths(make_tracker, collector):
     tracker.add_activation(activation("var-p"))
     assert tracker.flush(5)
     assert sorted(r.path for r in collector.requests) == sorted([EVENTS_PATH, ACTIVATE_PATH])
+
+
+def test_the_sdk_client_sends_through_a_background_tracker_when_it_has_a_key(collector):
+    config = Config(
+        ENV,
+        "a-key",
+        mode=Mode.BUCKETING,
+        bucket_file=__file__,  # unusable as a bucket: flags serve defaults, hits still go
+        events_url=collector.events_url,
+        activate_url=collector.activate_url,
+    )
+    flagship = Flagship(config)
+    try:
+        assert isinstance(flagship.tracker, BackgroundTracker)
+        flagship.create_visitor("v1").send_hit(Screen("sdk-screen"))
+        assert flagship.tracker.flush(5)
+        assert [h["dl"] for h in collector.hits()] == ["sdk-screen"]
+    finally:
+        flagship.stop()
+    offline = Flagship(Config(ENV, mode=Mode.BUCKETING, bucket_file=__file__))
+    assert isinstance(offline.tracker, LogTracker)
+    offline.stop()
