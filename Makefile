@@ -37,6 +37,7 @@ run: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bucketing.py
 	$(BIN)/python benchmarks/middleware.py
+	$(BIN)/python benchmarks/decision_api.py
 	$(BIN)/python benchmarks/hits.py
 
 clean:

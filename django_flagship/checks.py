@@ -14,9 +14,10 @@ Id                         Problem
 ``django_flagship.E009``   the middleware comes before the session or auth middleware
 ``django_flagship.E010``   a boolean setting is not ``True`` or ``False``
 ``django_flagship.E011``   ``FLAGSHIP_VARY_HEADERS`` is not a list of header names
-``django_flagship.E012``   a hit count setting (queue, batch, retries) is not an int in range
-``django_flagship.E013``   ``FLAGSHIP_HIT_SINK`` is not a sink name or an importable path
-``django_flagship.E014``   ``FLAGSHIP_HIT_SPOOL_DIR`` is not a path, ``None`` or ``False``
+``django_flagship.E012``   a ``FLAGSHIP_DECISION_API_*`` setting (served Decision API) is malformed
+``django_flagship.E013``   a hit count setting (queue, batch, retries) is not an int in range
+``django_flagship.E014``   ``FLAGSHIP_HIT_SINK`` is not a sink name or an importable path
+``django_flagship.E015``   ``FLAGSHIP_HIT_SPOOL_DIR`` is not a path, ``None`` or ``False``
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -74,6 +75,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_urls()
     errors += _check_booleans()
     errors += _check_vary()
+    errors += _check_decision_api()
     errors += _check_hits()
     return errors
 
@@ -335,6 +337,24 @@ def _check_vary() -> list[CheckMessage]:
     ]
 
 
+def _check_decision_api() -> list[CheckMessage]:
+    from .decision_server import server_settings
+
+    try:
+        server_settings()
+    except (TypeError, ValueError) as exc:
+        return [
+            _error(
+                12,
+                f"{exc}.",
+                "FLAGSHIP_DECISION_API_ENVIRONMENTS maps env ids to lists of API keys, "
+                "FLAGSHIP_DECISION_API_MAX_BODY is a number of bytes and "
+                "FLAGSHIP_DECISION_API_GROUP_TTL a number of seconds (or None).",
+            )
+        ]
+    return []
+
+
 def _check_hits() -> list[CheckMessage]:
     errors = []
     for name, lowest in (
@@ -346,7 +366,7 @@ def _check_hits() -> list[CheckMessage]:
         if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
             errors.append(
                 _error(
-                    12,
+                    13,
                     f"{name} is {value!r}; it must be an int >= {lowest}.",
                     f"The default is {DEFAULTS[name]!r}; read it with env.int(...).",
                 )
@@ -365,7 +385,7 @@ def _check_hits() -> list[CheckMessage]:
         if problem:
             errors.append(
                 _error(
-                    13,
+                    14,
                     f"FLAGSHIP_HIT_SINK {problem}.",
                     "Use 'auto', 'collector', 'log', 'memory', or the dotted path of "
                     "f(config) returning a tracker.",
@@ -375,7 +395,7 @@ def _check_hits() -> list[CheckMessage]:
     if not (spool is None or spool is False or isinstance(spool, str | os.PathLike)):
         errors.append(
             _error(
-                14,
+                15,
                 f"FLAGSHIP_HIT_SPOOL_DIR is {spool!r}; it must be a path, None or False.",
                 "None keeps unsent hits under the system temp directory; give a "
                 "persistent directory in production, or False to turn the spool off.",

@@ -44,12 +44,17 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_BUCKETING_URL``          Flagship's CDN          may contain ``{env_id}``
 ``FLAGSHIP_EVENTS_URL``             Flagship's collector    hits endpoint
 ``FLAGSHIP_ACTIVATE_URL``           Flagship's              activation endpoint
+``FLAGSHIP_DECISION_API_            ``None``: the app's     served Decision API: env id -> keys
+ENVIRONMENTS``                      env id and API key
+``FLAGSHIP_DECISION_API_MAX_BODY``  ``65536``               bytes; larger request bodies get 413
+``FLAGSHIP_DECISION_API_GROUP_TTL`` ``15552000.0`` (180 d)  seconds a decision group's variations
+                                                            are kept
 ==================================  ======================  =====================================
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -96,6 +101,10 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_BUCKETING_URL": constants.BUCKETING_URL,
     "FLAGSHIP_EVENTS_URL": constants.EVENTS_URL,
     "FLAGSHIP_ACTIVATE_URL": constants.ACTIVATE_URL,
+    # The Decision API the app serves (django_flagship.urls).
+    "FLAGSHIP_DECISION_API_ENVIRONMENTS": None,
+    "FLAGSHIP_DECISION_API_MAX_BODY": 64 * 1024,
+    "FLAGSHIP_DECISION_API_GROUP_TTL": 180 * DAY,
 }
 
 
@@ -242,6 +251,18 @@ class FlagshipSettings:
     @property
     def activate_url(self) -> str:
         return _get("FLAGSHIP_ACTIVATE_URL")
+
+    @property
+    def decision_api_environments(self) -> Mapping[str, Sequence[str]] | None:
+        return _get("FLAGSHIP_DECISION_API_ENVIRONMENTS")
+
+    @property
+    def decision_api_max_body(self) -> int:
+        return _get("FLAGSHIP_DECISION_API_MAX_BODY")
+
+    @property
+    def decision_api_group_ttl(self) -> float | None:
+        return _get("FLAGSHIP_DECISION_API_GROUP_TTL")
 
 
 conf = FlagshipSettings()

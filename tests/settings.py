@@ -26,3 +26,4 @@ TEMPLATES = [
         "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
     }
 ]
+STATIC_URL = "/static/"

@@ -1,0 +1,738 @@
+"""The Decision API served from the app's own bucket: request parsing, decisions, bodies.
+
+The views in :mod:`django_flagship.views` stay thin: everything that can be
+checked without an HTTP request lives here, as plain functions over plain data.
+Shapes follow Flagship's v1 reference and the v2 server (protocol file 1.3-1.6
+and 6): v2 writes every campaign field, ``null`` when unknown, in the server's
+order; v1 writes the fields of its reference only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import math
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.core.cache import caches
+
+from .conf import conf as app_conf
+from .sdk.hits import Activation
+from .sdk.model import Assignment
+
+__all__ = [
+    "MODES",
+    "ActivationRequest",
+    "ApiError",
+    "BucketIndex",
+    "DecisionRequest",
+    "ServerSettings",
+    "activation_error",
+    "bucket_index",
+    "campaign_v1",
+    "campaign_v2",
+    "check_api_key",
+    "decide",
+    "dumps",
+    "formatted_value",
+    "is_http_url",
+    "loads_json",
+    "modification_value",
+    "parse_activation_v1",
+    "parse_activations_v2",
+    "parse_decision_query",
+    "parse_decision_request",
+    "parse_flag",
+    "parse_mode",
+    "render_campaigns",
+    "server_settings",
+]
+
+#: Response shapes of the campaigns endpoints (query ``mode``).
+MODES = ("normal", "simple", "full")
+
+
+class ApiError(Exception):
+    """A request the server refuses: an HTTP status and a JSON body naming the problem."""
+
+    def __init__(self, status: int, message: str, body: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.body: dict[str, Any] = dict(body) if body is not None else {"message": message}
+
+
+# -- settings ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """The settings the Decision API views read, resolved once per request."""
+
+    environments: Mapping[str, tuple[str, ...]]
+    max_body: int
+    group_ttl: float | None
+    cache_alias: str
+    cache_key_prefix: str
+
+
+def _keys(env_id: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must be a list of keys")
+    if not all(isinstance(key, str) for key in value):
+        raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must hold strings")
+    return tuple(key.strip() for key in value if key.strip())
+
+
+def server_settings() -> ServerSettings:
+    """Read the ``FLAGSHIP_DECISION_API_*`` settings now, so ``override_settings`` works.
+
+    ``FLAGSHIP_DECISION_API_ENVIRONMENTS`` maps each served environment id to
+    its API keys; by default the app's own ``FLAGSHIP_ENV_ID`` is served with
+    ``FLAGSHIP_API_KEY``. An environment with no key refuses every campaigns
+    request: the server fails closed.
+    """
+    configured = app_conf.decision_api_environments
+    if configured is None:
+        # A FLAGSHIP_ENV_ID or FLAGSHIP_API_KEY that is not a string is check E001's.
+        env_id = app_conf.env_id.strip() if isinstance(app_conf.env_id, str) else ""
+        api_key = app_conf.api_key if isinstance(app_conf.api_key, str) else ""
+        configured = {env_id: [api_key]} if env_id else {}
+    if not isinstance(configured, Mapping):
+        raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS must be a dict of env id -> keys")
+    if not all(isinstance(env, str) and env for env in configured):
+        raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS keys must be non-empty env ids")
+    environments = {env: _keys(env, keys) for env, keys in configured.items()}
+
+    max_body = app_conf.decision_api_max_body
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
+        raise ValueError("FLAGSHIP_DECISION_API_MAX_BODY must be a positive number of bytes")
+    group_ttl = app_conf.decision_api_group_ttl
+    if group_ttl is not None and (
+        isinstance(group_ttl, bool)
+        or not isinstance(group_ttl, (int, float))
+        or not math.isfinite(group_ttl)
+        or group_ttl <= 0
+    ):
+        raise ValueError("FLAGSHIP_DECISION_API_GROUP_TTL must be a number of seconds > 0 or None")
+    return ServerSettings(
+        environments,
+        max_body,
+        None if group_ttl is None else float(group_ttl),
+        app_conf.cache_alias or "default",
+        app_conf.cache_key_prefix or "flagship",
+    )
+
+
+def check_api_key(given: str | None, accepted: Iterable[str]) -> bool:
+    """Whether ``given`` is one of the ``accepted`` keys, compared in constant time.
+
+    Every accepted key is compared, so the time taken does not tell which
+    one came closest.
+    """
+    if not given:
+        return False
+    candidate = given.encode("utf-8", "surrogatepass")
+    found = False
+    for key in accepted:
+        found |= hmac.compare_digest(candidate, key.encode("utf-8", "surrogatepass"))
+    return found
+
+
+# -- JSON -----------------------------------------------------------------------
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads_json(raw: bytes | str, what: str = "the body") -> Any:
+    """Strict JSON: ``NaN`` and ``Infinity``, which Python accepts, are refused."""
+    try:
+        return json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise ApiError(400, f"{what} is not valid JSON: {detail}") from None
+
+
+# -- decision requests ----------------------------------------------------------
+
+_STR, _BOOL, _OBJECT = "a string", "a boolean", "an object"
+
+# canonical (snake_case) name -> expected kind. protojson accepts both the proto
+# name and its lowerCamelCase JSON name; anything else is an unknown field.
+_DECISION_FIELDS: dict[str, str] = {
+    "visitor_id": _STR,
+    "anonymous_id": _STR,
+    "decision_group": _STR,
+    "trigger_hit": _BOOL,
+    "activate": _BOOL,
+    "format_response": _BOOL,
+    "context": _OBJECT,
+    "visitor_consent": _BOOL,
+    "client_id": _STR,
+    "campaign_id": _STR,
+    "default_redirect_url": _STR,
+    "custom_visitor_id": _STR,
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+_DECISION_ALIASES: dict[str, str] = {}
+for _name in _DECISION_FIELDS:
+    _DECISION_ALIASES[_name] = _name
+    _DECISION_ALIASES[_camel(_name)] = _name
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRequest:
+    """A campaigns request, validated; names follow the v1 reference."""
+
+    visitor_id: str
+    context: dict[str, Any] = field(default_factory=dict)
+    anonymous_id: str | None = None
+    decision_group: str | None = None
+    trigger_hit: bool = True
+    format_response: bool = False
+    visitor_consent: bool = True
+    default_redirect_url: str | None = None
+
+
+def _check_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in context.items():
+        if not key:
+            raise ApiError(400, "context keys must be non-empty strings")
+        if isinstance(value, list):
+            if all(_is_scalar(item) for item in value):
+                continue
+        elif _is_scalar(value):
+            continue
+        raise ApiError(
+            400,
+            f"context value of {key!r} must be a string, a number, a boolean or a list of those",
+        )
+    return dict(context)
+
+
+def _is_scalar(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, (str, int, bool))
+
+
+def parse_decision_request(data: Any) -> DecisionRequest:
+    """Validate a campaigns request body (snake_case or lowerCamelCase names).
+
+    ``null`` counts as absent, as protojson reads wrapper fields. An unknown
+    field, a field given twice under its two names, or a value of the wrong
+    type is a 400 naming the field.
+    """
+    if not isinstance(data, Mapping):
+        raise ApiError(400, "the body must be a JSON object")
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        canonical = _DECISION_ALIASES.get(name)
+        if canonical is None:
+            raise ApiError(400, f"unknown field {name!r}")
+        if canonical in values:
+            raise ApiError(400, f"field {canonical!r} is given twice")
+        if value is None:
+            continue
+        kind = _DECISION_FIELDS[canonical]
+        ok = (
+            isinstance(value, str)
+            if kind is _STR
+            else isinstance(value, bool)
+            if kind is _BOOL
+            else isinstance(value, Mapping)
+        )
+        if not ok:
+            raise ApiError(400, f"{canonical} must be {kind}")
+        values[canonical] = value
+    return _build_request(values)
+
+
+def _build_request(values: Mapping[str, Any]) -> DecisionRequest:
+    visitor_id = values.get("visitor_id")
+    if not visitor_id:
+        raise ApiError(400, "visitor_id is required and must not be empty")
+    redirect = values.get("default_redirect_url") or None
+    if redirect is not None and not is_http_url(redirect):
+        raise ApiError(400, "default_redirect_url must be an absolute http or https URL")
+    # GO: a hit is triggered unless trigger_hit or its synonym activate is false.
+    trigger = values.get("trigger_hit", True) and values.get("activate", True)
+    return DecisionRequest(
+        visitor_id=visitor_id,
+        context=_check_context(values.get("context") or {}),
+        anonymous_id=values.get("anonymous_id") or None,
+        decision_group=values.get("decision_group") or None,
+        trigger_hit=bool(trigger),
+        format_response=bool(values.get("format_response", False)),
+        visitor_consent=bool(values.get("visitor_consent", True)),
+        default_redirect_url=redirect,
+    )
+
+
+def parse_flag(name: str, raw: str | None, default: bool | None = None) -> bool | None:
+    """A boolean query parameter: ``true``/``false`` (or ``1``/``0``); 400 otherwise."""
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ApiError(400, f"{name} must be true or false")
+
+
+def parse_decision_query(query: Mapping[str, str]) -> DecisionRequest:
+    """The GET form of a single-campaign request: body fields as query parameters.
+
+    ``context`` is a JSON object. Parameters that are not request fields (the
+    ``utm_*`` a newsletter link carries, ``mode``...) are ignored.
+    """
+    values: dict[str, Any] = {}
+    for name, raw in query.items():
+        canonical = _DECISION_ALIASES.get(name)
+        if canonical is None:
+            continue
+        if canonical in values:
+            raise ApiError(400, f"parameter {canonical!r} is given twice")
+        kind = _DECISION_FIELDS[canonical]
+        if kind is _BOOL:
+            value: Any = parse_flag(canonical, raw)
+        elif kind is _OBJECT:
+            value = loads_json(raw, "the context parameter") if raw else None
+            if value is not None and not isinstance(value, Mapping):
+                raise ApiError(400, "context must be a JSON object")
+        else:
+            value = raw
+        if value is not None:
+            values[canonical] = value
+    return _build_request(values)
+
+
+def parse_mode(raw: str | None) -> str:
+    mode = raw or "normal"
+    if mode not in MODES:
+        raise ApiError(400, f"unknown mode {mode!r}: use normal, simple or full")
+    return mode
+
+
+def is_http_url(value: Any) -> bool:
+    """An absolute ``http``/``https`` URL with a host, and nothing a browser could misread."""
+    if not isinstance(value, str) or not value or len(value) > 2048:
+        return False
+    if any(ord(char) < 0x21 or char == "\\" for char in value):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+# -- the bucket, indexed for the server ------------------------------------------
+
+
+class BucketIndex:
+    """What the server needs from a bucket beyond decisions, computed once per bucket.
+
+    ``group_keys``: every flag key of each variation group, for
+    ``exposeAllKeys``. ``campaigns``: campaign id and slug to id.
+    ``variations``: the variation ids of each variation group, to refuse
+    activations of variations that do not exist.
+    """
+
+    __slots__ = ("_fragments", "_values", "campaigns", "group_keys", "variations")
+
+    def __init__(self, data: Any) -> None:
+        # Per variation, what every visitor who gets it is answered: computed once.
+        self._values: dict[tuple[str, str, str, bool], dict[str, Any]] = {}
+        self._fragments: dict[tuple[str, str, str, bool, int], bytes] = {}
+        self.campaigns: dict[str, str] = {}
+        self.group_keys: dict[str, tuple[str, ...]] = {}
+        self.variations: dict[str, frozenset[str]] = {}
+        campaigns = data.get("campaigns") if isinstance(data, Mapping) else None
+        for campaign in campaigns if isinstance(campaigns, list) else ():
+            if not isinstance(campaign, Mapping) or not isinstance(campaign.get("id"), str):
+                continue
+            campaign_id = campaign["id"]
+            if campaign_id in self.campaigns.values():
+                continue  # a repeated campaign id is never decided: the first one wins
+            self.campaigns.setdefault(campaign_id, campaign_id)
+            slug = campaign.get("slug")
+            if isinstance(slug, str) and slug:
+                self.campaigns.setdefault(slug, campaign_id)
+            groups = campaign.get("variationGroups", campaign.get("variation_groups"))
+            for group in groups if isinstance(groups, list) else ():
+                if isinstance(group, Mapping) and isinstance(group.get("id"), str):
+                    self._add_group(group)
+
+    def _add_group(self, group: Mapping[str, Any]) -> None:
+        keys: dict[str, None] = {}
+        ids: set[str] = set()
+        variations = group.get("variations")
+        for variation in variations if isinstance(variations, list) else ():
+            if not isinstance(variation, Mapping):
+                continue
+            if isinstance(variation.get("id"), str):
+                ids.add(variation["id"])
+            modifications = variation.get("modifications")
+            value = modifications.get("value") if isinstance(modifications, Mapping) else None
+            if isinstance(value, Mapping):
+                keys.update(dict.fromkeys(k for k in value if isinstance(k, str)))
+        self.group_keys[group["id"]] = tuple(keys)
+        self.variations[group["id"]] = frozenset(ids)
+
+    def value(self, assignment: Assignment, expose_all_keys: bool) -> dict[str, Any]:
+        """:func:`modification_value`, cached; callers must not change it."""
+        key = (
+            assignment.campaign_id,
+            assignment.variation_group_id,
+            assignment.variation_id,
+            expose_all_keys,
+        )
+        value = self._values.get(key)
+        if value is None:
+            value = modification_value(assignment, self, expose_all_keys=expose_all_keys)
+            self._values[key] = value
+        return value
+
+    def fragment(self, assignment: Assignment, expose_all_keys: bool, version: int) -> bytes:
+        """The campaign's JSON in a campaigns list, cached: the same for every visitor."""
+        key = (
+            assignment.campaign_id,
+            assignment.variation_group_id,
+            assignment.variation_id,
+            expose_all_keys,
+            version,
+        )
+        fragment = self._fragments.get(key)
+        if fragment is None:
+            build = campaign_v2 if version == 2 else campaign_v1
+            fragment = dumps(build(assignment, self.value(assignment, expose_all_keys)))
+            self._fragments[key] = fragment
+        return fragment
+
+
+_index_lock = threading.Lock()
+_index_slot: tuple[Any, BucketIndex] | None = None
+
+
+def bucket_index(bucket: Any) -> BucketIndex:
+    """The :class:`BucketIndex` of ``bucket``, built on first use and kept until it changes."""
+    global _index_slot
+    slot = _index_slot
+    if slot is not None and slot[0] is bucket:
+        return slot[1]
+    with _index_lock:
+        slot = _index_slot
+        if slot is None or slot[0] is not bucket:
+            slot = (bucket, BucketIndex(getattr(bucket, "raw", None)))
+            _index_slot = slot
+    return slot[1]
+
+
+# -- decisions ------------------------------------------------------------------
+
+
+def _group_cache_key(prefix: str, env_id: str, group: str) -> str:
+    # Hashed: a group name is free text, and cache backends restrict keys.
+    digest = hashlib.sha256(group.encode("utf-8", "surrogatepass")).hexdigest()
+    env = hashlib.sha256(env_id.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{prefix}:decision-group:{env}:{digest}"
+
+
+def decide(
+    bucket: Any, request: DecisionRequest, *, env_id: str, conf: ServerSettings
+) -> list[Assignment]:
+    """The visitor's assignments, in bucket order.
+
+    With a decision group the variation is hashed from the group (protocol
+    3.5) and the group's variations are kept in the Django cache: every
+    process then answers the same for the group, and a changed allocation
+    does not move it.
+    """
+    group = request.decision_group
+    if not group:
+        return bucket.decide(request.visitor_id, request.context)
+    cache = caches[conf.cache_alias]
+    key = _group_cache_key(conf.cache_key_prefix, env_id, group)
+    stored = cache.get(key)
+    if not isinstance(stored, dict):
+        stored = {}
+    assignments = bucket.decide(
+        request.visitor_id, request.context, decision_group=group, assignments=stored
+    )
+    fresh = {
+        a.variation_group_id: a.variation_id
+        for a in assignments
+        if stored.get(a.variation_group_id) != a.variation_id
+    }
+    if fresh:
+        cache.set(key, {**stored, **fresh}, conf.group_ttl)
+    return assignments
+
+
+# -- response bodies ------------------------------------------------------------
+
+
+def modification_value(
+    assignment: Assignment, index: BucketIndex | None, *, expose_all_keys: bool
+) -> dict[str, Any]:
+    """The variation's flags as the server writes them (protocol 1.4).
+
+    With ``exposeAllKeys`` every key of a sibling variation of the same
+    variation group is added as ``null``; without it ``null`` values are
+    dropped.
+    """
+    flags = assignment.flags
+    if not expose_all_keys:
+        return {key: value for key, value in flags.items() if value is not None}
+    value = dict(flags)
+    if index is not None:
+        for key in index.group_keys.get(assignment.variation_group_id, ()):
+            if key not in value:
+                value[key] = None
+    return value
+
+
+def campaign_v2(assignment: Assignment, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A campaign as the v2 server writes it: every field, in the proto's order."""
+    return {
+        "id": assignment.campaign_id,
+        "name": assignment.campaign_name,
+        "slug": assignment.slug,
+        "type": assignment.campaign_type,
+        "variationGroupId": assignment.variation_group_id,
+        "variationGroupName": assignment.variation_group_name,
+        "variation": {
+            "id": assignment.variation_id,
+            "name": assignment.variation_name,
+            "reference": assignment.reference,
+            "modifications": {"type": assignment.modification_type, "value": value},
+        },
+    }
+
+
+def campaign_v1(assignment: Assignment, value: Mapping[str, Any]) -> dict[str, Any]:
+    """A campaign as the v1 reference writes it."""
+    return {
+        "id": assignment.campaign_id,
+        "variationGroupId": assignment.variation_group_id,
+        "variation": {
+            "id": assignment.variation_id,
+            "modifications": {"type": assignment.modification_type, "value": value},
+        },
+    }
+
+
+def render_campaigns(
+    visitor_id: str,
+    assignments: list[Assignment],
+    *,
+    mode: str,
+    version: int,
+    index: BucketIndex,
+    expose_all_keys: bool,
+) -> bytes:
+    """The campaigns response in ``mode`` (normal, simple or full), as JSON bytes.
+
+    Campaign objects come pre-serialized from the index: a response is mostly
+    the concatenation of fragments shared by every visitor of a variation.
+    ``mergedModifications`` merges the values as written in ``campaigns``,
+    the later campaign winning (protocol 3.6).
+    """
+    parts: list[bytes] = []
+    if mode != "simple":
+        fragments = b",".join(index.fragment(a, expose_all_keys, version) for a in assignments)
+        parts.append(b'"visitorId":' + dumps(visitor_id))
+        parts.append(b'"campaigns":[' + fragments + b"]")
+    if mode != "normal":
+        merged: dict[str, Any] = {}
+        for assignment in assignments:
+            merged.update(index.value(assignment, expose_all_keys))
+        pairs = [{"campaignId": a.campaign_id, "variationId": a.variation_id} for a in assignments]
+        parts.append(b'"campaignsVariation":' + dumps(pairs))
+        parts.append(b'"mergedModifications":' + dumps(merged))
+    return b"{" + b",".join(parts) + b"}"
+
+
+def dumps(body: Any) -> bytes:
+    """Compact UTF-8 JSON, as the server writes every body."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def formatted_value(value: Mapping[str, Any]) -> str | None:
+    """The text of a TEXT/HTML/IMAGE/REDIRECT modification: its first scalar value.
+
+    GO takes an arbitrary key when there are several (Go map order); the first
+    key of the variation is used here, so the answer is stable.
+    """
+    for item in value.values():
+        if isinstance(item, str):
+            return item
+        if isinstance(item, (bool, int, float)):
+            return json.dumps(item)
+    return None
+
+
+# -- activations ----------------------------------------------------------------
+
+_ACTIVATION_FIELDS = {
+    "cid": _STR,
+    "vid": _STR,
+    "aid": _STR,
+    "caid": _STR,
+    "vaid": _STR,
+    "cvid": _STR,
+    "qt": "an integer",
+    "qa": _BOOL,
+}
+_ACTIVATION_REQUIRED = ("cid", "vid", "caid", "vaid")
+#: Queue times are capped at Flagship's hit lifetime (4 h): older is not credible.
+_MAX_QUEUE_TIME_MS = 4 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class ActivationRequest:
+    """One validated activation: ``cid`` is the environment, ``caid`` the variation group."""
+
+    env_id: str
+    visitor_id: str
+    variation_group_id: str
+    variation_id: str
+    anonymous_id: str | None = None
+    queue_time_ms: int = 0
+
+    def to_activation(self, now: float | None = None) -> Activation:
+        now = time.time() if now is None else now
+        return Activation(
+            visitor_id=self.visitor_id,
+            variation_group_id=self.variation_group_id,
+            variation_id=self.variation_id,
+            anonymous_id=self.anonymous_id,
+            created_at=now - self.queue_time_ms / 1000.0,
+        )
+
+
+def _is_count(value: Any) -> bool:
+    """A non-negative integer; JSON may write it ``12.0`` and ``1e400`` reads as infinity."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
+        return False
+    return value >= 0
+
+
+def activation_error(errors: Mapping[str, str]) -> ApiError:
+    """GO's validation error: ``message`` holds ``{"status":"error","errors":{...}}`` as text."""
+    inner = json.dumps({"status": "error", "errors": dict(errors)}, separators=(",", ":"))
+    return ApiError(400, inner, {"message": inner})
+
+
+def _activation_item(
+    data: Any,
+    served: Mapping[str, Any],
+    *,
+    allowed: Mapping[str, str],
+    required: tuple[str, ...] = _ACTIVATION_REQUIRED,
+    prefix: str = "",
+) -> ActivationRequest:
+    if not isinstance(data, Mapping):
+        raise activation_error({prefix.rstrip(".") or "body": "Must be an object."})
+    errors: dict[str, str] = {}
+    for name, value in data.items():
+        kind = allowed.get(name)
+        if kind is None:
+            errors[prefix + name] = "Unknown field."
+        elif value is None:
+            continue
+        elif kind is _STR and not isinstance(value, str):
+            errors[prefix + name] = "Must be a string."
+        elif kind is _BOOL and not isinstance(value, bool):
+            errors[prefix + name] = "Must be a boolean."
+        elif kind == "an integer" and not _is_count(value):
+            errors[prefix + name] = "Must be a non-negative integer."
+    for name in required:
+        if prefix + name not in errors and not data.get(name):
+            errors[prefix + name] = "Field is mandatory."
+    cid = data.get("cid")
+    if isinstance(cid, str) and cid and cid not in served:
+        errors[prefix + "cid"] = "Invalid cid."
+    if errors:
+        raise activation_error(errors)
+    return ActivationRequest(
+        env_id=data.get("cid", ""),
+        visitor_id=data["vid"],
+        variation_group_id=data["caid"],
+        variation_id=data["vaid"],
+        anonymous_id=data.get("aid") or None,
+        queue_time_ms=min(int(data.get("qt") or 0), _MAX_QUEUE_TIME_MS),
+    )
+
+
+def parse_activation_v1(data: Any, served: Mapping[str, Any]) -> ActivationRequest:
+    """The v1 body ``{vid, cid, caid, vaid}``, every field required."""
+    allowed = dict.fromkeys(("vid", "cid", "caid", "vaid"), _STR)
+    return _activation_item(data, served, allowed=allowed)
+
+
+def parse_activations_v2(data: Any, served: Mapping[str, Any]) -> list[ActivationRequest]:
+    """A single activation object, or ``{cid, batch: [...]}`` (protocol 1.6).
+
+    The envelope's ``cid`` is copied into every item, as GO does.
+    """
+    if not isinstance(data, Mapping):
+        raise activation_error({"body": "Must be an object."})
+    if "batch" not in data:
+        return [_activation_item(data, served, allowed=_ACTIVATION_FIELDS)]
+    unknown = {name: "Unknown field." for name in data if name not in ("cid", "batch")}
+    batch = data.get("batch")
+    cid = data.get("cid")
+    if not isinstance(cid, str) or not cid:
+        unknown["cid"] = "Field is mandatory." if not cid else "Must be a string."
+    elif cid not in served:
+        unknown["cid"] = "Invalid cid."
+    if not isinstance(batch, list) or not batch:
+        unknown["batch"] = "Must be a non-empty list."
+    if unknown:
+        raise activation_error(unknown)
+    items = []
+    errors: dict[str, str] = {}
+    for position, item in enumerate(batch):
+        try:
+            parsed = _activation_item(
+                item,
+                served,
+                allowed=_ACTIVATION_FIELDS,
+                required=("vid", "caid", "vaid"),
+                prefix=f"batch[{position}].",
+            )
+        except ApiError as exc:
+            errors.update(json.loads(exc.message)["errors"])
+            continue
+        items.append(
+            ActivationRequest(
+                env_id=cid,
+                visitor_id=parsed.visitor_id,
+                variation_group_id=parsed.variation_group_id,
+                variation_id=parsed.variation_id,
+                anonymous_id=parsed.anonymous_id,
+                queue_time_ms=parsed.queue_time_ms,
+            )
+        )
+    if errors:
+        raise activation_error(errors)
+    return items

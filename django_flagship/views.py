@@ -1,0 +1,355 @@
+"""The Decision API, served from the bucket the app holds (``django_flagship.urls``).
+
+Each view checks, in order: the method (405), the environment (404), the API
+key (403, campaigns endpoints only), the body size (413) and the request (400),
+then decides from the current bucket (503 while none is loaded).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from . import __version__, client
+from .decision_server import (
+    ActivationRequest,
+    ApiError,
+    DecisionRequest,
+    ServerSettings,
+    activation_error,
+    bucket_index,
+    campaign_v1,
+    campaign_v2,
+    check_api_key,
+    decide,
+    dumps,
+    formatted_value,
+    is_http_url,
+    loads_json,
+    parse_activation_v1,
+    parse_activations_v2,
+    parse_decision_query,
+    parse_decision_request,
+    parse_flag,
+    parse_mode,
+    render_campaigns,
+    server_settings,
+)
+from .sdk.hits import Segment
+from .sdk.model import Assignment
+from .sdk.tracking import TrackedHit
+
+__all__ = [
+    "v1_activate",
+    "v1_campaign",
+    "v1_campaigns",
+    "v2_activate",
+    "v2_campaign",
+    "v2_campaigns",
+]
+
+logger = logging.getLogger("django_flagship.decision_api")
+
+API_KEY_HEADER = "x-api-key"
+VERSION_HEADER = "X-Flagship-Version"
+
+
+def _json(body: Any, status: int = 200) -> HttpResponse:
+    content = body if isinstance(body, bytes) else dumps(body)
+    return HttpResponse(content, status=status, content_type="application/json")
+
+
+def _redirect(location: str, body: Any = None) -> HttpResponse:
+    response = HttpResponse(
+        b"" if body is None else dumps(body), status=302, content_type="application/json"
+    )
+    response["Location"] = location
+    return response
+
+
+def api_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
+    """CSRF-exempt, JSON 405 for other methods, :class:`ApiError` as its JSON body.
+
+    Every answer carries ``X-Flagship-Version`` (as Flagship's server does) and
+    ``Cache-Control: no-store``: a decision belongs to one visitor.
+    """
+    allowed = ", ".join(methods)
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = _json({"message": f"method {request.method} not allowed"}, 405)
+                response["Allow"] = allowed
+            else:
+                try:
+                    response = view(request, *args, **kwargs)
+                except ApiError as exc:
+                    response = _json(exc.body, exc.status)
+            response[VERSION_HEADER] = __version__
+            response["Cache-Control"] = "no-store"
+            return response
+
+        return csrf_exempt(wrapper)
+
+    return decorate
+
+
+# -- shared steps ------------------------------------------------------------------
+
+
+def _served_keys(env_id: str, conf: ServerSettings) -> tuple[str, ...]:
+    keys = conf.environments.get(env_id)
+    if keys is None:
+        raise ApiError(404, f"environment {env_id} is not served here")
+    return keys
+
+
+def _authenticate(request: HttpRequest, keys: Iterable[str]) -> None:
+    if not check_api_key(request.headers.get(API_KEY_HEADER), keys):
+        raise ApiError(403, f"a valid API key is required in the {API_KEY_HEADER} header")
+
+
+def _environment_of_key(request: HttpRequest, conf: ServerSettings) -> str:
+    """For routes without an environment id (as Flagship's own server has): the key's."""
+    given = request.headers.get(API_KEY_HEADER)
+    for env_id, keys in conf.environments.items():
+        if check_api_key(given, keys):
+            return env_id
+    raise ApiError(403, f"a valid API key is required in the {API_KEY_HEADER} header")
+
+
+def _read_json(request: HttpRequest, conf: ServerSettings) -> Any:
+    """The JSON body, refused with 413 past the limit before it is read whole."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApiError(400, "invalid Content-Length") from None
+    if declared > conf.max_body:
+        raise ApiError(413, f"the body is larger than {conf.max_body} bytes")
+    raw = request.read(conf.max_body + 1)
+    if len(raw) > conf.max_body:
+        raise ApiError(413, f"the body is larger than {conf.max_body} bytes")
+    if not raw.strip():
+        raise ApiError(400, "the body must be a JSON object")
+    return loads_json(raw)
+
+
+def _bucket() -> Any:
+    bucket = client.get_bucket()
+    if bucket is None:
+        raise ApiError(503, "no bucketing file is loaded yet")
+    return bucket
+
+
+def _track(activations: Iterable[ActivationRequest]) -> None:
+    """Hand activations to the client's tracker, which batches and sends them."""
+    tracker = client.get_client().tracker
+    now = time.time()
+    for item in activations:
+        if tracker is None:
+            logger.warning("an activation was dropped: the Flagship client has no tracker")
+            return
+        try:
+            tracker.add_activation(item.to_activation(now))
+        except Exception:
+            logger.exception("an activation could not be queued")
+
+
+def _send_context(decision: DecisionRequest) -> None:
+    """The SEGMENT hit Flagship's server sends for the context (protocol 1.3).
+
+    Lists, which only the server's targeting reads, are left out: a hit's
+    context holds scalars.
+    """
+    tracker = client.get_client().tracker
+    scalars = {k: v for k, v in decision.context.items() if not isinstance(v, list)}
+    if tracker is None or not scalars:
+        return
+    try:
+        hit = TrackedHit.from_hit(Segment(scalars), decision.visitor_id, decision.anonymous_id)
+        tracker.add_hit(hit)
+    except Exception:
+        logger.exception("the context hit could not be queued")
+
+
+# -- campaigns -----------------------------------------------------------------------
+
+
+def _campaigns(
+    request: HttpRequest,
+    env_id: str | None,
+    *,
+    version: int,
+    campaign_id: str | None = None,
+) -> HttpResponse:
+    conf = server_settings()
+    if env_id is None:
+        env_id = _environment_of_key(request, conf)
+    else:
+        _authenticate(request, _served_keys(env_id, conf))
+    expose = bool(parse_flag("exposeAllKeys", request.GET.get("exposeAllKeys"), False))
+    send_context = parse_flag("sendContextEvent", request.GET.get("sendContextEvent"), True)
+    mode = "normal" if campaign_id is not None else parse_mode(request.GET.get("mode"))
+    if request.method == "GET":
+        decision = parse_decision_query(request.GET)
+    else:
+        decision = parse_decision_request(_read_json(request, conf))
+    bucket = _bucket()
+    if logger.isEnabledFor(logging.DEBUG):
+        logger.debug(
+            "decision for visitor %r, context %r, group %r",
+            decision.visitor_id,
+            decision.context,
+            decision.decision_group,
+        )
+
+    if bucket.panic:
+        if campaign_id is not None and decision.default_redirect_url:
+            return _redirect(decision.default_redirect_url)
+        return _json({"visitorId": decision.visitor_id, "campaigns": [], "panic": True})
+
+    index = bucket_index(bucket)
+    if campaign_id is not None:
+        wanted = index.campaigns.get(campaign_id)
+        if wanted is None:
+            if decision.default_redirect_url:
+                return _redirect(decision.default_redirect_url)
+            raise ApiError(404, f"campaign {campaign_id} is paused or does not exist")
+    assignments = decide(bucket, decision, env_id=env_id, conf=conf)
+    if campaign_id is not None:
+        assignments = [a for a in assignments if a.campaign_id == wanted][:1]
+    if send_context and decision.visitor_consent:
+        _send_context(decision)
+    if decision.trigger_hit and decision.visitor_consent and assignments:
+        _track(
+            ActivationRequest(
+                env_id=env_id,
+                visitor_id=decision.visitor_id,
+                variation_group_id=a.variation_group_id,
+                variation_id=a.variation_id,
+                anonymous_id=decision.anonymous_id,
+            )
+            for a in assignments
+        )
+
+    if campaign_id is None:
+        return _json(
+            render_campaigns(
+                decision.visitor_id,
+                assignments,
+                mode=mode,
+                version=version,
+                index=index,
+                expose_all_keys=expose,
+            )
+        )
+    build = campaign_v2 if version == 2 else campaign_v1
+    assignment = assignments[0] if assignments else None
+    value = index.value(assignment, expose) if assignment is not None else {}
+    return _single_response(decision, assignment, value, build=build, version=version)
+
+
+def _single_response(
+    decision: DecisionRequest,
+    assignment: Assignment | None,
+    value: dict[str, Any],
+    *,
+    build: Callable[[Assignment, Any], dict[str, Any]],
+    version: int,
+) -> HttpResponse:
+    """One campaign: JSON, 204 when not assigned, or formatted (reference table).
+
+    IMAGE is never fetched: the answer redirects to the image URL, so no
+    request leaves this server for a URL taken from a bucket or a request.
+    """
+    kind = assignment.modification_type if assignment is not None else None
+    target = formatted_value(value) if kind in ("REDIRECT", "IMAGE") else None
+    if decision.default_redirect_url:
+        if kind == "REDIRECT" and is_http_url(target):
+            return _redirect(target, value)
+        return _redirect(decision.default_redirect_url)
+    if assignment is None:
+        return HttpResponse(status=204)
+    if decision.format_response:
+        if kind in ("REDIRECT", "IMAGE") and is_http_url(target):
+            return _redirect(target, value if kind == "REDIRECT" else None)
+        if kind in ("TEXT", "HTML"):
+            text = formatted_value(value)
+            if text is not None:
+                content_type = "text/plain" if kind == "TEXT" else "text/html"
+                response = HttpResponse(text, content_type=f"{content_type}; charset=utf-8")
+                response["X-Content-Type-Options"] = "nosniff"
+                return response
+        if version == 1 and kind in ("JSON", "FLAG"):
+            return _json(value)
+    return _json(build(assignment, value))
+
+
+@api_view("POST")
+def v1_campaigns(request: HttpRequest, env_id: str) -> HttpResponse:
+    """``POST v1/<env_id>/campaigns``: every campaign of the visitor, ``?mode=``."""
+    return _campaigns(request, env_id, version=1)
+
+
+@api_view("GET", "POST")
+def v1_campaign(request: HttpRequest, env_id: str, campaign_id: str) -> HttpResponse:
+    """``GET|POST v1/<env_id>/campaigns/<campaign_id>``: one campaign (id or slug)."""
+    return _campaigns(request, env_id, version=1, campaign_id=campaign_id)
+
+
+@api_view("POST")
+def v2_campaigns(request: HttpRequest, env_id: str | None = None) -> HttpResponse:
+    """``POST v2/<env_id>/campaigns[/]``, or ``v2/campaigns`` with the env of the key."""
+    return _campaigns(request, env_id, version=2)
+
+
+@api_view("POST")
+def v2_campaign(request: HttpRequest, campaign_id: str, env_id: str | None = None) -> HttpResponse:
+    """``POST v2/<env_id>/campaigns/<id>`` or ``v2/campaigns/<id>``: one campaign."""
+    return _campaigns(request, env_id, version=2, campaign_id=campaign_id)
+
+
+# -- activation ----------------------------------------------------------------------
+
+
+def _check_variations(items: list[ActivationRequest], prefix: Callable[[int], str]) -> None:
+    """Refuse activations of variations the bucket does not have: no key protects this."""
+    index = bucket_index(_bucket())
+    errors = {}
+    for position, item in enumerate(items):
+        known = index.variations.get(item.variation_group_id)
+        if known is None:
+            errors[prefix(position) + "caid"] = "Unknown variation group."
+        elif item.variation_id not in known:
+            errors[prefix(position) + "vaid"] = "Unknown variation."
+    if errors:
+        raise activation_error(errors)
+
+
+@api_view("POST")
+def v1_activate(request: HttpRequest) -> HttpResponse:
+    """``POST v1/activate`` ``{vid, cid, caid, vaid}``: 204, the activation is tracked."""
+    conf = server_settings()
+    item = parse_activation_v1(_read_json(request, conf), conf.environments)
+    _check_variations([item], lambda position: "")
+    _track([item])
+    return HttpResponse(status=204)
+
+
+@api_view("POST")
+def v2_activate(request: HttpRequest) -> HttpResponse:
+    """``POST v2/activate``: one activation object or ``{cid, batch: [...]}``."""
+    conf = server_settings()
+    data = _read_json(request, conf)
+    items = parse_activations_v2(data, conf.environments)
+    batched = isinstance(data, dict) and "batch" in data
+    _check_variations(items, lambda position: f"batch[{position}]." if batched else "")
+    _track(items)
+    return HttpResponse(status=204)

@@ -1,0 +1,3 @@
+from django.urls import include, path
+
+urlpatterns = [path("decision-api/", include("django_flagship.urls"))]
