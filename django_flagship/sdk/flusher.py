@@ -72,7 +72,8 @@ _hooks_lock = threading.Lock()
 
 
 def _install_process_hooks() -> None:
-    # Once per process, when the first thread starts; never at import.
+    # Once per process, when the first tracker is built: never at import, and
+    # before any fork that could copy a tracker into a child.
     global _hooks_installed
     with _hooks_lock:
         if _hooks_installed:
@@ -158,6 +159,7 @@ class BackgroundTracker:
         self._closed = False
         self._init_state()
         _trackers.add(self)
+        _install_process_hooks()
 
     def _init_state(self) -> None:
         self._lock = threading.Lock()
@@ -168,7 +170,6 @@ class BackgroundTracker:
         self._seq = 0
         self._in_flight: int | None = None  # lowest sequence number being sent
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
         self._flush_requested = False
         self._failures = 0
         self._retry_at = 0.0
@@ -295,7 +296,6 @@ class BackgroundTracker:
 
     def _ensure_thread(self) -> bool:
         """Start the flusher thread if needed; False when no thread can run."""
-        _install_process_hooks()
         with self._lock:
             if self._closed:
                 return False
