@@ -169,6 +169,7 @@ class BackgroundTracker:
         self._queue: collections.deque[_Entry] = collections.deque()
         self._seq = 0
         self._in_flight: int | None = None  # lowest sequence number being sent
+        self._in_flight_count = 0
         self._thread: threading.Thread | None = None
         self._flush_requested = False
         self._failures = 0
@@ -249,7 +250,8 @@ class BackgroundTracker:
         """Counters since this process started (a forked child starts at 0)."""
         with self._lock:
             counts = dict(self._counts)
-            counts["pending"] = len(self._queue)
+            # A batch being sent is still pending: it may come back for a retry.
+            counts["pending"] = len(self._queue) + self._in_flight_count
         return counts
 
     def replay_spool(self) -> SpoolReport:
@@ -382,6 +384,7 @@ class BackgroundTracker:
                 count = min(self.batch_size, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(count)]
                 self._in_flight = batch[0][0]
+                self._in_flight_count = count
                 dropped, self._burst_dropped = self._burst_dropped, 0
             if dropped > 1:
                 logger.warning("Dropped %d hits while the Flagship hit queue was full", dropped)
@@ -391,6 +394,7 @@ class BackgroundTracker:
             finally:
                 with self._lock:
                     self._in_flight = None
+                    self._in_flight_count = 0
                     self._settled.notify_all()
             if not ok:
                 return

@@ -84,6 +84,9 @@ def test_collector_down_then_up_every_hit_arrives_exactly_once(make_tracker, col
         tracker.add_hit(event(f"down{n}", visitor=f"v{n % 3}"))
     tracker.add_activation(activation("var-down"))
     assert not tracker.flush(0.3)
+    deadline = time.monotonic() + 5
+    while tracker.stats()["retried"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     stats = tracker.stats()
     assert stats["retried"] > 0
     assert stats["pending"] == 31
