@@ -15,6 +15,9 @@ Id                         Problem
 ``django_flagship.E010``   a boolean setting is not ``True`` or ``False``
 ``django_flagship.E011``   ``FLAGSHIP_VARY_HEADERS`` is not a list of header names
 ``django_flagship.E012``   a ``FLAGSHIP_DECISION_API_*`` setting (served Decision API) is malformed
+``django_flagship.E013``   a hit count setting (queue, batch, retries) is not an int in range
+``django_flagship.E014``   ``FLAGSHIP_HIT_SINK`` is not a sink name or an importable path
+``django_flagship.E015``   ``FLAGSHIP_HIT_SPOOL_DIR`` is not a path, ``None`` or ``False``
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -25,6 +28,7 @@ Id                         Problem
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -72,6 +76,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_booleans()
     errors += _check_vary()
     errors += _check_decision_api()
+    errors += _check_hits()
     return errors
 
 
@@ -83,6 +88,7 @@ def _check_strings() -> list[CheckMessage]:
         "FLAGSHIP_CACHE_ALIAS",
         "FLAGSHIP_CACHE_KEY_PREFIX",
         "FLAGSHIP_COOKIE_NAME",
+        "FLAGSHIP_CONSENT_SESSION_KEY",
     ):
         value = _setting(name)
         if value is not None and not isinstance(value, str):
@@ -206,6 +212,8 @@ def _check_numbers() -> list[CheckMessage]:
         "FLAGSHIP_BUCKET_CHECK_INTERVAL": (True, False),
         "FLAGSHIP_HISTORY_TIMEOUT": (False, True),
         "FLAGSHIP_COOKIE_AGE": (False, False),
+        "FLAGSHIP_HIT_FLUSH_INTERVAL": (False, False),
+        "FLAGSHIP_HIT_SHUTDOWN_TIMEOUT": (False, False),
     }
     errors = []
     for name, (allow_zero, allow_none) in rules.items():
@@ -297,7 +305,12 @@ def _check_urls() -> list[CheckMessage]:
 
 def _check_booleans() -> list[CheckMessage]:
     errors = []
-    for name in ("FLAGSHIP_AUTO_ACTIVATE", "FLAGSHIP_ASSIGNMENT_HISTORY"):
+    for name in (
+        "FLAGSHIP_AUTO_ACTIVATE",
+        "FLAGSHIP_ASSIGNMENT_HISTORY",
+        "FLAGSHIP_AUTO_PAGE_HITS",
+        "FLAGSHIP_PAGE_HIT_QUERY_STRING",
+    ):
         value = _setting(name)
         if not isinstance(value, bool):
             errors.append(
@@ -340,6 +353,55 @@ def _check_decision_api() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_hits() -> list[CheckMessage]:
+    errors = []
+    for name, lowest in (
+        ("FLAGSHIP_HIT_QUEUE_SIZE", 1),
+        ("FLAGSHIP_HIT_BATCH_SIZE", 1),
+        ("FLAGSHIP_HIT_MAX_RETRIES", 0),
+    ):
+        value = _setting(name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
+            errors.append(
+                _error(
+                    13,
+                    f"{name} is {value!r}; it must be an int >= {lowest}.",
+                    f"The default is {DEFAULTS[name]!r}; read it with env.int(...).",
+                )
+            )
+    sink = _setting("FLAGSHIP_HIT_SINK")
+    if sink not in ("auto", "collector", "log", "memory"):
+        problem = None
+        if not isinstance(sink, str) or not sink:
+            problem = f"is {sink!r}, not a sink name or a dotted path"
+        else:
+            try:
+                if not callable(import_string(sink)):
+                    problem = f"= {sink!r} is not callable"
+            except ImportError as exc:
+                problem = f"= {sink!r} cannot be imported ({exc})"
+        if problem:
+            errors.append(
+                _error(
+                    14,
+                    f"FLAGSHIP_HIT_SINK {problem}.",
+                    "Use 'auto', 'collector', 'log', 'memory', or the dotted path of "
+                    "f(config) returning a tracker.",
+                )
+            )
+    spool = _setting("FLAGSHIP_HIT_SPOOL_DIR")
+    if not (spool is None or spool is False or isinstance(spool, str | os.PathLike)):
+        errors.append(
+            _error(
+                15,
+                f"FLAGSHIP_HIT_SPOOL_DIR is {spool!r}; it must be a path, None or False.",
+                "None keeps unsent hits under the system temp directory; give a "
+                "persistent directory in production, or False to turn the spool off.",
+            )
+        )
+    return errors
 
 
 def _is_flagship_middleware(path: str) -> bool:

@@ -22,10 +22,12 @@ from django.utils.module_loading import import_string
 
 from .cache import BucketStore
 from .conf import DEFAULTS, conf
+from .delivery import build_hit_tracker
 from .sdk import Config, Flagship, FlagshipEventHandler, Mode
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
-from .sdk.tracking import CollectorClient, LogTracker, SyncTracker, Tracker
+from .sdk.tracking import LogTracker, Tracker
+from .signals import SignalTracker
 
 __all__ = [
     "build_config",
@@ -231,29 +233,15 @@ def build_config() -> Config | None:
 
 
 def build_tracker(config: Config) -> Tracker:
-    """Where hits and activations go: ``FLAGSHIP_TRACKER``, else a default.
+    """Where hits and activations go: signals, then the sink (see :mod:`.delivery`).
 
-    ``FLAGSHIP_TRACKER`` is a dotted path to a callable taking the
-    :class:`Config` and returning an object with ``add_hit``,
-    ``add_activation``, ``flush`` and ``close``. The default logs hits when no
-    API key is set and sends them to Flagship's collector when one is.
+    ``FLAGSHIP_HIT_SINK`` picks the sink (the log without an API key, Flagship's
+    collector through a background thread with one). ``FLAGSHIP_TRACKER``, a
+    dotted path to ``f(config)`` returning an object with ``add_hit``,
+    ``add_activation``, ``flush`` and ``close``, replaces the sink when set.
     """
     factory = _import_callable("FLAGSHIP_TRACKER", conf.tracker)
-    if factory is not None:
-        return factory(config)
-    if not config.api_key:
-        return LogTracker(logging.getLogger("django_flagship.hits"))
-    collector = CollectorClient(
-        config.env_id,
-        events_url=config.events_url,
-        activate_url=config.activate_url,
-        timeout=config.timeout,
-    )
-    return SyncTracker(collector, on_error=_report_tracking_error)
-
-
-def _report_tracking_error(exc: BaseException) -> None:
-    logger.error("Flagship: sending hits failed: %s: %s", type(exc).__name__, exc)
+    return build_hit_tracker(config, factory(config) if factory is not None else None)
 
 
 def _number(name: str, value: Any, *, allow_zero: bool, allow_none: bool = False) -> Any:
@@ -354,7 +342,7 @@ def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
     client = Flagship(
         config,
         bucket_source=StaticBucketSource(None),
-        tracker=LogTracker(logging.getLogger("django_flagship.hits")),
+        tracker=SignalTracker(LogTracker(logging.getLogger("django_flagship.hits"))),
     )
     return Runtime(
         client=client,

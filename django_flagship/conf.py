@@ -26,7 +26,19 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_COOKIE_NAME``            ``"flagship_visitor"``  signed cookie used without sessions
 ``FLAGSHIP_COOKIE_AGE``             ``31536000.0`` (1 y)    that cookie's max age in seconds
 ``FLAGSHIP_VARY_HEADERS``           ``("Cookie",)``         ``Vary`` added when flags were read
-``FLAGSHIP_TRACKER``                ``None``                dotted path: ``f(config) -> tracker``
+``FLAGSHIP_TRACKER``                ``None``                dotted path: ``f(config) -> tracker``,
+                                                            the sink behind the hit signals
+``FLAGSHIP_HIT_SINK``               ``"auto"``              ``"collector"``, ``"log"``,
+                                                            ``"memory"`` or a dotted path
+``FLAGSHIP_HIT_QUEUE_SIZE``         ``10000``               hits waiting in memory per process
+``FLAGSHIP_HIT_FLUSH_INTERVAL``     ``5.0``                 seconds between background sends
+``FLAGSHIP_HIT_BATCH_SIZE``         ``100``                 items per request to the collector
+``FLAGSHIP_HIT_SHUTDOWN_TIMEOUT``   ``2.0``                 seconds to flush at process exit
+``FLAGSHIP_HIT_MAX_RETRIES``        ``5``                   failures in a row before spooling
+``FLAGSHIP_HIT_SPOOL_DIR``          ``None`` (temp dir)     unsent hits; ``False`` turns it off
+``FLAGSHIP_AUTO_PAGE_HITS``         ``False``               a page hit per 2xx HTML ``GET``
+``FLAGSHIP_PAGE_HIT_QUERY_STRING``  ``False``               keep the query string in its URL
+``FLAGSHIP_CONSENT_SESSION_KEY``    ``"_flagship_consent"`` session key of the consent flag
 ``FLAGSHIP_EVENT_HANDLER``          ``None``                dotted path to a FlagshipEventHandler
 ``FLAGSHIP_DECISION_API_URL``       Flagship's              Decision API base URL
 ``FLAGSHIP_BUCKETING_URL``          Flagship's CDN          may contain ``{env_id}``
@@ -75,6 +87,16 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_COOKIE_AGE": 365 * DAY,
     "FLAGSHIP_VARY_HEADERS": ("Cookie",),
     "FLAGSHIP_TRACKER": None,
+    "FLAGSHIP_HIT_SINK": "auto",
+    "FLAGSHIP_HIT_QUEUE_SIZE": 10_000,
+    "FLAGSHIP_HIT_FLUSH_INTERVAL": 5.0,
+    "FLAGSHIP_HIT_BATCH_SIZE": 100,
+    "FLAGSHIP_HIT_SHUTDOWN_TIMEOUT": 2.0,
+    "FLAGSHIP_HIT_MAX_RETRIES": 5,
+    "FLAGSHIP_HIT_SPOOL_DIR": None,
+    "FLAGSHIP_AUTO_PAGE_HITS": False,
+    "FLAGSHIP_PAGE_HIT_QUERY_STRING": False,
+    "FLAGSHIP_CONSENT_SESSION_KEY": "_flagship_consent",
     "FLAGSHIP_EVENT_HANDLER": None,
     "FLAGSHIP_DECISION_API_URL": constants.DECISION_API_URL,
     "FLAGSHIP_BUCKETING_URL": constants.BUCKETING_URL,
@@ -170,6 +192,47 @@ class FlagshipSettings:
     @property
     def tracker(self) -> str | None:
         return _get("FLAGSHIP_TRACKER")
+
+    @property
+    def hit_sink(self) -> Any:
+        return _get("FLAGSHIP_HIT_SINK")
+
+    @property
+    def hit_queue_size(self) -> int:
+        return _get("FLAGSHIP_HIT_QUEUE_SIZE")
+
+    @property
+    def hit_flush_interval(self) -> float:
+        return _get("FLAGSHIP_HIT_FLUSH_INTERVAL")
+
+    @property
+    def hit_batch_size(self) -> int:
+        return _get("FLAGSHIP_HIT_BATCH_SIZE")
+
+    @property
+    def hit_shutdown_timeout(self) -> float:
+        return _get("FLAGSHIP_HIT_SHUTDOWN_TIMEOUT")
+
+    @property
+    def hit_max_retries(self) -> int:
+        return _get("FLAGSHIP_HIT_MAX_RETRIES")
+
+    @property
+    def hit_spool_dir(self) -> Any:
+        """A path, ``None`` (the default directory) or ``False`` (no spool)."""
+        return _get("FLAGSHIP_HIT_SPOOL_DIR")
+
+    @property
+    def auto_page_hits(self) -> bool:
+        return _get("FLAGSHIP_AUTO_PAGE_HITS")
+
+    @property
+    def page_hit_query_string(self) -> bool:
+        return _get("FLAGSHIP_PAGE_HIT_QUERY_STRING")
+
+    @property
+    def consent_session_key(self) -> str:
+        return _get("FLAGSHIP_CONSENT_SESSION_KEY")
 
     @property
     def event_handler(self) -> str | None:

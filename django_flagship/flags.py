@@ -27,6 +27,7 @@ from django.core.cache import caches
 from django.http import HttpRequest
 
 from .client import Runtime, runtime
+from .consent import get_consent
 from .context import build_context, default_context
 from .identity import Identity, resolve_identity
 from .sdk import Mode
@@ -452,6 +453,22 @@ class Flags:
             logger.exception("Flagship: send_hit failed")
             return False
 
+    def set_consent(self, consent: bool) -> bool:
+        """Apply the visitor's consent choice and send the consent hit.
+
+        :func:`django_flagship.consent.set_consent` also keeps it in the session.
+        """
+        try:
+            source = self._prepare()
+            setter = getattr(source, "set_consent", None)
+            if setter is None:  # no visitor, or a test override
+                return False
+            setter(consent)
+            return True
+        except Exception:
+            logger.exception("Flagship: set_consent failed")
+            return False
+
     @property
     def visitor_id(self) -> str | None:
         """The id flags are decided for (resolving it may create an anonymous id)."""
@@ -496,7 +513,7 @@ class Flags:
         rt = self._runtime
         if source is None or rt is None or not self._auto_activate(activate):
             return False
-        if not isinstance(rt.client.tracker, SyncTracker):
+        if not _sends_synchronously(rt.client.tracker):
             return False
         flag = source.get_flag(key)
         if flag is None:
@@ -534,7 +551,7 @@ class Flags:
         if not self._prepared:
             await sync_to_async(self._prepare)()
         rt = self._runtime
-        if rt is not None and isinstance(rt.client.tracker, SyncTracker):
+        if rt is not None and _sends_synchronously(rt.client.tracker):
             return await sync_to_async(self.send_hit, thread_sensitive=False)(hit)
         return self.send_hit(hit)
 
@@ -554,13 +571,16 @@ class RequestFlags(Flags):
         except Exception:
             logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
             context = default_context(request)
-        consent = True
-        if rt.consent_hook is not None:
-            try:
-                consent = bool(rt.consent_hook(request))
-            except Exception:
-                logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
-                consent = False
+        # The choice set_consent() kept in the session wins over the hook.
+        consent = get_consent(request)
+        if consent is None:
+            consent = True
+            if rt.consent_hook is not None:
+                try:
+                    consent = bool(rt.consent_hook(request))
+                except Exception:
+                    logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
+                    consent = False
         return identity, context, consent
 
     def _mirror(self, rt: Runtime) -> Any:
@@ -574,6 +594,11 @@ class RequestFlags(Flags):
     def new_cookie(self) -> str | None:
         """An anonymous id created for a request without a session."""
         return self._identity.new_cookie if self._identity else None
+
+
+def _sends_synchronously(tracker: Any) -> bool:
+    """Whether handing an item to ``tracker`` POSTs it in the caller's thread."""
+    return isinstance(getattr(tracker, "sink", tracker), SyncTracker)
 
 
 def _warn_if_in_event_loop() -> None:

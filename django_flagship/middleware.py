@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
+from .conf import conf
+from .delivery import send_page_hit
 from .flags import RequestFlags
 from .identity import COOKIE_SALT
 
@@ -42,12 +44,15 @@ class FlagshipMiddleware:
         flags = RequestFlags(request)
         request.flags = flags  # type: ignore[attr-defined]
         response = self.get_response(request)  # type: ignore[misc]
+        send_page_hit(request, flags, response)
         return finish_response(flags, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flags = RequestFlags(request)
         request.flags = flags  # type: ignore[attr-defined]
         response = await self.get_response(request)  # type: ignore[misc]
+        if conf.auto_page_hits:  # resolving the visitor may read the session: a thread
+            await sync_to_async(send_page_hit)(request, flags, response)
         return finish_response(flags, response)
 
 

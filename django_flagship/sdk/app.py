@@ -15,11 +15,12 @@ from .bucketing import Bucket
 from .config import Config, Mode
 from .decision import ApiDecisionManager, BucketingDecisionManager, DecisionManager
 from .decision_api import CircuitBreaker, DecisionApiClient
+from .flusher import BackgroundTracker
 from .handler import FlagshipEventHandler
 from .hits import Activation
 from .http import make_session
 from .model import Assignment
-from .tracking import CollectorClient, LogTracker, SyncTracker, TrackedHit, Tracker
+from .tracking import CollectorClient, LogTracker, TrackedHit, Tracker
 from .visitor import Visitor
 
 __all__ = ["Flagship", "Status"]
@@ -112,7 +113,8 @@ class Flagship:
             activate_url=config.activate_url,
             timeout=config.timeout,
         )
-        return SyncTracker(collector, on_error=self.report_exception)
+        # Batched by a thread of its own: nothing waits on the network here.
+        return BackgroundTracker(collector)
 
     def _default_bucket_source(self, config: Config) -> BucketSource:
         on_error = self._log_warning

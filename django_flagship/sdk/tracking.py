@@ -4,9 +4,9 @@
 envelopes and posts them, and tells retryable failures from permanent ones.
 The :class:`Tracker` interface is what the visitor talks to; the trackers here
 send at once (:class:`SyncTracker`), write to the log (:class:`LogTracker`, the
-offline default) or keep everything in memory (:class:`MemoryTracker`). A
-background batching tracker can implement the same interface on top of the
-client.
+offline default) or keep everything in memory (:class:`MemoryTracker`);
+:class:`~django_flagship.sdk.flusher.BackgroundTracker` batches them on a
+thread of its own.
 
 Batches are split so that no request body exceeds ``max_batch_bytes``
 (default 2 500 000 bytes of serialized JSON, the batch limit Flagship's SDKs
@@ -142,6 +142,9 @@ class DeliveryError(Exception):
 
     ``unsent`` holds the items that were not delivered (the failed request's
     and any later ones), in order, so a caller can queue them again.
+    ``rejected`` is the leading part of ``unsent`` that made up the failed
+    request: after a permanent failure a caller drops those and may still
+    send the rest.
     """
 
     retryable: ClassVar[bool] = False
@@ -157,6 +160,7 @@ class DeliveryError(Exception):
         self.status_code = status_code
         self.retry_after = retry_after
         self.unsent: tuple[Any, ...] = ()
+        self.rejected: tuple[Any, ...] = ()
 
 
 class RetryableDeliveryError(DeliveryError):
@@ -285,6 +289,15 @@ class CollectorClient:
             "sent_activations",
         )
 
+    def reset_after_fork(self) -> None:
+        """Forget the parent's pooled connections and lock in a forked child.
+
+        Closing the session in the child closes only the child's copies of
+        the sockets; the parent's connections stay open and usable.
+        """
+        self._lock = threading.Lock()
+        self._session.close()
+
     def close(self) -> None:
         """Close the session if this client created it."""
         if self._owns_session:
@@ -357,6 +370,7 @@ class CollectorClient:
                     self._post(kind, url, opening + b",".join(parts) + closing, len(batch))
                 except DeliveryError as error:
                     error.unsent = (*batch, *pending[position:])
+                    error.rejected = tuple(batch)
                     raise
                 self._count(sent_counter, len(batch))
         finally:

@@ -8,7 +8,9 @@ from django_flagship import client
 from django_flagship.context import build_context, default_context, device_type
 from django_flagship.flags import RequestFlags
 from django_flagship.sdk import FlagshipEventHandler, Mode
-from django_flagship.sdk.tracking import LogTracker, MemoryTracker, SyncTracker
+from django_flagship.sdk.flusher import BackgroundTracker
+from django_flagship.sdk.tracking import LogTracker, MemoryTracker
+from django_flagship.signals import SignalTracker
 
 pytestmark = pytest.mark.django_db
 
@@ -66,17 +68,21 @@ def test_default_trackers(settings):
     settings.FLAGSHIP_ENV_ID = "env"
     settings.FLAGSHIP_POLLING_INTERVAL = 0
     config = client.build_config()
-    assert isinstance(client.build_tracker(config), LogTracker)
+    tracker = client.build_tracker(config)
+    assert isinstance(tracker, SignalTracker)
+    assert isinstance(tracker.sink, LogTracker)
     settings.FLAGSHIP_API_KEY = "key"
     tracker = client.build_tracker(client.build_config())
-    assert isinstance(tracker, SyncTracker)
+    assert isinstance(tracker.sink, BackgroundTracker)  # Flagship's collector, batched
     tracker.close()
 
 
 def test_tracker_setting(settings):
     settings.FLAGSHIP_ENV_ID = "env"
     settings.FLAGSHIP_TRACKER = "tests.django.support.memory_tracker"
-    assert isinstance(client.build_tracker(client.build_config()), MemoryTracker)
+    tracker = client.build_tracker(client.build_config())
+    assert isinstance(tracker, SignalTracker)  # the signals are sent either way
+    assert isinstance(tracker.sink, MemoryTracker)
 
 
 def test_event_handler_setting(configured):

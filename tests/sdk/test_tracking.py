@@ -503,6 +503,31 @@ def test_failure_reports_what_was_not_sent(mocked):
         client.send_hits(items)
     assert len(mocked.calls) == 2
     assert info.value.unsent == tuple(items[2:])
+    assert info.value.rejected == tuple(items[2:4])
+    assert client.sent_hits == 2
+
+
+def test_permanent_failure_names_the_refused_request(mocked):
+    mocked.post(EVENTS_URL, status=400)
+    client = CollectorClient(ENV, max_batch_items=2, clock=Clock())
+    items = [tracked(f"https://example.com/{n}") for n in range(3)]
+    with pytest.raises(PermanentDeliveryError) as info:
+        client.send_hits(items)
+    assert info.value.rejected == tuple(items[:2])
+    assert info.value.unsent == tuple(items)
+
+
+def test_reset_after_fork_closes_the_pool_but_keeps_the_client_usable(mocked):
+    mocked.post(EVENTS_URL, status=200)
+    mocked.post(EVENTS_URL, status=200)
+    client = CollectorClient(ENV, clock=Clock())
+    client.send_hits([tracked()])
+    closed = []
+    original = client._session.close
+    client._session.close = lambda: (closed.append(True), original())
+    client.reset_after_fork()
+    client.send_hits([tracked()])
+    assert closed == [True]
     assert client.sent_hits == 2
 
 

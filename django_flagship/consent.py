@@ -1,0 +1,69 @@
+"""The visitor's consent to tracking, kept in the session.
+
+A visitor without consent sends no hits and no activations except the consent
+hit itself, and the Decision API is told (``visitor_consent``). Record the
+choice from a view, typically the one behind a cookie banner::
+
+    from django_flagship.consent import set_consent
+
+    def cookie_choice(request):
+        set_consent(request, request.POST.get("analytics") == "yes")
+        return redirect("/")
+
+When the session holds no choice, ``FLAGSHIP_CONSENT`` (a callable taking the
+request) decides; without it, visitors count as consenting, as in Flagship's
+SDKs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.core.exceptions import ImproperlyConfigured
+from django.http import HttpRequest
+
+from .conf import conf
+
+__all__ = ["aset_consent", "get_consent", "set_consent"]
+
+
+def _session_key() -> str:
+    return conf.consent_session_key
+
+
+def get_consent(request: HttpRequest) -> bool | None:
+    """The choice recorded with :func:`set_consent`, or ``None``."""
+    session = getattr(request, "session", None)
+    if session is None:
+        return None
+    value = session.get(_session_key())
+    return value if isinstance(value, bool) else None
+
+
+def set_consent(request: HttpRequest, consented: bool) -> None:
+    """Record the visitor's choice in the session and send the consent hit now.
+
+    Needs ``SessionMiddleware``. The rest of the request, and every later one,
+    follows the new choice.
+    """
+    if not isinstance(consented, bool):
+        raise TypeError(f"consented must be True or False, got {type(consented).__name__}")
+    session = getattr(request, "session", None)
+    if session is None:
+        raise ImproperlyConfigured(
+            "set_consent() keeps the choice in the session: add "
+            "django.contrib.sessions.middleware.SessionMiddleware to MIDDLEWARE"
+        )
+    session[_session_key()] = consented
+    flags: Any = getattr(request, "flags", None)
+    if flags is None:
+        from .flags import RequestFlags
+
+        flags = RequestFlags(request)
+    flags.set_consent(consented)
+
+
+async def aset_consent(request: HttpRequest, consented: bool) -> None:
+    """:func:`set_consent` for async views (the session is read synchronously)."""
+    await sync_to_async(set_consent)(request, consented)

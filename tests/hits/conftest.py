@@ -1,0 +1,88 @@
+import collections
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from django_flagship.sdk.flusher import BackgroundTracker
+from django_flagship.sdk.hits import Activation, Event, EventCategory
+from django_flagship.sdk.spool import Spool
+from django_flagship.sdk.tracking import CollectorClient, TrackedHit
+
+from .collector import Collector
+
+ENV = "env-hits"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def collector():
+    server = Collector()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def spool(tmp_path):
+    return Spool(tmp_path / "spool", env_id=ENV)
+
+
+def make_client(collector, **kwargs):
+    return CollectorClient(
+        ENV, events_url=collector.events_url, activate_url=collector.activate_url, **kwargs
+    )
+
+
+@pytest.fixture
+def make_tracker(collector):
+    """Trackers that send only on flush() or a full batch, with fast retries."""
+    made = []
+
+    def make(*, client=None, timeout=2.0, **kwargs):
+        options = {
+            "flush_interval": 60.0,
+            "batch_size": 50,
+            "backoff_base": 0.01,
+            "backoff_max": 0.05,
+            "shutdown_timeout": 2.0,
+        }
+        options.update(kwargs)
+        tracker = BackgroundTracker(client or make_client(collector, timeout=timeout), **options)
+        made.append(tracker)
+        return tracker
+
+    yield make
+    for tracker in made:
+        tracker.close()
+
+
+def event(label, visitor="v1", anonymous=None, created_at=None):
+    """A tracked EVENT hit whose label (``el``) identifies it on arrival."""
+    hit = Event(EventCategory.ACTION_TRACKING, "click").with_event_label(label)
+    item = TrackedHit.from_hit(hit, visitor, anonymous)
+    if created_at is not None:
+        item = TrackedHit(item.payload, visitor, anonymous, created_at=created_at)
+    return item
+
+
+def activation(variation, visitor="v1"):
+    return Activation(visitor, "vg-1", variation)
+
+
+def labels(collector):
+    return collections.Counter(hit.get("el") for hit in collector.hits())
+
+
+def run_python(code, timeout=30, **env):
+    """Run ``code`` in a fresh interpreter with the project on its path."""
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        check=False,
+    )
