@@ -292,4 +292,5 @@ def test_a_script_that_exits_at_once_delivers_every_hit(collector, tmp_path):
     assert [(a["vid"], a["vaid"]) for a in collector.activations] == [
         ("script-visitor", "v-toggles-on")
     ]
-    assert report["events_before_exit"] <= 40
+    # The work was done with the events still queued: the exit flush delivered them.
+    assert report["events_before_exit"] < 40
