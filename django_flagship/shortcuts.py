@@ -13,7 +13,8 @@
         flags.send_hit(Event("Action Tracking", "digest_sent"))
 
 ``flags_for`` returns a :class:`~django_flagship.flags.Flags`, the accessor
-``request.flags`` is built on, with the same ``get``, ``info``, ``activate``,
+``request.flags`` is built on (for a user, a ``RequestFlags`` like
+``request.flags`` itself), with the same ``get``, ``info``, ``activate``,
 ``all`` and ``send_hit`` (and their ``a``-prefixed async forms). A user gets
 the variation they get on the site: the visitor id comes from the same rules
 (``FLAGSHIP_VISITOR_ID``, else the user's primary key) and, in BUCKETING mode,
@@ -22,16 +23,14 @@ the same assignment history in the cache.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from django.utils import translation
 
-from .context import build_context, default_context
-from .flags import Flags
-from .identity import Identity, resolve_identity
+from .flags import Flags, RequestFlags
+from .identity import Identity
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
     from .client import Runtime
 
 __all__ = ["UserFlags", "flags_for"]
-
-logger = logging.getLogger("django_flagship")
 
 
 def bare_request(user: Any) -> HttpRequest:
@@ -59,8 +56,13 @@ def bare_request(user: Any) -> HttpRequest:
     return request
 
 
-class UserFlags(Flags):
-    """The flags of a user, resolved with the middleware's rules on a :func:`bare_request`."""
+class UserFlags(RequestFlags):
+    """A user's flags: ``request.flags`` on a :func:`bare_request`, plus extra context.
+
+    Subclassing :class:`RequestFlags` keeps the rules in one place: the
+    visitor id, the context and the consent come from the very code the
+    middleware runs.
+    """
 
     def __init__(
         self,
@@ -69,30 +71,14 @@ class UserFlags(Flags):
         *,
         consent: bool | None = None,
     ) -> None:
-        super().__init__()
-        self._user = user
+        super().__init__(bare_request(user))
         self._extra = dict(context or {})
         self._consent = consent
 
     def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:
-        request = bare_request(self._user)
-        identity = resolve_identity(request, rt)
-        try:
-            context = build_context(request, rt)
-        except Exception:
-            logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
-            context = default_context(request)
+        identity, context, consent = super()._resolve(rt)
         context.update(self._extra)
-        consent = self._consent
-        if consent is None:
-            consent = True
-            if rt.consent_hook is not None:
-                try:
-                    consent = bool(rt.consent_hook(request))
-                except Exception:
-                    logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
-                    consent = False
-        return identity, context, consent
+        return identity, context, consent if self._consent is None else self._consent
 
 
 def flags_for(

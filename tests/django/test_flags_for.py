@@ -14,7 +14,7 @@ import responses
 from django.contrib.auth.models import AnonymousUser, User
 
 import django_flagship
-from django_flagship.flags import Flags
+from django_flagship.flags import Flags, RequestFlags
 from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY
 from django_flagship.sdk.hits import Event, EventCategory
 from django_flagship.shortcuts import flags_for
@@ -124,7 +124,8 @@ def test_consent_comes_from_the_hook_unless_given(configured, tracker):
 def test_the_same_accessor_as_request_flags(configured, tracker):
     user = User.objects.create_user("ada")
     flags = flags_for(user)
-    assert isinstance(flags, Flags)
+    assert isinstance(flags, RequestFlags)  # what the middleware attaches
+    assert isinstance(flags_for(visitor_id="v"), Flags)
     assert flags.get("vip_feature", False) is True
     assert flags.get("vip_feature", False) is True
     assert flags.info("vip_feature")["variationId"] == "v-toggles-on"
