@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
     from .client import Runtime
 
-__all__ = ["UserFlags", "flags_for"]
+__all__ = ["UserFlags", "bare_request", "flags_for"]
 
 
 def bare_request(user: Any) -> HttpRequest:

@@ -199,7 +199,7 @@ def _flag_fingerprints(bucket: Bucket | None) -> dict[str, str]:
     for campaign in campaigns if isinstance(campaigns, list) else ():
         if not isinstance(campaign, Mapping):
             continue
-        keys = set()
+        keys: set[str] = set()
         for group in campaign.get("variationGroups") or ():
             for variation in (group.get("variations") or ()) if isinstance(group, Mapping) else ():
                 modifications = (
@@ -723,10 +723,12 @@ class FlagshipProvider(AbstractProvider):
     @staticmethod
     def _event(name: str, details: TrackingEventDetails | None) -> Event:
         attributes = details.attributes if details is not None else {}
-        category = attributes.get("category", EventCategory.ACTION_TRACKING)
-        event = Event(category, name)
+        engagement = attributes.get("category") == EventCategory.USER_ENGAGEMENT.value
+        event = Event(
+            EventCategory.USER_ENGAGEMENT if engagement else EventCategory.ACTION_TRACKING, name
+        )
         label = attributes.get("label")
-        if label is not None:
+        if isinstance(label, str):
             event.with_event_label(label)
         value = details.value if details is not None else None
         if value is not None:

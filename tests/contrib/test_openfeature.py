@@ -693,3 +693,13 @@ async def test_async_goes_to_a_thread_when_activations_are_posted_in_place(flags
         assert threading.get_ident() not in threads
     finally:
         api.shutdown()
+
+
+def test_track_ignores_attributes_flagship_has_no_place_for(of_client, tracker):
+    of_client.track(
+        "export",
+        ctx("u15"),
+        TrackingEventDetails(attributes={"category": "Marketing", "label": 42, "rows": 10}),
+    )
+    (hit,) = tracker.hits
+    assert dict(hit.payload) == {"t": "EVENT", "ds": "APP", "ec": "Action Tracking", "ea": "export"}
