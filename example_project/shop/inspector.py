@@ -176,7 +176,7 @@ def inspect_visitor(request: HttpRequest) -> dict[str, Any]:
     if visitor is None:
         return data
     context = visitor.decision_context
-    data["context"] = dict(sorted(context.items()))
+    data["context"] = {key: _show(value) for key, value in sorted(context.items())}
     if bucket is not None:
         data["campaigns"] = _campaign_rows(
             bucket, visitor.visitor_id, context, dict(visitor.assignment_history)

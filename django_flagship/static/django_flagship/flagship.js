@@ -148,11 +148,10 @@
     });
   }
 
+  readData();
   if (document.readyState === "loading") {
-    // Loaded from <head> without defer: the data elements come later.
+    // Loaded before the end of the page: data elements below it come later.
     document.addEventListener("DOMContentLoaded", readData);
-  } else {
-    readData();
   }
   document.addEventListener("click", onClick, true);
 
