@@ -6,7 +6,8 @@ Shared by the cross-check test and the bucketing benchmark.
 HTTP call answered by ``responses`` (the CDN file is served with a
 ``Last-Modified`` header, without which the SDK never becomes ready), from a
 temporary working directory (the SDK writes a ``.{envId}.decision`` file
-there), and stops it on exit.
+there), and stops it on exit. Outside such a block the SDK's HTTP calls
+fail without touching the network.
 
 :func:`agreeing_bucket` generates bucketing files on which the official SDK
 and the decision engine must give the same assignments: every variation
@@ -21,10 +22,12 @@ Visitor ids stay in the BMP and never contain upper-case letters.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import string
 import tempfile
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,14 +86,33 @@ SHARED_FLAGS = ["color", "size", "enabled", "ratio", "config", "items", "title",
 ID_PIECES = ["é", "日本", "ß", "ø", "ü", "ça", "ñ", "語", "-", "_", "x", "7"]
 
 
-def random_visitor_id(rng: random.Random, n: int) -> str:
-    """A visitor id: ASCII, BMP non-ASCII, or thousands of characters long."""
+def random_visitor_id(rng: random.Random, n: int, style: str = "mixed") -> str:
+    """A visitor id: ASCII, BMP non-ASCII, or thousands of characters long.
+
+    With ``style="uuid"``, a random UUID, the common case in production.
+    """
+    if style == "uuid":
+        return str(uuid.UUID(int=rng.getrandbits(128), version=4))
     roll = rng.random()
     if roll < 0.5:
         return f"v{n}x{rng.getrandbits(40):x}"
     if roll < 0.85:
         return f"v{n}" + "".join(rng.choice(ID_PIECES) for _ in range(rng.randint(1, 12)))
     return f"v{n}" + "".join(rng.choice(ID_PIECES) for _ in range(rng.randint(500, 3000)))
+
+
+def _not_json(candidate: str, fallback: str) -> str:
+    """``candidate`` unless the official SDK would parse it as JSON (it then never matches)."""
+    try:
+        json.loads(candidate)
+    except ValueError:
+        return candidate
+    return fallback
+
+
+def _xid(rng: random.Random) -> str:
+    """A 20-character id in the style of Flagship's."""
+    return "".join(rng.choice("0123456789abcdefghijklmnopqrstuv") for _ in range(20))
 
 
 def _number(rng: random.Random, kind: str) -> int | float:
@@ -119,11 +141,9 @@ def _targeting(rng: random.Random, visitor_ids: list[str]) -> dict[str, Any]:
         operator = rng.choice(["EQUALS", "NOT_EQUALS", "STARTS_WITH", "CONTAINS", "ENDS_WITH"])
         target = rng.choice(visitor_ids)
         if operator == "STARTS_WITH":
-            value: Any = target[: rng.randint(2, 4)]
+            value: Any = _not_json(target[: rng.randint(2, 4)], target)
         elif operator in ("CONTAINS", "ENDS_WITH"):
-            value = target[-rng.randint(1, 3) :]
-            if not any(c.isalpha() for c in value):
-                value = "v" + value if operator == "CONTAINS" else target
+            value = _not_json(target[-rng.randint(1, 3) :], target)
         elif rng.random() < 0.5:
             value = [rng.choice(visitor_ids) for _ in range(rng.randint(1, 4))]
         else:
@@ -186,48 +206,76 @@ def agreeing_bucket(
     visitor_ids: list[str],
     *,
     prefix: str = "c",
+    variation_groups: tuple[int, int] = (1, 4),
+    targeting_groups: tuple[int, int] = (1, 3),
+    targetings: tuple[int, int] = (1, 3),
+    realistic: bool = False,
 ) -> dict[str, Any]:
-    """A random bucketing file inside the region where both implementations agree."""
+    """A random bucketing file inside the region where both implementations agree.
+
+    The ranges give the (inclusive) number of variation groups per campaign,
+    of targeting groups per variation group and of targetings per group.
+
+    By default every variation also sets a flag named after its campaign, so
+    the flags alone show which variation each campaign chose. ``realistic``
+    files look like production ones instead: 20-character ids, and each
+    variation group sets the same one to three flags in all its variations
+    (``null`` in the reference).
+    """
+
+    def new_id(fallback: str) -> str:
+        return _xid(rng) if realistic else fallback
+
     result = []
     for c in range(campaigns):
-        cid = f"{prefix}{c}"
+        cid = new_id(f"{prefix}{c}")
         groups = []
-        group_count = rng.randint(1, 4)
+        group_count = rng.randint(*variation_groups)
         for g in range(group_count):
-            vg_id = f"{cid}g{g}" + "".join(rng.choices(string.ascii_lowercase, k=4))
+            vg_id = new_id(f"{cid}g{g}" + "".join(rng.choices(string.ascii_lowercase, k=4)))
+            keys = rng.sample(SHARED_FLAGS, rng.randint(1, 3)) if realistic else []
             last = g == group_count - 1
             count = rng.randint(1, 5)
             allocations = _allocations(rng, count, full=not last or rng.random() < 0.5)
             variations = []
             if rng.random() < 0.5:
+                reference_flags = dict.fromkeys(keys) if realistic else {f"@{cid}": "ref"}
                 variations.append(
                     {
-                        "id": f"{vg_id}ref",
+                        "id": new_id(f"{vg_id}ref"),
                         "reference": True,
-                        "modifications": {"type": "FLAG", "value": {f"@{cid}": "ref"}},
+                        "modifications": {"type": "FLAG", "value": reference_flags},
                     }
                 )
             for i, allocation in enumerate(allocations):
-                flags: dict[str, Any] = {f"@{cid}": f"{vg_id}v{i}"}
-                for key in rng.sample(SHARED_FLAGS, rng.randint(0, 3)):
-                    flags[key] = _flag_value(rng)
+                var_id = new_id(f"{vg_id}v{i}")
+                if realistic:
+                    flags = {key: _flag_value(rng) for key in keys}
+                else:
+                    flags = {f"@{cid}": var_id}
+                    for key in rng.sample(SHARED_FLAGS, rng.randint(0, 3)):
+                        flags[key] = _flag_value(rng)
                 variations.append(
                     {
-                        "id": f"{vg_id}v{i}",
+                        "id": var_id,
                         "name": f"Variation {i}",
                         "reference": False,
                         "allocation": allocation,
                         "modifications": {"type": "FLAG", "value": flags},
                     }
                 )
-            targeting_groups = [
-                {"targetings": [_targeting(rng, visitor_ids) for _ in range(rng.randint(1, 3))]}
-                for _ in range(rng.randint(1, 3))
+            target_groups = [
+                {
+                    "targetings": [
+                        _targeting(rng, visitor_ids) for _ in range(rng.randint(*targetings))
+                    ]
+                }
+                for _ in range(rng.randint(*targeting_groups))
             ]
             groups.append(
                 {
                     "id": vg_id,
-                    "targeting": {"targetingGroups": targeting_groups},
+                    "targeting": {"targetingGroups": target_groups},
                     "variations": variations,
                 }
             )
@@ -282,6 +330,36 @@ def our_flags(
     }
 
 
+class _NetworkGuard:
+    """Stands for ``requests`` inside ``flagship.http_helper`` (its only HTTP client).
+
+    While an :class:`OfficialSDK` is open, calls go to ``requests``, where
+    ``responses`` answers them. Otherwise they fail as a network error does,
+    which the SDK handles: a tracking thread that wakes up late can never
+    reach the network.
+    """
+
+    open_harnesses = 0
+
+    def __getattr__(self, name: str) -> Any:
+        import requests
+
+        if _NetworkGuard.open_harnesses or name not in ("request", "get", "post"):
+            return getattr(requests, name)
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise requests.ConnectionError("offline: no OfficialSDK block is open")
+
+        return refuse
+
+
+def _guard_network() -> None:
+    import flagship.http_helper
+
+    if not isinstance(flagship.http_helper.requests, _NetworkGuard):
+        flagship.http_helper.requests = _NetworkGuard()
+
+
 class OfficialSDK:
     """``flagship==3.0.1`` in BUCKETING mode, fully offline (see the module docstring)."""
 
@@ -300,11 +378,13 @@ class OfficialSDK:
         from flagship.status import Status
         from flagship.tracking_manager import TrackingManagerConfig
 
+        _guard_network()
         self._cwd = os.getcwd()
         self._tmp = tempfile.TemporaryDirectory(prefix="flagship-official-")
         os.chdir(self._tmp.name)
         self._mock = responses.RequestsMock(assert_all_requests_are_fired=False)
         self._mock.start()
+        _NetworkGuard.open_harnesses += 1
         try:
             self._mock.add(
                 responses.GET,
@@ -340,6 +420,7 @@ class OfficialSDK:
             Flagship.stop()
         finally:
             if self._mock is not None:
+                _NetworkGuard.open_harnesses -= 1
                 self._mock.stop()
                 self._mock.reset()
                 self._mock = None

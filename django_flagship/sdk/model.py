@@ -30,6 +30,13 @@ class Assignment:
     variation_name: str | None = None
     reference: bool = False
     modification_type: str = "FLAG"
+    #: ``{key: FlagInfo}`` built once per assignment, so merging the flags of a
+    #: decision copies references instead of building objects per visitor.
+    flag_infos: Mapping[str, FlagInfo] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        infos = {key: FlagInfo(key, value, self) for key, value in self.flags.items()}
+        object.__setattr__(self, "flag_infos", infos)
 
     def info(self) -> dict[str, Any]:
         """The seed's ``get_modification_info`` dictionary."""
@@ -56,6 +63,5 @@ def merge_flags(assignments: Iterable[Assignment]) -> dict[str, FlagInfo]:
     """Merge the flags of ``assignments``; for a key set twice the later one wins."""
     merged: dict[str, FlagInfo] = {}
     for assignment in assignments:
-        for key, value in assignment.flags.items():
-            merged[key] = FlagInfo(key, value, assignment)
+        merged.update(assignment.flag_infos)
     return merged

@@ -36,7 +36,13 @@ Python SDK:
   needs all three numbers, build metadata is ignored. When either side is
   not a valid version the targeting is false.
 
-Everything that does not depend on the visitor is done once, at compile time.
+Everything that does not depend on the visitor is done once, at compile time:
+:func:`compile_targeting` turns one targeting into closures (its ``matches``
+predicate and per-condition evaluators, used for explanations), and
+:func:`compile_selector` generates the code of one function for a whole
+bucketing file, which reads each context key once per decision and tests the
+common cases inline. Both are checked against each other and against a plain
+reference interpreter in the tests.
 """
 
 from __future__ import annotations
@@ -45,14 +51,16 @@ import decimal
 import numbers
 import operator as _op
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "OPERATORS",
     "CompiledTargeting",
+    "Condition",
     "TargetingError",
+    "compile_selector",
     "compile_targeting",
     "go_equal_fold",
     "go_lower",
@@ -205,19 +213,21 @@ class _FoldTable(dict):
 
 
 def _remembering(table: dict) -> Callable[[str], str]:
-    """Translate non-ASCII strings with ``table``, remembering the last result.
+    """Translate non-ASCII strings with ``table``, remembering recent results.
 
-    One decision evaluates the same context value (or the visitor id) against
-    many targetings; translating a long non-ASCII string once is what counts.
+    One decision evaluates the same context values (and the visitor id)
+    against many targetings; translating each long non-ASCII string once is
+    what counts. The memory is small and simply emptied when full.
     """
-    cell: list[tuple[str | None, str]] = [(None, "")]
+    cache: dict[str, str] = {}
 
     def transform(value: str) -> str:
-        last = cell[0]  # one read: safe when threads replace it concurrently
-        if last[0] is value:
-            return last[1]
-        result = value.translate(table)
-        cell[0] = (value, result)
+        result = cache.get(value)
+        if result is None:
+            result = value.translate(table)
+            if len(cache) >= 256:
+                cache.clear()
+            cache[value] = result
         return result
 
     return transform
@@ -507,10 +517,17 @@ def _list_evaluator(op: str, targets: list | tuple) -> Evaluator:
     items = tuple(_value_evaluator(op, item) for item in targets)
 
     def over_targets(value: Any) -> bool:
+        # Plain loops: the generator forms of all()/any() cost more here.
         if and_op:
-            return all(item(value) is True for item in items)
-        if or_op:
-            return any(item(value) is True for item in items)
+            for item in items:
+                if item(value) is not True:
+                    break
+            else:
+                return True
+        elif or_op:
+            for item in items:
+                if item(value) is True:
+                    return True
         return False
 
     def over_context_list(values: Any) -> bool | None:
@@ -663,76 +680,289 @@ def _always(result: bool) -> Predicate:
     return predicate
 
 
-def _build_predicate(groups: tuple[tuple[Condition, ...], ...]) -> Predicate:
-    # Conditions on a provider never see a value: their result is a constant.
-    compiled: list[tuple[tuple[tuple[Any, Evaluator], ...], bool]] = []
+# --- code generation --------------------------------------------------------
+# Targetings become Python source built from fixed fragments only: context
+# keys, targeting values and evaluators are bound to names (C4, C5, ...) in
+# the generated module's own namespace, never written into the text. The
+# generated function reads each
+# context key once, with its type and its lower-cased and case-folded forms,
+# then tests every condition on those, inline for the common cases (a str,
+# int, float or bool context value of the targeting value's kind) and through
+# the condition's evaluator for everything else.
+#
+# Within one variation group the engine's rule "an error anywhere means no
+# match" is kept in two steps: the groups are tried with errors counting as
+# false; only when one matches are all the conditions checked for errors.
+
+_STR_TEMPLATES = {
+    # operator: (string form, expression on S = that form, R = operand)
+    "EQUALS": ("fold", "{S} == {R}"),
+    "NOT_EQUALS": ("fold", "{S} != {R}"),
+    "LOWER_THAN": ("lower", "{S} < {R}"),
+    "GREATER_THAN": ("lower", "{S} > {R}"),
+    "LOWER_THAN_OR_EQUALS": ("lower", "{S} <= {R}"),
+    "GREATER_THAN_OR_EQUALS": ("lower", "{S} >= {R}"),
+    "STARTS_WITH": ("lower", "{S}.startswith({R})"),
+    "ENDS_WITH": ("lower", "{S}.endswith({R})"),
+    "CONTAINS": ("lower", "{R} in {S}"),
+    "NOT_CONTAINS": ("lower", "{R} not in {S}"),
+}
+_NUM_SYMBOLS = {
+    "EQUALS": "==",
+    "NOT_EQUALS": "!=",
+    "LOWER_THAN": "<",
+    "GREATER_THAN": ">",
+    "LOWER_THAN_OR_EQUALS": "<=",
+    "GREATER_THAN_OR_EQUALS": ">=",
+}
+# Integers up to 2**53 convert to float64 exactly, so comparing them to a
+# float directly gives the engine's answer; larger ones take the evaluator.
+_EXACT_INT = 2**53
+
+
+def _inline(operator: str, value: Any) -> tuple[str, str, Any] | None:
+    """How to test a condition inline: (form, expression, operand), or None.
+
+    The form is "lower" or "fold" (a str context value, transformed), "num"
+    (an int or float one) or "bool"; the expression uses S for the transformed
+    string, V for the raw value and R for the operand.
+    """
+    if operator not in OPERATORS:
+        return None
+    value_type = type(value)
+    if value_type is str and operator in _STR_TEMPLATES:
+        form, expression = _STR_TEMPLATES[operator]
+        return form, expression, _fold(value) if form == "fold" else go_lower(value)
+    if value_type in (int, float) and operator in _NUM_SYMBOLS:
+        return "num", f"{{V}} {_NUM_SYMBOLS[operator]} {{R}}", _to_float(value)
+    if value_type is bool and operator in ("EQUALS", "NOT_EQUALS"):
+        return "bool", "{V} is {R}" if operator == "EQUALS" else "{V} is not {R}", value
+    if value_type not in (list, tuple) or not value:
+        return None
+    # Lists of one kind: a set lookup, or one regular expression search.
+    item_types = {type(item) for item in value}
+    membership = "in" if operator == "EQUALS" else "not in"
+    if item_types == {str}:
+        if operator in ("EQUALS", "NOT_EQUALS"):
+            return "fold", f"{{S}} {membership} {{R}}", frozenset(_fold(v) for v in value)
+        if operator in ("CONTAINS", "NOT_CONTAINS"):
+            pattern = re.compile("|".join(re.escape(go_lower(item)) for item in value))
+            found = "is not None" if operator == "CONTAINS" else "is None"
+            return "lower", f"{{R}}.search({{S}}) {found}", pattern
+    if operator in ("EQUALS", "NOT_EQUALS"):
+        if item_types <= {int, float}:
+            return "num", f"{{V}} {membership} {{R}}", frozenset(_to_float(v) for v in value)
+        if item_types == {bool}:
+            return "bool", f"{{V}} {membership} {{R}}", frozenset(value)
+    return None
+
+
+def _live_groups(
+    groups: tuple[tuple[Condition, ...], ...],
+) -> list[tuple[list[tuple[Any, Condition]], bool]]:
+    """Per group: (conditions as (source, condition), blocked).
+
+    The source is a context key or _VISITOR (fs_users). Conditions on a
+    provider never see a value: a constant, dropped when true, and blocking
+    their group when false.
+    """
+    result = []
     for group in groups:
         blocked = False
-        live: list[tuple[Any, Evaluator]] = []
+        live: list[tuple[Any, Condition]] = []
         for cond in group:
             if cond.key == _USERS:
-                live.append((_VISITOR, cond.evaluate))
+                live.append((_VISITOR, cond))
             elif cond.provider:
-                constant = cond.evaluate(_MISSING)
-                if constant is None:  # cannot happen today; keep the engine's rule
-                    return _always(False)
-                if not constant:
+                if not cond.evaluate(_MISSING):  # a missing key never errors
                     blocked = True
             else:
-                live.append((cond.key, cond.evaluate))
-        compiled.append((tuple(live), blocked))
+                live.append((cond.key, cond))
+        result.append((live, blocked))
+    return result
 
-    if not compiled:
+
+class _Source:
+    """Accumulates the generated function: bound values, key reads, conditions."""
+
+    def __init__(self) -> None:
+        self.names = ["M", "LOW", "FOLD", "EXACT"]
+        self.values: list[Any] = [_MISSING, _lower_non_ascii, _fold_non_ascii, _EXACT_INT]
+        self.slots: dict[Any, int] = {}
+        self.forms: dict[int, set[str]] = {}
+
+    def bind(self, value: Any) -> str:
+        name = f"C{len(self.values)}"
+        self.names.append(name)
+        self.values.append(value)
+        return name
+
+    def slot(self, source: Any, form: str | None) -> int:
+        index = self.slots.get(source)
+        if index is None:
+            index = self.slots[source] = len(self.slots)
+            self.forms[index] = set()
+        if form is not None:
+            self.forms[index].add(form)
+        return index
+
+    def condition(
+        self, source: Any, cond: Condition, spec: tuple[str, str, Any] | None
+    ) -> tuple[str, str]:
+        """(match expression, no-error expression) of one condition."""
+        evaluate = self.bind(cond.evaluate)
+        index = self.slot(source, spec[0] if spec else None)
+        v = f"v{index}"
+        if spec is None:
+            return f"{evaluate}({v})", f"({evaluate}({v}) is not None)"
+        form, expression, operand = spec
+        if form in ("lower", "fold"):
+            test = f"s{index}"
+            shown = expression.format(S=f"{form[0]}{index}", R=self.bind(operand))
+        else:
+            test = f"n{index}" if form == "num" else f"b{index}"
+            shown = expression.format(V=v, R=self.bind(operand))
+        fallback = f"{v} is not M and {evaluate}({v})"
+        no_error = f"({test} or {v} is M or {evaluate}({v}) is not None)"
+        return f"(({shown}) if {test} else ({fallback}))", no_error
+
+    def variation_group(self, groups: tuple[tuple[Condition, ...], ...]) -> str:
+        """An expression, truthy when the variation group's targeting matches."""
+        live = _live_groups(groups)
+        tried: list[str] = []
+        checks: list[str] = []
+        for conditions, blocked in live:
+            # Inlined tests first: the order of an AND does not change its
+            # result (errors are checked apart), and a cheap false skips the
+            # evaluator calls.
+            specs = [
+                (source, cond, _inline(cond.operator, cond.value)) for source, cond in conditions
+            ]
+            specs.sort(key=lambda item: item[2] is None)
+            parts = [self.condition(*item) for item in specs]
+            checks.extend(no_error for _, no_error in parts)
+            if not blocked:
+                tried.append("(" + " and ".join(m for m, _ in parts) + ")" if parts else "True")
+        if not tried:
+            return "False"
+        if len(live) == 1:
+            return tried[0]
+        return f"(({' or '.join(tried)}) and {' and '.join(checks) or 'True'})"
+
+    def reads(self) -> list[str]:
+        lines = []
+        for source, index in self.slots.items():
+            v, forms = f"v{index}", self.forms[index]
+            if source is _VISITOR:
+                lines.append(f"{v} = visitor_id")
+            else:
+                lines.append(f"{v} = get({self.bind(source)}, M)")
+            lines.append(f"t{index} = type({v})")
+            if forms & {"lower", "fold"}:
+                lines.append(f"s{index} = t{index} is str")
+            for form, name, transform in (("lower", "l", "LOW"), ("fold", "f", "FOLD")):
+                if form in forms:
+                    lines.append(
+                        f"{name}{index} = ({v}.lower() if {v}.isascii() else {transform}({v})) "
+                        f"if s{index} else None"
+                    )
+            if "num" in forms:
+                lines.append(
+                    f"n{index} = t{index} is float or (t{index} is int and -EXACT <= {v} <= EXACT)"
+                )
+            if "bool" in forms:
+                lines.append(f"b{index} = t{index} is bool")
+        return lines
+
+    def build(self, statements: list[str]) -> Callable[..., Any]:
+        body = ["def run(context, visitor_id):", "    get = context.get"]
+        body += [f"    {line}" for line in self.reads() + statements]
+        # The bound values are the globals of the generated module (a private
+        # namespace): no closure cells, which compile slowly by the thousand.
+        namespace: dict[str, Any] = dict(zip(self.names, self.values, strict=True))
+        exec(compile("\n".join(body), "<flagship targeting>", "exec"), namespace)
+        return namespace["run"]
+
+
+def _build_predicate(groups: tuple[tuple[Condition, ...], ...]) -> Predicate:
+    """The predicate of one variation group, from closures (nothing to compile).
+
+    :func:`compile_selector` generates faster code for a whole bucket; this is
+    for single targetings and for explanations, and must agree with it.
+    """
+    live = [
+        (tuple((source, cond.evaluate) for source, cond in conditions), blocked)
+        for conditions, blocked in _live_groups(groups)
+    ]
+    tried = tuple(conditions for conditions, blocked in live if not blocked)
+    checks = tuple(check for conditions, _ in live for check in conditions)
+    if not tried:
         return _always(False)
 
-    if len(compiled) == 1:
-        conditions, blocked = compiled[0]
-        if blocked:
-            return _always(False)  # nothing else can match, errors change nothing
-        if not conditions:
-            return _always(True)
-        if len(conditions) == 1:
-            key, evaluate = conditions[0]
-            if key is _VISITOR:
+    def read(context: Mapping[str, Any], visitor_id: str, source: Any) -> Any:
+        return visitor_id if source is _VISITOR else context.get(source, _MISSING)
 
-                def one_visitor(context: Mapping[str, Any], visitor_id: str) -> bool:
-                    return evaluate(visitor_id) is True
-
-                return one_visitor
-
-            def one(context: Mapping[str, Any], visitor_id: str) -> bool:
-                return evaluate(context.get(key, _MISSING)) is True
-
-            return one
+    if len(live) == 1:
+        [conditions] = tried
 
         def single_group(context: Mapping[str, Any], visitor_id: str) -> bool:
-            get = context.get
-            for key, evaluate in conditions:
-                if not evaluate(visitor_id if key is _VISITOR else get(key, _MISSING)):
+            # With one group, an error and a plain false end the same way.
+            for source, evaluate in conditions:
+                if not evaluate(read(context, visitor_id, source)):
                     return False
             return True
 
         return single_group
 
-    frozen = tuple(compiled)
-
     def any_group(context: Mapping[str, Any], visitor_id: str) -> bool:
-        # Every targeting is evaluated: an error anywhere means no match.
-        get = context.get
-        matched = False
-        for conditions, blocked in frozen:
-            group_ok = not blocked
-            for key, evaluate in conditions:
-                result = evaluate(visitor_id if key is _VISITOR else get(key, _MISSING))
-                if result is None:
-                    return False
-                if not result:
-                    group_ok = False
-            if group_ok:
-                matched = True
-        return matched
+        for conditions in tried:
+            for source, evaluate in conditions:
+                if not evaluate(read(context, visitor_id, source)):
+                    break
+            else:
+                break  # this group matches
+        else:
+            return False  # no group matches: an error elsewhere changes nothing
+        # A group matches; the engine still says no if any targeting errors.
+        for source, evaluate in checks:
+            if evaluate(read(context, visitor_id, source)) is None:
+                return False
+        return True
 
     return any_group
+
+
+def compile_selector(
+    campaigns: Sequence[Sequence[tuple[CompiledTargeting, Any]]],
+) -> Callable[[Mapping[str, Any], str], list[Any]]:
+    """One function choosing, in every campaign, the first matching variation group.
+
+    ``campaigns`` lists, for each campaign, its variation groups in order as
+    (targeting, item) pairs. The function returns the item of the first
+    variation group whose targeting matches, campaign after campaign, leaving
+    out the campaigns where none matches. It gives the same answers as calling
+    each targeting's ``matches`` in turn, but reads each context key once.
+    """
+    source = _Source()
+    body: list[str] = []
+    for options in campaigns:
+        keyword = "if"
+        for targeting, item in options:
+            expression = source.variation_group(targeting.groups)
+            if expression == "False":
+                continue
+            chosen = f"chosen({source.bind(item)})"
+            if expression == "True":
+                if keyword == "if":
+                    body.append(chosen)
+                else:
+                    body += ["else:", f"    {chosen}"]
+                break
+            body += [f"{keyword} {expression}:", f"    {chosen}"]
+            keyword = "elif"
+    if not body:
+        return lambda context, visitor_id: []
+    return source.build(["result = []", "chosen = result.append", *body, "return result"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -126,6 +126,15 @@ def test_cumulative_allocations_in_file_order():
         assert [a.variation_id for a in got] == ([var_id] if var_id else []), wanted
 
 
+def test_negative_allocations_are_summed_like_the_engine_does():
+    # Running sums 50, 40, 100: "b" can never be reached.
+    vgs = [variation("a", 50), variation("b", -10), variation("c", 60)]
+    bucket = bucket_of(campaign("c", [group("vg", vgs)]))
+    for wanted, var_id in {0: "a", 39: "a", 49: "a", 50: "c", 99: "c"}.items():
+        visitor = visitor_in_bucket("vg", wanted)
+        assert [a.variation_id for a in bucket.decide(visitor, {})] == [var_id], wanted
+
+
 def test_first_matching_variation_group_only():
     bucket = bucket_of(
         campaign(

@@ -430,3 +430,13 @@ def test_official_sdk_leaves_no_file_behind(tmp_path, monkeypatch):
     with OfficialSDK({"campaigns": [simple("k")]}, env_id="tidy") as sdk:
         assert sdk.flags("v", {})["k"][0] == "on"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_official_sdk_cannot_reach_the_network_outside_the_harness():
+    import flagship.http_helper
+    import requests
+
+    with OfficialSDK({"campaigns": []}, env_id="guard"):
+        pass
+    with pytest.raises(requests.ConnectionError, match="offline"):
+        flagship.http_helper.requests.post(url="https://events.flagship.io/", json={})

@@ -7,11 +7,15 @@ targeting leaves that group free to match, an error makes the whole
 targeting false.
 """
 
+import collections
+import random
+
 import pytest
 
 from django_flagship.sdk.targeting import (
     OPERATORS,
     TargetingError,
+    compile_selector,
     compile_targeting,
     go_equal_fold,
     go_lower,
@@ -463,3 +467,230 @@ def test_go_equal_fold(a, b, expected):
 )
 def test_parse_semver(value, parsed):
     assert parse_semver(value) == parsed
+
+
+# --- differential test against a plain reference interpreter ------------------
+# A direct, unoptimised reading of the engine's rules, sharing no code with the
+# compiler. ASCII strings only, so lower-casing is the same everywhere; the
+# semantic versions used have a hand-written order.
+
+REF_MISSING = object()
+REF_ERROR = object()
+VERSION_RANK = {"1.0.0-alpha": 0, "1.0.0": 1, "v1.0.0": 1, "1.2": 2, "1.2.0": 2, "1.10.0": 3}
+AND_OPS = {"NOT_EQUALS", "NOT_CONTAINS"}
+OR_OPS = {"EQUALS", "CONTAINS"}
+
+
+def ref_kind(value):
+    if value is MISSING_VALUE:
+        return "absent"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "list"
+    if value is None:
+        return "null"
+    return "object"
+
+
+def ref_scalar(op, target, value, kind):
+    if kind == "string":
+        t, v = target.lower(), value.lower()
+        if op.startswith("SEMVER_"):
+            if target not in VERSION_RANK or value not in VERSION_RANK:
+                return False
+            a, b = VERSION_RANK[value], VERSION_RANK[target]
+            return {
+                "SEMVER_EQUALS": a == b,
+                "SEMVER_NOT_EQUALS": a != b,
+                "SEMVER_GREATER_THAN": a > b,
+                "SEMVER_LOWER_THAN": a < b,
+                "SEMVER_GREATER_THAN_OR_EQUALS": a >= b,
+                "SEMVER_LOWER_THAN_OR_EQUALS": a <= b,
+            }[op]
+        table = {
+            "EQUALS": v == t,
+            "NOT_EQUALS": v != t,
+            "LOWER_THAN": v < t,
+            "GREATER_THAN": v > t,
+            "LOWER_THAN_OR_EQUALS": v <= t,
+            "GREATER_THAN_OR_EQUALS": v >= t,
+            "STARTS_WITH": v.startswith(t),
+            "ENDS_WITH": v.endswith(t),
+            "CONTAINS": t in v,
+            "NOT_CONTAINS": t not in v,
+        }
+        return table.get(op, REF_ERROR)
+    if kind == "number":
+        t, v = float(target), float(value)
+        table = {
+            "EQUALS": v == t,
+            "NOT_EQUALS": v != t,
+            "LOWER_THAN": v < t,
+            "GREATER_THAN": v > t,
+            "LOWER_THAN_OR_EQUALS": v <= t,
+            "GREATER_THAN_OR_EQUALS": v >= t,
+        }
+        return table.get(op, REF_ERROR)
+    if kind == "bool":
+        return {"EQUALS": value == target, "NOT_EQUALS": value != target}.get(op, REF_ERROR)
+    return False  # null and object: no comparison
+
+
+def ref_operator(op, target, value):
+    if value is not REF_MISSING and ref_kind(value) == "list":
+        if value and ref_kind(value[0]) != ref_kind(target):
+            return REF_ERROR
+        match = op in AND_OPS
+        for item in value:
+            sub = ref_operator(op, target, item)
+            if sub is REF_ERROR:
+                return False
+            if op in AND_OPS:
+                match = match and sub
+            if op in OR_OPS:
+                match = match or sub
+        return match
+    if op in ("EXISTS", "NOT_EXISTS"):
+        wanted = target is True
+        present = value is not REF_MISSING
+        return present == wanted if op == "EXISTS" else present != wanted
+    if ref_kind(target) != "list" and ref_kind(target) != ref_kind(value):
+        return REF_ERROR
+    if ref_kind(target) == "list":
+        match = op in AND_OPS
+        for item in target:
+            sub = ref_operator(op, item, value)
+            if op in AND_OPS:
+                match = match and sub is True
+            if op in OR_OPS:
+                match = match or sub is True
+        return match
+    return ref_scalar(op, target, value, ref_kind(target))
+
+
+def ref_matches(targeting, context, visitor_id):
+    matched = False
+    for group in targeting["targetingGroups"]:
+        group_match = len(group["targetings"]) > 0
+        for t in group["targetings"]:
+            key = t.get("key", "")
+            if key == "fs_all_users":
+                continue
+            if key == "fs_users":
+                value = visitor_id
+            elif t.get("provider"):
+                value = REF_MISSING
+            else:
+                value = context.get(key, REF_MISSING)
+            op = t.get("operator")
+            op = op if op in OPERATORS else "NULL"
+            if value is REF_MISSING and op not in ("EXISTS", "NOT_EXISTS"):
+                group_match = False
+                continue
+            result = ref_operator(op, t.get("value", MISSING_VALUE), value)
+            if result is REF_ERROR:
+                return False
+            group_match = group_match and result
+        matched = matched or group_match
+    return matched
+
+
+MISSING_VALUE = object()  # a targeting without "value" (never put in the JSON)
+STRINGS_POOL = ["abc", "ABC", "b", "", "ab", "x", "1.2.0", "1.10.0", "1.0.0-alpha", "v1.0.0", "1.2"]
+VALUES_POOL = [
+    *STRINGS_POOL,
+    0,
+    1,
+    1.5,
+    -2,
+    2**53 + 1,
+    True,
+    False,
+    None,
+    {"k": 1},
+    [],
+    ["abc", "b"],
+    ["ABC"],
+    [1, 2.5],
+    [1, "a"],
+    [True],
+    [[1]],
+    [["abc"]],
+]
+OPERATOR_POOL = [*sorted(OPERATORS), "REGEX", None]
+
+
+def random_targeting(rng):
+    groups = []
+    for _ in range(rng.randint(0, 3)):
+        targetings = []
+        for _ in range(rng.randint(0, 3)):
+            t = {"key": rng.choice(["a", "b", "c", "fs_users", "fs_all_users"])}
+            t["operator"] = rng.choice(OPERATOR_POOL)
+            if rng.random() < 0.95:
+                t["value"] = rng.choice(VALUES_POOL)
+            if rng.random() < 0.05:
+                t["provider"] = "crm"
+            targetings.append(t)
+        groups.append({"targetings": targetings})
+    return {"targetingGroups": groups}
+
+
+def random_context(rng):
+    return {key: rng.choice(VALUES_POOL) for key in ("a", "b", "c") if rng.random() < 0.7}
+
+
+def test_compiled_and_generated_code_agree_with_the_reference():
+    rng = random.Random(99)
+    seen = collections.Counter()
+    for _ in range(4000):
+        targeting = random_targeting(rng)
+        compiled = compile_targeting(targeting)
+        selector = compile_selector([[(compiled, "hit")]])
+        for _ in range(3):
+            context = random_context(rng)
+            visitor_id = rng.choice(["abc", "ABC", "1.2.0", "v1.0.0", "zz"])
+            expected = ref_matches(targeting, context, visitor_id)
+            assert compiled.matches(context, visitor_id) is expected, (targeting, context)
+            assert selector(context, visitor_id) == (["hit"] if expected else [])
+            seen[expected] += 1
+    assert seen[True] > 500  # both outcomes are well represented
+    assert seen[False] > 5000
+
+
+def test_selector_takes_the_first_matching_group_of_each_campaign():
+    rng = random.Random(7)
+    for _ in range(60):
+        campaigns = [[random_targeting(rng) for _ in range(rng.randint(0, 3))] for _ in range(25)]
+        selector = compile_selector(
+            [
+                [(compile_targeting(t), (c, g)) for g, t in enumerate(groups)]
+                for c, groups in enumerate(campaigns)
+            ]
+        )
+        for _ in range(10):
+            context = random_context(rng)
+            expected = []
+            for c, groups in enumerate(campaigns):
+                for g, targeting in enumerate(groups):
+                    if ref_matches(targeting, context, "abc"):
+                        expected.append((c, g))
+                        break
+            assert selector(context, "abc") == expected
+
+
+def test_generated_code_does_not_execute_targeting_data():
+    hostile = "x'); raise SystemExit(1); ('"
+    targeting = {
+        "targetingGroups": [
+            {"targetings": [{"key": hostile, "operator": "EQUALS", "value": hostile + '"\\'}]}
+        ]
+    }
+    selector = compile_selector([[(compile_targeting(targeting), "hit")]])
+    assert selector({hostile: hostile.upper() + '"\\'}, "v") == ["hit"]
+    assert selector({}, "v") == []
