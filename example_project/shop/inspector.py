@@ -120,7 +120,7 @@ def _campaign_rows(
             row.variation = assignment.variation_name or assignment.variation_id
             row.variation_id = assignment.variation_id
             row.reference = assignment.reference
-            row.flags = dict(assignment.flags)
+            row.flags = {key: _show(value) for key, value in assignment.flags.items()}
             if outcome.variation_group_id in history:
                 row.reason = "matched (assignment remembered for this visitor)"
         if campaign is not None:
@@ -200,7 +200,11 @@ def inspect_visitor(request: HttpRequest) -> dict[str, Any]:
                 "type": item.hit_type,
                 "visitor_id": item.visitor_id,
                 "anonymous_id": item.anonymous_id,
-                "fields": {k: v for k, v in item.payload.items() if k not in ("t", "ds")},
+                "fields": {
+                    key: value if isinstance(value, str) else _show(value)
+                    for key, value in item.payload.items()
+                    if key not in ("t", "ds")
+                },
             }
             for item in reversed(sink.hits)
             if item.visitor_id in ids or item.anonymous_id in ids

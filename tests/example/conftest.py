@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from django.core.cache import caches
+from pytest_django.live_server_helper import LiveServer
 
 from django_flagship import client
 from django_flagship.sdk.tracking import MemoryTracker
@@ -41,6 +42,18 @@ def shop(settings):
         cache.clear()
     yield settings
     client.reset()
+
+
+@pytest.fixture
+def shop_server(shop, transactional_db):
+    """The shop on a live server of its own, started after its settings apply.
+
+    pytest-django's session-wide ``live_server`` builds its handler (and so its
+    middleware) once, from the test settings; the shop needs its own.
+    """
+    server = LiveServer("localhost")
+    yield server
+    server.stop()
 
 
 def hit_sink() -> MemoryTracker:
