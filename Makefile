@@ -3,12 +3,17 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUN_STAMP := $(VENV)/.run-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The browser tests drive Debian's Chromium through Playwright.
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: help venv test lint format run bench clean
+.PHONY: help venv test lint format run browser bench clean
 
 help:
-	@echo "make run    - serve the example site on http://127.0.0.1:8000 (offline)"
-	@echo "make test   - lint and run the whole test suite"
+	@echo "make run    - serve the example site on http://$(HOST):$(PORT) (offline; PORT=... to change)"
+	@echo "make test   - lint and run the whole test suite, browser tests included"
 	@echo "make bench  - run the benchmarks (ratios against a same-run baseline)"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -16,6 +21,12 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
+
+# `make run` needs the package alone, not the test tools.
+$(RUN_STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 venv: $(STAMP)
 
@@ -27,12 +38,28 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint
-	$(BIN)/pytest
+test: lint browser
+	FLAGSHIP_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
-run: $(STAMP)
+# Installs Chromium when it is missing and we may (root with apt-get); otherwise
+# says how. Without it the browser tests are skipped, or fail under CI=true.
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then \
+		true; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) \
+			|| echo "chromium could not be installed: the browser tests will not run"; \
+	else \
+		echo "The browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'"; \
+		echo "(or pass CHROMIUM=/path/to/chromium). Without it they are skipped, and fail under CI=true."; \
+	fi
+
+run: $(RUN_STAMP)
 	cd example_project && ../$(BIN)/python manage.py migrate --noinput
-	cd example_project && ../$(BIN)/python manage.py runserver 127.0.0.1:8000
+	cd example_project && ../$(BIN)/python manage.py prepare_example
+	cd example_project && EXAMPLE_BASE_URL=http://$(HOST):$(PORT) \
+		../$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bucketing.py
@@ -42,4 +69,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/openfeature.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info
+	rm -rf $(VENV) build dist *.egg-info test-artifacts

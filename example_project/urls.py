@@ -1,13 +1,14 @@
 from django.contrib import admin
-from django.http import HttpResponse
-from django.urls import path
-
-
-def home(request):
-    return HttpResponse("<h1>django-flagship example shop</h1>")
-
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", include("example_project.shop.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # track() in flagship.js posts the browser's events here.
+    path("flagship/", include("django_flagship.browser_urls")),
+    # Flagship's Decision API, answered from the bucket this site holds.
+    path("decision-api/", include("django_flagship.urls")),
     path("admin/", admin.site.urls),
 ]
