@@ -17,8 +17,8 @@ daemon thread of its own sends them in batches through a
 * After ``max_retries`` failed attempts in a row the collector counts as down:
   everything pending is written to the :class:`~django_flagship.sdk.spool.Spool`
   (when there is one) and the thread keeps probing every ``backoff_max``
-  seconds. The spool is sent when the thread starts and when the collector
-  is back.
+  seconds. The spool is sent when the thread starts and, when the collector
+  is back, before anything queued since, so a visitor's hits keep their order.
 * At interpreter exit (``atexit``) each tracker flushes for at most
   ``shutdown_timeout`` seconds and spools what is left. A request still in
   flight at the deadline gets its own HTTP timeout to finish.
@@ -402,6 +402,14 @@ class BackgroundTracker:
 
     def _send_batch(self, batch: list[_Entry]) -> bool:
         """Send one batch; False after a retryable failure (items handled)."""
+        if self._failures and self.spool is not None:
+            # Coming out of an outage, what was spooled during it is older than
+            # this batch: it goes first, so each visitor's hits keep their order.
+            report = self._replay()
+            if report.left:
+                error = RetryableDeliveryError(report.errors[-1] if report.errors else "spool")
+                self._retry_later([item for _, item in batch], [seq for seq, _ in batch], error)
+                return False
         by_item = {id(item): (seq, item) for seq, item in batch}
         activations = [item for _, item in batch if isinstance(item, Activation)]
         hits = [item for _, item in batch if not isinstance(item, Activation)]
@@ -415,12 +423,9 @@ class BackgroundTracker:
                 failed.extend(by_item[id(item)] for item in outcome.unsent)
                 error = outcome.error
         if not failed:
-            recovered = self._failures > 0
-            self._failures = 0
-            if recovered:
+            if self._failures:
                 logger.info("The Flagship collector is reachable again")
-                if self.spool is not None:
-                    self._replay()
+            self._failures = 0
             return True
         failed.sort(key=lambda entry: entry[0])
         self._retry_later([item for _, item in failed], [seq for seq, _ in failed], error)
@@ -429,7 +434,9 @@ class BackgroundTracker:
     def _note_failure(self, error: DeliveryError | None) -> float:
         """Count a failed attempt and schedule the next one; returns the delay."""
         self._failures += 1
-        delay = min(self.backoff_max, self.backoff_base * 2 ** (self._failures - 1))
+        # The exponent is capped: past about 1,000 failures 2 ** n overflows a float.
+        exponent = min(self._failures - 1, 60)
+        delay = min(self.backoff_max, self.backoff_base * 2.0**exponent)
         delay *= random.uniform(0.5, 1.0)
         if error is not None and error.retry_after is not None:
             delay = min(max(delay, error.retry_after), self.backoff_max)

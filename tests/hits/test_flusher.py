@@ -209,9 +209,42 @@ def test_retries_that_run_out_spool_then_the_spool_is_sent_on_recovery(
     tracker.add_hit(event("after"))
     assert tracker.flush(5)
     assert labels(collector) == {f"s{n}": 1 for n in range(20)} | {"after": 1}
+    # The spooled hits are older: they arrive before the one queued after the outage.
+    assert [hit["el"] for hit in collector.hits()] == [f"s{n}" for n in range(20)] + ["after"]
     assert [a["vaid"] for a in collector.activations()] == ["var-s"]
     assert spool.pending() == []
     assert tracker.stats()["sent"] == 22
+
+
+def test_a_hit_queued_during_an_outage_waits_behind_the_spool(make_tracker, collector, spool):
+    collector.stop()
+    tracker = make_tracker(spool=spool, max_retries=1)
+    tracker.flush(1)
+    for n in range(5):
+        tracker.add_hit(event(f"s{n}"))
+    assert tracker.flush(5)
+    assert tracker.stats()["spooled"] == 5
+    # Still down: a new hit is not sent ahead of the spool; it joins it.
+    tracker.add_hit(event("later"))
+    assert tracker.flush(5)
+    assert tracker.stats()["spooled"] == 6
+    assert collector.hits() == []
+    collector.start()
+    tracker.add_hit(event("last"))
+    assert tracker.flush(5)
+    assert [hit["el"] for hit in collector.hits()] == [
+        *(f"s{n}" for n in range(5)),
+        "later",
+        "last",
+    ]
+
+
+def test_backoff_stays_finite_after_very_many_failures(make_tracker):
+    tracker = make_tracker(backoff_base=0.5, backoff_max=30.0)
+    tracker._failures = 5_000
+    delay = tracker._note_failure(None)
+    assert 15.0 <= delay <= 30.0
+    assert tracker._retry_at > time.monotonic()
 
 
 def test_close_spools_what_it_cannot_send_and_the_next_start_sends_it(
