@@ -165,9 +165,10 @@ class CdnBucketSource:
                 if not download.modified:
                     return False
                 bucket = Bucket.parse(download.data or {}, on_error=self._on_error)
-            except BucketError as exc:
+            except Exception as exc:  # never lets a bad answer stop the polling thread
                 kept = "keeping the current bucket" if self._bucket else "no bucket yet"
-                self._on_error(f"{exc}; {kept}")
+                problem = exc if isinstance(exc, BucketError) else f"{type(exc).__name__}: {exc}"
+                self._on_error(f"{problem}; {kept}")
                 return False
             self._bucket = bucket
             self.last_modified = download.last_modified

@@ -84,7 +84,10 @@ def _field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """A JSON number: not a bool, and finite (Python's decoder accepts NaN and 1e999)."""
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _optional_str(data: Mapping[str, Any], name: str) -> str | None:

@@ -142,3 +142,69 @@ def test_bucketing_client_from_cdn(handler):
         assert visitor.get_modification("vip_feature", False) is True
     finally:
         client.stop()
+
+
+def _with_nan_allocation() -> dict:
+    bucket = json.loads(json.dumps(SAMPLE_BUCKET))
+    bucket["campaigns"][1]["variationGroups"][0]["variations"][1]["allocation"] = float("nan")
+    bucket["campaigns"][2]["bucketRanges"] = [{"r": [0, float("inf")]}]
+    return bucket
+
+
+@pytest.mark.parametrize("number", [float("nan"), float("inf"), float("-inf")])
+def test_a_non_finite_number_skips_only_its_campaign_part(number):
+    from django_flagship.sdk.bucketing import Bucket
+
+    bucket = json.loads(json.dumps(SAMPLE_BUCKET))
+    bucket["campaigns"][1]["variationGroups"][0]["variations"][1]["allocation"] = number
+    bucket["campaigns"][2]["bucketRanges"] = [{"r": [0, number]}]
+    problems = []
+    parsed = Bucket.parse(bucket, on_error=problems.append)
+    # The toggle stays; the A/B test loses its group and the ranged campaign is skipped.
+    assert parsed.campaign_count == 2
+    assert parsed.variation_group_count == 1
+    assert any("allocation must be an integer" in p for p in problems)
+    assert any("bucketRanges[0]" in p for p in problems)
+
+
+def test_the_polling_thread_survives_every_kind_of_bad_answer():
+    """200, 304, 500, garbage, a NaN-laden file and a raising parser, then 200 again."""
+    answers = [
+        (200, {"Last-Modified": LAST_MODIFIED}, json.dumps(SAMPLE_BUCKET)),
+        (304, {}, ""),
+        (500, {}, "oops"),
+        (200, {"Last-Modified": "x"}, "<html>"),
+        (200, {"Last-Modified": "y"}, json.dumps(_with_nan_allocation())),
+        "raise",
+        (200, {"Last-Modified": "z"}, json.dumps({"panic": True})),
+    ]
+    seen = []
+    done = threading.Event()
+    errors = []
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+
+        def callback(request):
+            answer = answers[min(len(seen), len(answers) - 1)]
+            seen.append(request.headers.get("If-Modified-Since"))
+            if len(seen) >= len(answers):
+                done.set()
+            if answer == "raise":
+                raise RuntimeError("a bug in the transport")
+            return answer
+
+        mock.add_callback(responses.GET, URL, callback=callback)
+        source = make_source(errors, polling_interval=0.01)
+        source.start()
+        assert done.wait(5)
+        deadline = time.monotonic() + 5
+        while not (source.current() and source.current().panic) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        source.close()
+    assert source.current().panic is True  # the last answer was installed: still polling
+    assert seen[0] is None
+    assert seen[1] == LAST_MODIFIED
+    assert any("answered 500" in e for e in errors)
+    assert any("not JSON" in e for e in errors)
+    assert any("allocation must be an integer" in e for e in errors)
+    assert any("RuntimeError: a bug in the transport" in e for e in errors)
