@@ -296,9 +296,13 @@ class BucketStore:
         }
 
     def _store(self, entry: dict) -> None:
-        # The entry first: a reader that sees the new pointer must find it.
-        self.cache.set(self.entry_key, entry, timeout=None)
-        self.cache.set(self.pointer_key, self._pointer_of(entry), timeout=None)
+        # One call: atomic on Redis (MSET), and elsewhere the entry goes first,
+        # so a reader that sees the new pointer finds the entry it names.
+        failed = self.cache.set_many(
+            {self.entry_key: entry, self.pointer_key: self._pointer_of(entry)}, timeout=None
+        )
+        if failed:
+            raise BucketError(f"the cache did not store {', '.join(map(str, failed))}")
 
     def cached_entry(self) -> dict | None:
         """The entry in the cache, for commands and diagnostics (may raise)."""
@@ -339,7 +343,12 @@ class BucketStore:
             cache_ok = False
             entry = None
             self._cache_down(exc)
-        last_modified = entry.get("last_modified") if entry else self.last_modified
+        if entry is not None:
+            last_modified = entry.get("last_modified")
+        else:
+            # A reachable but empty cache (flushed, evicted) must be filled again:
+            # ask for the whole file, or a 304 would leave every process without it.
+            last_modified = None if cache_ok else self.last_modified
         if self._session is None:
             self._session = make_session(pool_size=2)
         download = download_bucketing_file(

@@ -402,3 +402,31 @@ def test_bucket_changed_signal(cache, clock, bucket_path, caplog):
     assert reader_events[0][2] != reader_events[1][2]  # two versions, one signal each
     assert colour(reader) == "green"
     assert any("bucket_changed receiver failed" in r.getMessage() for r in caplog.records)
+
+
+@responses.activate
+def test_a_flushed_cache_is_filled_again_even_when_the_cdn_would_say_304(cache):
+    """A process that still holds the bucket must not ask with its own Last-Modified."""
+
+    def serve(request):
+        if request.headers.get("If-Modified-Since") == LAST_MODIFIED:
+            return (304, {}, "")
+        return (200, {"Last-Modified": LAST_MODIFIED}, json.dumps(bucket_json()))
+
+    responses.add_callback(responses.GET, URL, callback=serve)
+    store = make_store(cache, url=URL)
+    assert store.refresh(force=True).updated
+    cache.inner.clear()  # FLUSHDB, an eviction, a new Redis
+    store.refresh(force=True)
+    assert "If-Modified-Since" not in responses.calls[1].request.headers
+    entry = cache.inner.get("test:env:bucket")
+    assert entry is not None
+    assert entry["last_modified"] == LAST_MODIFIED
+    assert colour(make_store(cache)) == "red"  # a new process finds it
+
+
+def test_a_cache_that_refuses_some_keys_is_an_error(cache, bucket_path, monkeypatch):
+    monkeypatch.setattr(cache.inner, "set_many", lambda data, timeout=None: list(data)[1:])
+    store = make_store(cache)
+    with pytest.raises(BucketError, match="the cache did not store test:env:"):
+        store.load_file(str(bucket_path))
