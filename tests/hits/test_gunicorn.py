@@ -1,27 +1,34 @@
-"""gunicorn --preload with 2 workers serving a tiny site whose view sends hits.
+"""gunicorn --preload with 2 workers serving the example shop; a loopback collector gets its hits.
 
-Real processes end to end: the master imports the site (and, in one test,
-sends a hit itself before forking), the workers serve requests, and a SIGTERM
-to the master must lose nothing: what is pending is flushed at exit, or
-spooled when the collector is down and sent by ``flagship_flush_hits``.
+Real processes end to end: the master imports ``example_project.wsgi`` in
+online BUCKETING mode (an env id and an API key, the bundled bucketing file,
+no download), with its hits and activations pointed at the tests' collector
+through the environment ``example_project/settings.py`` reads. Shoppers (one
+HTTP session each, so one visitor each) open the home page, put two products
+in the basket, check out (a ``Transaction`` hit and an ``Item`` hit per
+product) and post events the way ``flagship.track()`` does. gunicorn's access
+log tells which worker served each request. A SIGTERM to the master must lose
+nothing: what is pending is flushed at exit, or spooled when the collector is
+down and sent when gunicorn starts again, with no command run.
 """
 
 import collections
 import importlib.util
-import json
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import pytest
 import requests
 
 from .conftest import ENV, ROOT
-from .test_fields import BUCKET
 
 if importlib.util.find_spec("gunicorn") is None:
     if os.environ.get("CI") == "true":
@@ -31,6 +38,22 @@ if importlib.util.find_spec("gunicorn") is None:
 if not hasattr(os, "fork"):
     pytest.skip("gunicorn needs os.fork", allow_module_level=True)
 
+EXAMPLE = ROOT / "example_project"
+#: A gunicorn config file: the master sends a hit after --preload, before forking.
+MASTER_HIT = ROOT / "tests" / "hits" / "site" / "gunicorn_master_hit.py"
+#: The action of the shop's "Buy" buttons (data-flagship-event in home.html).
+ACTION = "Buy button click"
+PRODUCTS = ("canvas-tote", "enamel-mug")
+#: Environment variables of the caller that could change how the example runs.
+_OWN_PREFIXES = ("FLAGSHIP_", "DJANGO_", "EXAMPLE_", "DATABASE_URL", "CACHE_URL")
+
+
+def no_control_socket():
+    """gunicorn >= 25.1 opens a control socket in ``$HOME/.gunicorn`` by default: not here."""
+    from gunicorn import config
+
+    return ["--no-control-socket"] if hasattr(config, "ControlSocketDisable") else []
+
 
 def free_port():
     with socket.socket() as probe:
@@ -38,33 +61,82 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def site_env(collector, tmp_path, *, flush_interval, batch_size=100, hit_at_import=False):
-    bucket = tmp_path / "bucketing.json"
-    bucket.write_text(json.dumps(BUCKET))
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "DJANGO_SETTINGS_MODULE": "tests.hits.site.settings",
-        "SITE_ENV_ID": ENV,
-        "SITE_BUCKET_FILE": str(bucket),
-        "SITE_EVENTS_URL": collector.events_url,
-        "SITE_ACTIVATE_URL": collector.activate_url,
-        "SITE_FLUSH_INTERVAL": str(flush_interval),
-        "SITE_BATCH_SIZE": str(batch_size),
-        "SITE_SPOOL_DIR": str(tmp_path / "spool"),
-    }
-    if hit_at_import:
-        env["SITE_HIT_AT_IMPORT"] = "1"
+def example_env(tmp_path, **extra):
+    """The caller's environment without its Flagship/Django settings, plus the example's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "DJANGO_DEBUG": "true",  # a 500 then shows its traceback in the test's failure
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "CACHE_URL": f"filecache://{tmp_path / 'cache'}",
+            **extra,
+        }
+    )
     return env
 
 
-class Site:
-    """``gunicorn --preload -w 2`` in a process group of its own."""
+@pytest.fixture(scope="module")
+def migrated_db(tmp_path_factory):
+    """The example's database, migrated once in a subprocess; each test copies it."""
+    directory = tmp_path_factory.mktemp("example-db")
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLE / "manage.py"), "migrate", "--noinput"],
+        cwd=ROOT,
+        env=example_env(directory),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return directory / "db.sqlite3"
 
-    def __init__(self, env, tmp_path):
+
+@pytest.fixture
+def shop_env(collector, tmp_path, migrated_db):
+    """The environment of an online example shop whose hits go to ``collector``."""
+    shutil.copy(migrated_db, tmp_path / "db.sqlite3")
+
+    def make(*, flush_interval, batch_size=100):
+        return example_env(
+            tmp_path,
+            FLAGSHIP_ENV_ID=ENV,
+            FLAGSHIP_API_KEY="example-test-key",
+            FLAGSHIP_MODE="BUCKETING",
+            FLAGSHIP_BUCKET_FILE=str(EXAMPLE / "bucketing.json"),
+            FLAGSHIP_POLLING_INTERVAL="0",  # the file only: nothing is downloaded
+            FLAGSHIP_EVENTS_URL=collector.events_url,
+            FLAGSHIP_ACTIVATE_URL=collector.activate_url,
+            FLAGSHIP_HIT_SINK="collector",
+            FLAGSHIP_HIT_FLUSH_INTERVAL=str(flush_interval),
+            FLAGSHIP_HIT_BATCH_SIZE=str(batch_size),
+            FLAGSHIP_HIT_SPOOL_DIR=str(tmp_path / "spool"),
+            FLAGSHIP_BROWSER_RATE_LIMIT="1000",
+        )
+
+    return make
+
+
+@dataclass
+class Shopper:
+    """One visitor: what it sent, to compare with what the collector received."""
+
+    name: str
+    labels: list[str] = field(default_factory=list)
+    products: tuple[str, ...] = ()
+
+
+class Shop:
+    """``gunicorn --preload -w 2 example_project.wsgi`` in a process group of its own."""
+
+    def __init__(self, env, tmp_path, run, config=None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log = tmp_path / "gunicorn.log"
+        self.log = tmp_path / f"gunicorn-{run}.log"
+        self.access_log = tmp_path / f"access-{run}.log"
+        self.shoppers = 0
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -77,7 +149,13 @@ class Site:
                 f"127.0.0.1:{self.port}",
                 "--graceful-timeout",
                 "20",
-                "tests.hits.site.wsgi:application",
+                "--access-logfile",
+                str(self.access_log),
+                "--access-logformat",
+                "%(p)s %(m)s %(U)s %(s)s",
+                *no_control_socket(),
+                *(["--config", str(config)] if config else []),
+                "example_project.wsgi:application",
             ],
             cwd=ROOT,
             env=env,
@@ -93,32 +171,63 @@ class Site:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited early:\n{self.log.read_text()}")
             try:
-                if requests.get(self.url + "/ready/", timeout=1).ok:
+                # The admin's login page reads no flag: no visitor, no hit.
+                if requests.get(self.url + "/admin/login/", timeout=1).ok:
                     return
             except requests.ConnectionError:
                 pass
             time.sleep(0.05)  # polling a server that is starting
         raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()}")
 
-    def hit(self, label):
-        response = requests.get(f"{self.url}/hit/{label}/?visitor=visitor-{label}", timeout=10)
-        response.raise_for_status()
-        body = response.json()
-        assert body["sent"] is True
-        assert body["btn"] == "red"
-        return body["pid"]
+    def shop(self, shopper, events):
+        """Home page, two products in the basket, checkout, then ``events`` tracked events."""
+        with requests.Session() as browser:
 
-    def hits_from_both_workers(self, count=200):
-        """Send ``count`` hits concurrently; keep going until both workers served some."""
-        pids = collections.Counter()
-        labels = []
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            while len(labels) < count or len(pids) < 2:
-                assert len(labels) < 20 * count, "one worker served every request"
-                batch = [f"w{len(labels) + n}" for n in range(count)]
-                pids.update(pool.map(self.hit, batch))
-                labels.extend(batch)
-        return labels, pids
+            def post(path, **kwargs):
+                response = browser.post(
+                    self.url + path,
+                    headers={"X-CSRFToken": browser.cookies["csrftoken"]},
+                    allow_redirects=False,
+                    timeout=10,
+                    **kwargs,
+                )
+                assert response.status_code < 400, (path, response.status_code, response.text)
+                return response
+
+            home = browser.get(self.url + "/", timeout=10)
+            assert home.status_code == 200, home.text
+            for slug in PRODUCTS:
+                post(f"/basket/add/{slug}/")
+            done = post("/checkout/")
+            assert done.headers["Location"].endswith("/order/complete/")
+            shopper.products = PRODUCTS
+            for n in range(events):
+                label = f"{shopper.name}-{n}"
+                response = post("/flagship/events/", json={"action": ACTION, "label": label})
+                assert response.status_code == 202
+                assert response.json() == {"sent": True}
+                shopper.labels.append(label)
+        return shopper
+
+    def served(self):
+        """The pids of the workers that served a request sending hits (POST)."""
+        pids = set()
+        if self.access_log.exists():
+            for line in self.access_log.read_text().splitlines():
+                pid, method, *_ = line.split()
+                if method == "POST":
+                    pids.add(int(pid.strip("<>")))
+        return pids
+
+    def shoppers_in_both_workers(self, count=8, events=20):
+        """``count`` shoppers at a time until both workers served some of their requests."""
+        shoppers = []
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            while not shoppers or len(self.served()) < 2:
+                assert len(shoppers) < 10 * count, "one worker served every request"
+                batch = [Shopper(f"s{self.port}-{len(shoppers) + n}") for n in range(count)]
+                shoppers.extend(pool.map(lambda s: self.shop(s, events), batch))
+        return shoppers
 
     def terminate(self, timeout=30):
         """SIGTERM to the master, as a deploy or ``docker stop`` does."""
@@ -136,75 +245,125 @@ class Site:
 
 
 @pytest.fixture
-def run_site(tmp_path):
+def run_shop(tmp_path):
     started = []
 
-    def run(env):
-        site = Site(env, tmp_path)
-        started.append(site)
-        return site
+    def run(env, config=None):
+        shop = Shop(env, tmp_path, len(started), config)
+        started.append(shop)
+        return shop
 
     yield run
-    for site in started:
-        site.kill()
+    for shop in started:
+        shop.kill()
 
 
-def site_labels(collector):
+def event_labels(collector):
     return collections.Counter(
-        h["el"] for h in collector.hits() if h.get("ea") in ("site-click", "preload")
+        h["el"] for h in collector.hits() if h["t"] == "EVENT" and h.get("ea") == ACTION
     )
 
 
-def test_hits_from_both_workers_all_arrive_once(collector, tmp_path, run_site):
-    site = run_site(site_env(collector, tmp_path, flush_interval=0.2))
-    labels, pids = site.hits_from_both_workers()
-    assert len(pids) == 2
-    assert collector.wait_for(lambda c: len(site_labels(c)) == len(labels), timeout=15)
-    assert site.terminate() == 0
-    assert site_labels(collector) == dict.fromkeys(labels, 1)
-    # Activations: one per visitor and request, each exactly once.
-    assert len(collector.activations()) == len(labels)
+def assert_all_arrived_once(collector, shoppers):
+    """Every event, order and activation of ``shoppers`` arrived exactly once, and nothing else."""
+    hits = collector.hits()
+    labels = [label for s in shoppers for label in s.labels]
+    assert event_labels(collector) == dict.fromkeys(labels, 1)
+
+    # Each shopper is one visitor: the id on its events.
+    vid_of = {h["el"]: h["vid"] for h in hits if h["t"] == "EVENT"}
+    visitors = {}
+    for shopper in shoppers:
+        ids = {vid_of[label] for label in shopper.labels}
+        assert len(ids) == 1, (shopper.name, ids)
+        visitors[ids.pop()] = shopper
+    assert len(visitors) == len(shoppers)
+
+    # One order each: one Transaction, one Item per product, all of one transaction id.
+    orders = collections.defaultdict(list)
+    for h in hits:
+        if h["t"] in ("TRANSACTION", "ITEM"):
+            orders[h["vid"]].append(h)
+    assert orders.keys() == visitors.keys()
+    for order in orders.values():
+        transactions = [h for h in order if h["t"] == "TRANSACTION"]
+        items = [h for h in order if h["t"] == "ITEM"]
+        assert len(transactions) == 1, order
+        assert transactions[0]["icn"] == len(PRODUCTS)
+        assert collections.Counter(h["ic"] for h in items) == dict.fromkeys(PRODUCTS, 1)
+        assert {h["tid"] for h in order} == {transactions[0]["tid"]}
+
+    # Activations: each variation group a visitor is in is activated by the
+    # same requests for every visitor (one per request reading it), so its count
+    # is the same for all; the A/B test read on the home page alone counts 1.
+    activations = collections.defaultdict(collections.Counter)
+    for item in collector.activations():
+        activations[item["vid"]][item["caid"]] += 1
+    assert activations.keys() == visitors.keys()
+    counts = collections.defaultdict(set)
+    for groups in activations.values():
+        for group, count in groups.items():
+            counts[group].add(count)
+    assert all(len(values) == 1 for values in counts.values()), dict(activations)
+    assert min(min(values) for values in counts.values()) == 1, dict(activations)
+
+
+def spool_files(tmp_path):
+    return sorted((tmp_path / "spool").glob("*.json"))
+
+
+def test_hits_from_both_workers_all_arrive_once(collector, shop_env, run_shop):
+    shop = run_shop(shop_env(flush_interval=0.2))
+    shoppers = shop.shoppers_in_both_workers()
+    expected = sum(len(s.labels) for s in shoppers)
+    assert collector.wait_for(lambda c: len(event_labels(c)) == expected, timeout=15)
+    assert shop.terminate() == 0
+    assert len(shop.served()) == 2
+    assert_all_arrived_once(collector, shoppers)
 
 
 def test_sigterm_flushes_what_is_pending_and_the_preload_master_sends_its_own_hit_once(
-    collector, tmp_path, run_site
+    collector, shop_env, run_shop, tmp_path
 ):
-    # Nothing wakes the thread: every hit is still queued in its worker at SIGTERM.
-    env = site_env(collector, tmp_path, flush_interval=600, batch_size=5000, hit_at_import=True)
-    site = run_site(env)
-    labels, pids = site.hits_from_both_workers()
-    assert len(pids) == 2
-    assert site_labels(collector) == {}
-    assert site.terminate() == 0
-    assert site_labels(collector) == dict.fromkeys([*labels, "master"], 1)
-    assert len(collector.activations()) == len(labels)
-    assert list((tmp_path / "spool").glob("*.json")) == []
+    # Nothing wakes the threads: every hit is still queued in its worker at
+    # SIGTERM, and in the master, whose thread was started before the fork.
+    shop = run_shop(shop_env(flush_interval=600, batch_size=5000), config=MASTER_HIT)
+    shoppers = shop.shoppers_in_both_workers()
+    assert collector.requests == []
+    assert shop.terminate() == 0
+    assert len(shop.served()) == 2
+    assert_all_arrived_once(collector, shoppers)
+    master = [h for h in collector.hits() if h["t"] == "EVENT" and h.get("ea") == "preload"]
+    assert [(h["vid"], h["el"]) for h in master] == [("master-visitor", "master")]
+    assert spool_files(tmp_path) == []
 
 
-def test_sigterm_with_the_collector_down_spools_and_flush_hits_sends_it_later(
-    collector, tmp_path, run_site
+def test_sigterm_with_the_collector_down_spools_and_the_next_start_sends_it(
+    collector, shop_env, run_shop, tmp_path
 ):
-    env = site_env(collector, tmp_path, flush_interval=600, batch_size=5000)
-    site = run_site(env)
-    labels, pids = site.hits_from_both_workers(count=100)
-    assert len(pids) == 2
+    env = shop_env(flush_interval=600, batch_size=5000)
+    shop = run_shop(env)
+    before = shop.shoppers_in_both_workers(events=10)
     collector.stop()
     started = time.monotonic()
-    assert site.terminate() == 0
+    assert shop.terminate() == 0
     assert time.monotonic() - started < 15
-    spooled = list((tmp_path / "spool").glob("*.json"))
-    assert len(spooled) >= 2  # one file per worker at least
     assert collector.requests == []  # nothing reached the collector
+    # One file per worker at least, named <ms>-<pid>-<random>.json.
+    writers = {int(re.match(r"\d+-(\d+)-", f.name).group(1)) for f in spool_files(tmp_path)}
+    assert writers == shop.served()
 
+    # gunicorn again, the collector back: the first hit of a worker starts its
+    # thread, which sends the spool before anything else. No command is run.
     collector.start()
-    command = [sys.executable, "tests/hits/site/manage.py", "flagship_flush_hits"]
-    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    assert "left 0" in result.stdout
-    assert site_labels(collector) == dict.fromkeys(labels, 1)
-    assert len(collector.activations()) == len(labels)
-    assert list((tmp_path / "spool").glob("*.json")) == []
-
-    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
-    assert again.returncode == 0
-    assert "Nothing to send" in again.stdout
+    again = run_shop(env)
+    after = again.shoppers_in_both_workers(count=4, events=5)
+    expected = sum(len(s.labels) for s in before)
+    spooled = {label for s in before for label in s.labels}
+    assert collector.wait_for(
+        lambda c: len(spooled & event_labels(c).keys()) == expected, timeout=15
+    )
+    assert spool_files(tmp_path) == []
+    assert again.terminate() == 0
+    assert_all_arrived_once(collector, before + after)
+    assert list((tmp_path / "spool").iterdir()) == []  # no claimed or bad file left either
