@@ -8,8 +8,11 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The browser tests drive Debian's Chromium through Playwright.
 CHROMIUM ?= /usr/bin/chromium
+# The Redis tests use 127.0.0.1:6379 (or FLAGSHIP_TEST_REDIS_URL when set).
+REDIS_PORT ?= 6379
+REDIS_PING = $(BIN)/python -c "import os, redis; redis.Redis.from_url(os.environ.get('FLAGSHIP_TEST_REDIS_URL') or 'redis://127.0.0.1:$(REDIS_PORT)/9', socket_connect_timeout=0.5).ping()" 2>/dev/null
 
-.PHONY: help venv test lint format run browser bench clean
+.PHONY: help venv test lint format run browser services bench clean
 
 help:
 	@echo "make run    - serve the example site on http://$(HOST):$(PORT) (offline; PORT=... to change)"
@@ -38,7 +41,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint browser
+test: lint browser services
 	FLAGSHIP_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 
 # Installs Chromium when it is missing and we may (root with apt-get); otherwise
@@ -53,6 +56,33 @@ browser:
 	else \
 		echo "The browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'"; \
 		echo "(or pass CHROMIUM=/path/to/chromium). Without it they are skipped, and fail under CI=true."; \
+	fi
+
+# Starts Redis on 127.0.0.1:$(REDIS_PORT) when it does not answer, installing
+# Debian's redis-server first when it is missing and we may (root with apt-get);
+# otherwise says how. Without it the Redis tests are skipped, or fail under CI=true.
+services: $(STAMP)
+	@if $(REDIS_PING); then \
+		true; \
+	elif [ -n "$$FLAGSHIP_TEST_REDIS_URL" ]; then \
+		echo "FLAGSHIP_TEST_REDIS_URL=$$FLAGSHIP_TEST_REDIS_URL does not answer: the Redis tests will not run"; \
+	else \
+		if ! command -v redis-server >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian's redis-server for the Redis tests..."; \
+			(apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q redis-server) \
+				|| echo "redis-server could not be installed: the Redis tests will not run"; \
+		fi; \
+		if command -v redis-server >/dev/null 2>&1; then \
+			echo "Starting redis-server on 127.0.0.1:$(REDIS_PORT) for the Redis tests..."; \
+			redis-server --daemonize yes --bind 127.0.0.1 --port $(REDIS_PORT) --save "" --appendonly no; \
+			for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do \
+				$(REDIS_PING) && break; sleep 0.25; \
+			done; \
+			$(REDIS_PING) || echo "redis-server did not answer on 127.0.0.1:$(REDIS_PORT): the Redis tests will not run"; \
+		else \
+			echo "The Redis tests need Redis on 127.0.0.1:$(REDIS_PORT): run 'sudo apt-get install redis-server'"; \
+			echo "(or set FLAGSHIP_TEST_REDIS_URL). Without it they are skipped, and fail under CI=true."; \
+		fi; \
 	fi
 
 run: $(RUN_STAMP)

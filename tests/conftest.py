@@ -27,7 +27,7 @@ def redis_url():
     url = os.environ.get("FLAGSHIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
     if not redis_available(url):
         if os.environ.get("CI") == "true":
-            pytest.fail(f"Redis is required under CI but {url} is unreachable")
+            pytest.fail(f"Redis is required under CI but {url} is unreachable (make services)")
         pytest.skip(f"Redis is unreachable at {url}")
     import redis
 
