@@ -1,6 +1,6 @@
 """Routes of the Decision API: ``path("decision-api/", include("django_flagship.urls"))``."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from . import views
 
@@ -22,4 +22,6 @@ urlpatterns = [
     path("v2/<str:env_id>/campaigns", views.v2_campaigns, name="v2-campaigns"),
     path("v2/<str:env_id>/campaigns/", views.v2_campaigns),
     path("v2/<str:env_id>/campaigns/<str:campaign_id>", views.v2_campaign, name="v2-campaign"),
+    # anything else under the prefix: a JSON 404 like every other refusal
+    re_path(r"", views.not_found, name="not-found"),
 ]

@@ -46,6 +46,7 @@ from .sdk.model import Assignment
 from .sdk.tracking import TrackedHit
 
 __all__ = [
+    "not_found",
     "v1_activate",
     "v1_campaign",
     "v1_campaigns",
@@ -73,6 +74,12 @@ def _redirect(location: str, body: Any = None) -> HttpResponse:
     return response
 
 
+def _stamp(response: HttpResponse) -> HttpResponse:
+    response[VERSION_HEADER] = __version__
+    response["Cache-Control"] = "no-store"
+    return response
+
+
 def api_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """CSRF-exempt, JSON 405 for other methods, :class:`ApiError` as its JSON body.
 
@@ -92,13 +99,19 @@ def api_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[
                     response = view(request, *args, **kwargs)
                 except ApiError as exc:
                     response = _json(exc.body, exc.status)
-            response[VERSION_HEADER] = __version__
-            response["Cache-Control"] = "no-store"
-            return response
+            return _stamp(response)
 
         return csrf_exempt(wrapper)
 
     return decorate
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    """Any other path under the prefix, with any method: a JSON 404, not Django's page."""
+    response = _json({"message": f"no Decision API endpoint at {request.path}"}, 404)
+    response["X-Content-Type-Options"] = "nosniff"
+    return _stamp(response)
 
 
 # -- shared steps ------------------------------------------------------------------

@@ -70,6 +70,34 @@ def test_no_environment_served_at_all(served, api, settings):
 
 
 @pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/decision-api/v9/x"),
+        ("get", "/decision-api/v9/x"),
+        ("post", "/decision-api/"),
+        ("post", f"{PREFIX_V2}/flags"),
+        ("put", f"{PREFIX_V2}/campaigns/c-text/extra"),
+        ("delete", "/decision-api/v1/activate/"),
+    ],
+)
+def test_unknown_path_under_the_prefix_is_a_json_404(served, client, method, path):
+    from django_flagship import __version__
+
+    response = getattr(client, method)(path, HTTP_X_API_KEY=API_KEY)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"message": f"no Decision API endpoint at {path}"}
+    assert response["X-Flagship-Version"] == __version__
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_json_404_does_not_answer_outside_the_prefix(served, client):
+    response = client.get("/elsewhere")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize(
     ("method", "path", "allow"),
     [
         ("get", f"{PREFIX}/campaigns", "POST"),
