@@ -454,6 +454,11 @@ def _group_cache_key(prefix: str, env_id: str, group: str) -> str:
     return f"{prefix}:decision-group:{env}:{digest}"
 
 
+def _stored_group(cache: Any, key: str) -> dict[str, str] | None:
+    stored = cache.get(key)
+    return stored if isinstance(stored, dict) else None
+
+
 def decide(
     bucket: Any, request: DecisionRequest, *, env_id: str, conf: ServerSettings
 ) -> list[Assignment]:
@@ -463,25 +468,43 @@ def decide(
     3.5) and the group's variations are kept in the Django cache: every
     process then answers the same for the group, and a changed allocation
     does not move it.
+
+    The group's first entry is written with ``cache.add``, so when two
+    processes decide a new group at once only one entry is kept; the other
+    process reads the winner's variations and answers with them. A group
+    that later gets variation groups it had no variation for (a new
+    campaign, other targeting) has them merged into its entry, the
+    variations already stored winning.
     """
     group = request.decision_group
     if not group:
         return bucket.decide(request.visitor_id, request.context)
     cache = caches[conf.cache_alias]
     key = _group_cache_key(conf.cache_key_prefix, env_id, group)
-    stored = cache.get(key)
-    if not isinstance(stored, dict):
-        stored = {}
+    stored = _stored_group(cache, key)
     assignments = bucket.decide(
-        request.visitor_id, request.context, decision_group=group, assignments=stored
+        request.visitor_id, request.context, decision_group=group, assignments=stored or {}
     )
+    known = stored or {}
     fresh = {
         a.variation_group_id: a.variation_id
         for a in assignments
-        if stored.get(a.variation_group_id) != a.variation_id
+        if known.get(a.variation_group_id) != a.variation_id
     }
-    if fresh:
-        cache.set(key, {**stored, **fresh}, conf.group_ttl)
+    if not fresh:
+        return assignments
+    if stored is None and cache.add(key, fresh, conf.group_ttl):
+        return assignments  # the group's first decision, and this process's
+    # Another process wrote the group since it was read (or this adds to it):
+    # what the cache holds now wins over what was just decided.
+    current = _stored_group(cache, key) or {}
+    merged = {**fresh, **current}
+    if merged != current:
+        cache.set(key, merged, conf.group_ttl)
+    if any(current.get(vg, variation) != variation for vg, variation in fresh.items()):
+        assignments = bucket.decide(
+            request.visitor_id, request.context, decision_group=group, assignments=merged
+        )
     return assignments
 
 

@@ -151,6 +151,79 @@ def test_group_cache_is_per_environment(served, api, settings):
     assert other["campaigns"][0]["variation"]["id"] == "var-ab-ref"
 
 
+def group_entry(group: str, env_id: str = ENV_ID) -> dict | None:
+    from django.core.cache import caches
+
+    from django_flagship.decision_server import _group_cache_key
+
+    return caches["default"].get(_group_cache_key("flagship", env_id, group))
+
+
+def test_a_group_decided_at_once_by_two_processes_keeps_one_variation(served, api, monkeypatch):
+    """The other process writes the group between this one's read and its write: it wins."""
+    from django.core.cache import caches
+
+    from django_flagship.decision_server import _group_cache_key
+
+    cache = caches["default"]
+    group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
+    key = _group_cache_key("flagship", ENV_ID, group)
+    real_add = cache.add
+    raced = []
+
+    def add_after_the_other_process(k, value, timeout=None, version=None):
+        if k == key and not raced:
+            # the other process hashed the group under an older allocation
+            raced.append(value)
+            cache.set(key, {"vg-ab": "var-ab-ref"}, timeout)
+        return real_add(k, value, timeout, version)
+
+    monkeypatch.setattr(cache, "add", add_after_the_other_process)
+    body = api.post(f"{PREFIX_V2}/campaigns", {"visitorId": "a", "decision_group": group}).json()
+    assert len(raced) == 1
+    assert raced[0]["vg-ab"] == "var-ab-red"  # this process had decided red
+    assert body["campaigns"][0]["variation"]["id"] == "var-ab-ref"
+    entry = group_entry(group)
+    assert entry["vg-ab"] == "var-ab-ref"
+    # what the winner had not decided is added, and answered consistently
+    assert entry == {c["variationGroupId"]: c["variation"]["id"] for c in body["campaigns"]}
+    assert ab_variation(api, "b", group) == "var-ab-ref"
+    # every activation was for the winner's variation
+    assert ("vg-ab", "var-ab-red") not in {
+        (a.variation_group_id, a.variation_id) for a in served.activations
+    }
+
+
+def test_the_first_decision_of_a_group_is_written_with_add(served, api, monkeypatch):
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    calls = []
+    real_add, real_set = cache.add, cache.set
+    monkeypatch.setattr(cache, "add", lambda *a, **k: calls.append("add") or real_add(*a, **k))
+    monkeypatch.setattr(cache, "set", lambda *a, **k: calls.append("set") or real_set(*a, **k))
+    group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
+    assert ab_variation(api, "a", group) == "var-ab-red"
+    assert calls == ["add"]
+    assert ab_variation(api, "b", group) == "var-ab-red"
+    assert calls == ["add"]  # nothing new: no write at all
+
+
+def test_a_group_gets_new_variation_groups_merged_in(served, api):
+    from django.core.cache import caches
+
+    from django_flagship.decision_server import _group_cache_key
+
+    group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
+    # an entry from before the other campaigns existed, with the reference
+    caches["default"].set(_group_cache_key("flagship", ENV_ID, group), {"vg-ab": "var-ab-ref"})
+    body = api.post(f"{PREFIX_V2}/campaigns", {"visitorId": "a", "decision_group": group}).json()
+    assert body["campaigns"][0]["variation"]["id"] == "var-ab-ref"
+    entry = group_entry(group)
+    assert entry["vg-ab"] == "var-ab-ref"
+    assert len(entry) == len(body["campaigns"]) > 1
+
+
 # -- the context hit (SEGMENT) -----------------------------------------------------------
 
 
