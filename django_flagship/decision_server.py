@@ -9,9 +9,11 @@ order; v1 writes the fields of its reference only.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import json
+import logging
 import math
 import threading
 import time
@@ -21,10 +23,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
+from . import client
 from .conf import conf as app_conf
-from .sdk.hits import Activation
+from .sdk.flusher import BackgroundTracker
+from .sdk.hits import Activation, Hit
 from .sdk.model import Assignment
+from .sdk.tracking import TrackedHit, Tracker
 
 __all__ = [
     "MODES",
@@ -32,12 +39,15 @@ __all__ = [
     "ApiError",
     "BucketIndex",
     "DecisionRequest",
+    "ServedActivation",
+    "ServedHit",
     "ServerSettings",
     "activation_error",
     "bucket_index",
     "campaign_v1",
     "campaign_v2",
     "check_api_key",
+    "close_served_trackers",
     "decide",
     "dumps",
     "formatted_value",
@@ -51,8 +61,13 @@ __all__ = [
     "parse_flag",
     "parse_mode",
     "render_campaigns",
+    "served_tracker",
     "server_settings",
+    "track_activations",
+    "track_hit",
 ]
+
+logger = logging.getLogger("django_flagship.decision_api")
 
 #: Response shapes of the campaigns endpoints (query ``mode``).
 MODES = ("normal", "simple", "full")
@@ -639,14 +654,16 @@ class ActivationRequest:
     anonymous_id: str | None = None
     queue_time_ms: int = 0
 
-    def to_activation(self, now: float | None = None) -> Activation:
+    def to_activation(self, now: float | None = None) -> ServedActivation:
+        """The activation to track, carrying ``env_id`` (the request's ``cid``)."""
         now = time.time() if now is None else now
-        return Activation(
+        return ServedActivation(
             visitor_id=self.visitor_id,
             variation_group_id=self.variation_group_id,
             variation_id=self.variation_id,
             anonymous_id=self.anonymous_id,
             created_at=now - self.queue_time_ms / 1000.0,
+            env_id=self.env_id,
         )
 
 
@@ -759,3 +776,186 @@ def parse_activations_v2(data: Any, served: Mapping[str, Any]) -> list[Activatio
     if errors:
         raise activation_error(errors)
     return items
+
+
+# -- where the server's activations and hits go ----------------------------------
+#
+# The server receives activations and decides for every served environment,
+# but the app has one tracker, built for FLAGSHIP_ENV_ID. With Flagship's
+# collector as the sink (whose envelopes carry one cid) another environment
+# gets a tracker of its own, built from the same settings for its env id.
+# Any other sink (memory, log, a custom one) gets every item, which carries
+# its env_id: as an attribute, and as "cid" in to_payload().
+
+
+@dataclass(frozen=True, slots=True)
+class ServedActivation(Activation):
+    """An activation the server received, with the environment it is for.
+
+    ``to_payload()`` starts with ``cid`` (the standalone form), so a log or a
+    debug page shows the environment; :meth:`plain` is what goes inside a
+    collector envelope, which carries the ``cid`` itself.
+    """
+
+    env_id: str = ""
+
+    def to_payload(self, env_id: str | None = None, *, now: float | None = None) -> dict[str, Any]:
+        return Activation.to_payload(self, env_id or self.env_id or None, now=now)
+
+    def plain(self) -> Activation:
+        return Activation(
+            self.visitor_id,
+            self.variation_group_id,
+            self.variation_id,
+            self.anonymous_id,
+            created_at=self.created_at,
+            id=self.id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ServedHit(TrackedHit):
+    """A hit the server sends (the context's ``SEGMENT``), with its environment.
+
+    As :class:`ServedActivation`: ``to_payload()`` adds ``cid`` first, and
+    :meth:`plain` is the collector's batch child.
+    """
+
+    env_id: str = ""
+
+    @classmethod
+    def for_env(cls, hit: Hit, visitor_id: str, anonymous_id: str | None, env_id: str) -> ServedHit:
+        base = TrackedHit.from_hit(hit, visitor_id, anonymous_id)
+        return cls(base.payload, base.visitor_id, base.anonymous_id, env_id=env_id)
+
+    def to_payload(self, *, now: float | None = None) -> dict[str, Any]:
+        payload = TrackedHit.to_payload(self, now=now)
+        return {"cid": self.env_id, **payload} if self.env_id else payload
+
+    def plain(self) -> TrackedHit:
+        return TrackedHit(
+            self.payload,
+            self.visitor_id,
+            self.anonymous_id,
+            created_at=self.created_at,
+            id=self.id,
+        )
+
+
+def _sends_to_collector(tracker: Any) -> bool:
+    """Whether ``tracker`` is the app's built-in collector sink (behind its signals)."""
+    if app_conf.tracker:
+        return False  # FLAGSHIP_TRACKER: a custom sink
+    sink_setting = app_conf.hit_sink
+    if not isinstance(sink_setting, str) or sink_setting.strip() not in ("auto", "collector"):
+        return False
+    return isinstance(getattr(tracker, "sink", None), BackgroundTracker)
+
+
+class _ServedTrackers:
+    """One collector tracker per served environment other than the app's, built lazily.
+
+    They belong to the app's client: when it is rebuilt (a setting changed,
+    ``client.reset()``) they are closed, which flushes them, and built again
+    on first use.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owner: Any = None
+        self._trackers: dict[str, Tracker] = {}
+
+    def route(self, env_id: str) -> tuple[Tracker | None, bool]:
+        """The tracker for ``env_id``'s items, and whether they go to a collector."""
+        app = client.get_client()
+        tracker = getattr(app, "tracker", None)
+        if tracker is None or not _sends_to_collector(tracker):
+            return tracker, False
+        config = getattr(app, "config", None)
+        if config is None or env_id == config.env_id:
+            return tracker, True
+        stale: list[Tracker] = []
+        with self._lock:
+            if self._owner is not app:
+                stale = list(self._trackers.values())
+                self._trackers = {}
+                self._owner = app
+            own = self._trackers.get(env_id)
+            if own is None:
+                env_config = copy.copy(config)
+                env_config.env_id = env_id
+                own = client.build_tracker(env_config)
+                self._trackers[env_id] = own
+        _close(stale)
+        return own, True
+
+    def get(self, env_id: str) -> Tracker | None:
+        with self._lock:
+            return self._trackers.get(env_id)
+
+    def close(self) -> None:
+        with self._lock:
+            stale = list(self._trackers.values())
+            self._trackers = {}
+            self._owner = None
+        _close(stale)
+
+
+def _close(trackers: Iterable[Tracker]) -> None:
+    for tracker in trackers:
+        try:
+            tracker.close()
+        except Exception:
+            logger.exception("closing the tracker of a served environment failed")
+
+
+_served_trackers = _ServedTrackers()
+
+
+def served_tracker(env_id: str) -> Tracker | None:
+    """The tracker built for served environment ``env_id``, if one was (collector sink only)."""
+    return _served_trackers.get(env_id)
+
+
+def close_served_trackers() -> None:
+    """Flush and close the served environments' own trackers; they are rebuilt on use."""
+    _served_trackers.close()
+
+
+@receiver(setting_changed)
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith("FLAGSHIP_") or setting == "CACHES":
+        close_served_trackers()
+
+
+def track_activations(items: Iterable[ActivationRequest], now: float | None = None) -> None:
+    """Queue each activation on the tracker of its environment (``cid``)."""
+    now = time.time() if now is None else now
+    routes: dict[str, tuple[Tracker | None, bool]] = {}
+    for item in items:
+        try:
+            route = routes.get(item.env_id)
+            if route is None:
+                route = routes[item.env_id] = _served_trackers.route(item.env_id)
+            tracker, to_collector = route
+            if tracker is None:
+                logger.warning("an activation was dropped: the Flagship client has no tracker")
+                return
+            activation = item.to_activation(now)
+            tracker.add_activation(activation.plain() if to_collector else activation)
+        except Exception:
+            logger.exception("an activation could not be queued")
+
+
+def track_hit(hit: Hit, visitor_id: str, anonymous_id: str | None, env_id: str) -> None:
+    """Queue a hit the server sends for ``env_id`` on that environment's tracker."""
+    try:
+        tracker, to_collector = _served_trackers.route(env_id)
+        if tracker is None:
+            return
+        if to_collector:
+            tracker.add_hit(TrackedHit.from_hit(hit, visitor_id, anonymous_id))
+        else:
+            tracker.add_hit(ServedHit.for_env(hit, visitor_id, anonymous_id, env_id))
+    except Exception:
+        logger.exception("a hit could not be queued")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -40,10 +39,11 @@ from .decision_server import (
     parse_mode,
     render_campaigns,
     server_settings,
+    track_activations,
+    track_hit,
 )
 from .sdk.hits import Segment
 from .sdk.model import Assignment
-from .sdk.tracking import TrackedHit
 
 __all__ = [
     "not_found",
@@ -161,35 +161,15 @@ def _bucket() -> Any:
     return bucket
 
 
-def _track(activations: Iterable[ActivationRequest]) -> None:
-    """Hand activations to the client's tracker, which batches and sends them."""
-    tracker = client.get_client().tracker
-    now = time.time()
-    for item in activations:
-        if tracker is None:
-            logger.warning("an activation was dropped: the Flagship client has no tracker")
-            return
-        try:
-            tracker.add_activation(item.to_activation(now))
-        except Exception:
-            logger.exception("an activation could not be queued")
-
-
-def _send_context(decision: DecisionRequest) -> None:
+def _send_context(decision: DecisionRequest, env_id: str) -> None:
     """The SEGMENT hit Flagship's server sends for the context (protocol 1.3).
 
     Lists, which only the server's targeting reads, are left out: a hit's
     context holds scalars.
     """
-    tracker = client.get_client().tracker
     scalars = {k: v for k, v in decision.context.items() if not isinstance(v, list)}
-    if tracker is None or not scalars:
-        return
-    try:
-        hit = TrackedHit.from_hit(Segment(scalars), decision.visitor_id, decision.anonymous_id)
-        tracker.add_hit(hit)
-    except Exception:
-        logger.exception("the context hit could not be queued")
+    if scalars:
+        track_hit(Segment(scalars), decision.visitor_id, decision.anonymous_id, env_id)
 
 
 # -- campaigns -----------------------------------------------------------------------
@@ -239,9 +219,9 @@ def _campaigns(
     if campaign_id is not None:
         assignments = [a for a in assignments if a.campaign_id == wanted][:1]
     if send_context and decision.visitor_consent:
-        _send_context(decision)
+        _send_context(decision, env_id)
     if decision.trigger_hit and decision.visitor_consent and assignments:
-        _track(
+        track_activations(
             ActivationRequest(
                 env_id=env_id,
                 visitor_id=decision.visitor_id,
@@ -352,7 +332,7 @@ def v1_activate(request: HttpRequest) -> HttpResponse:
     conf = server_settings()
     item = parse_activation_v1(_read_json(request, conf), conf.environments)
     _check_variations([item], lambda position: "")
-    _track([item])
+    track_activations([item])
     return HttpResponse(status=204)
 
 
@@ -364,5 +344,5 @@ def v2_activate(request: HttpRequest) -> HttpResponse:
     items = parse_activations_v2(data, conf.environments)
     batched = isinstance(data, dict) and "batch" in data
     _check_variations(items, lambda position: f"batch[{position}]." if batched else "")
-    _track(items)
+    track_activations(items)
     return HttpResponse(status=204)
