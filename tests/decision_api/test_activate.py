@@ -133,3 +133,17 @@ def test_not_an_object(served, api, raw):
 def test_an_api_key_is_not_needed_but_does_no_harm(served, api):
     body = {"cid": ENV_ID, "vid": "v", **GOOD}
     assert api.post(V2, body, key="anything").status_code == 204
+
+
+def test_an_unserved_environment_is_404_on_campaigns_but_400_invalid_cid_on_activate(served, api):
+    """As documented: the campaigns URL names the env (404), an activation's body does (400)."""
+    campaigns = api.post("/decision-api/v2/not-served/campaigns", {"visitorId": "v"})
+    assert campaigns.status_code == 404
+    assert campaigns.json() == {"message": "environment not-served is not served here"}
+    for path, body in (
+        (V1, {"cid": "not-served", "vid": "v", **GOOD}),
+        (V2, {"cid": "not-served", "vid": "v", **GOOD}),
+        (V2, {"cid": "not-served", "batch": [{"vid": "v", **GOOD}]}),
+    ):
+        assert errors_of(api.post(path, body, key=None)) == {"cid": "Invalid cid."}
+    assert served.activations == []
