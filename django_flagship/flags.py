@@ -368,7 +368,11 @@ class Flags:
             return default
         value, matched = typed(flag.value, default)
         if not matched and flag.value is not None:
+            # A misconfigured flag: the visitor sees the default, not the
+            # variation, so no exposure is reported (a null flag, the reference
+            # variation's "keep the default", is one and is activated).
             self._report_mismatch(key, flag.value, default)
+            return value
         if self._auto_activate(activate):
             source.activate_modification(key)
         return value

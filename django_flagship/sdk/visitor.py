@@ -199,8 +199,10 @@ class Visitor:
                 self._client.log(
                     logging.WARNING,
                     f"flag {key!r} is a {type(flag.value).__name__}, not a "
-                    f"{type(default_value).__name__} like its default: default served",
+                    f"{type(default_value).__name__} like its default: default served, "
+                    "not activated",
                 )
+                return value
             if activate:
                 self._activate(flag)
             return value

@@ -56,19 +56,36 @@ def test_type_mismatch_is_logged_once_per_request(client, configured, caplog):
     assert "'max_items' is a int" in mismatches[0].getMessage()
 
 
+def test_a_type_mismatch_is_not_activated(client, configured, tracker):
+    assert read(client, "max_items", kind="bool").json()["values"] == {"max_items": False}
+    assert tracker.activations == []
+
+
+def test_a_null_flag_serves_the_default_and_is_activated(client, configured, tracker):
+    assert read(client, "nothing", kind="str").json()["values"] == {"nothing": ""}
+    assert [a.variation_id for a in tracker.activations] == ["v-toggles-on"]
+
+
 def test_none_default_accepts_any_type(client, configured):
     values = read(client, "max_items", "btn_color", kind="none").json()["values"]
     assert values == {"max_items": 5, "btn_color": "red"}
 
 
 def test_one_activation_per_variation_per_request(client, configured, tracker):
-    read(client, "vip_feature", "vip_feature", "btn_color", "max_items")
+    read(client, "vip_feature", "vip_feature", "btn_color", "ratio", kind="none")
     # Four reads of one variation: one activation.
     assert [(a.variation_group_id, a.variation_id) for a in tracker.activations] == [
         ("vg-toggles", "v-toggles-on")
     ]
     read(client, "vip_feature")
     assert len(tracker.activations) == 2  # a new request activates again
+
+
+def test_each_variation_read_is_activated_once(client, configured, tracker):
+    # Two variations (the toggles and the A/B test), each read twice.
+    read(client, "ab_color", "vip_feature", "ab_color", "btn_color", kind="none")
+    groups = [a.variation_group_id for a in tracker.activations]
+    assert sorted(groups) == ["vg-ab", "vg-toggles"]
 
 
 def test_auto_activate_setting_and_argument(rf, configured, tracker):

@@ -63,8 +63,16 @@ class TestPlainClass:
     def test_method(self):
         assert Flags("v").get("btn_color", "blue") == "teal"
 
-    def test_other_method(self):
+    def test_other_method(self, configured):
+        # The bucket gives everyone vip_feature=True: under the override, only the
+        # overridden flags exist.
         assert Flags("v").get("vip_feature", False) is False
+        assert Flags("v").get("btn_color", "blue") == "teal"
+
+
+def test_without_the_override_the_bucket_decides(configured):
+    assert Flags("v").get("vip_feature", False) is True
+    assert Flags("v").get("btn_color", "blue") == "red"
 
 
 @override_flags({"btn_color": "navy"})

@@ -176,6 +176,15 @@ def test_wrong_type_serves_default_with_a_warning(bucketing, handler):
     assert any("vip_feature" in m and level == logging.WARNING for level, m in handler.logs)
 
 
+def test_wrong_type_is_not_activated(bucketing, tracker):
+    visitor = bucketing.create_visitor("v1", {"isVip": True})
+    visitor.synchronize_modifications()
+    assert visitor.get_modification("vip_feature", 0, activate=True) == 0
+    assert tracker.activations == []
+    assert visitor.get_modification("vip_feature", False, activate=True) is True
+    assert len(tracker.activations) == 1
+
+
 def test_segment_hit_once_per_context(bucketing, tracker):
     visitor = bucketing.create_visitor("v1", {"age": 3})
     visitor.synchronize_modifications()
@@ -303,6 +312,14 @@ def test_bad_bucket_file_is_reported_and_defaults_served(tmp_path, handler, trac
     assert "not valid JSON" in handler.text()
 
 
-def test_stop_is_idempotent_and_closes_tracker(bucketing, tracker):
+def test_stop_is_idempotent_and_closes_tracker(bucketing, tracker, monkeypatch):
+    closed = []
+    monkeypatch.setattr(tracker, "close", lambda: closed.append("tracker"), raising=False)
+    monkeypatch.setattr(
+        bucketing.decision_manager, "close", lambda: closed.append("decisions"), raising=False
+    )
     bucketing.stop()
     bucketing.stop()
+    assert closed == ["decisions", "tracker"]  # once each
+    with pytest.raises(RuntimeError, match="not started"):
+        bucketing.create_visitor("v1")
