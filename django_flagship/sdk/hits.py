@@ -35,9 +35,9 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import math
+import os
 import re
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -59,7 +59,9 @@ __all__ = [
     "Screen",
     "Segment",
     "Transaction",
+    "new_item_id",
     "queue_time_ms",
+    "segment_values",
 ]
 
 #: Hits and activations older than this are dropped, never sent (Flagship's
@@ -511,8 +513,13 @@ class Segment(Hit):
         payload = super().to_payload()
         context = self._fields["s"]
         if _context(context) is None:
-            payload["s"] = {key: _segment_text(value) for key, value in context.items()}
+            payload["s"] = segment_values(context)
         return payload
+
+
+def segment_values(context: Mapping[str, str | int | float | bool]) -> dict[str, str]:
+    """The ``s`` of a SEGMENT hit: each value of a valid context as text."""
+    return {key: _segment_text(value) for key, value in context.items()}
 
 
 class Consent(Event):
@@ -545,8 +552,9 @@ def queue_time_ms(created_at: float, now: float) -> int:
     return max(0, round((now - created_at) * 1000))
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
+def new_item_id() -> str:
+    # 128 random bits as 32 hex digits, like uuid4().hex at a fifth of the cost.
+    return os.urandom(16).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -562,7 +570,7 @@ class Activation:
     variation_id: str
     anonymous_id: str | None = None
     created_at: float = field(default_factory=time.time)
-    id: str = field(default_factory=_new_id)
+    id: str = field(default_factory=new_item_id)
 
     def validate(self) -> None:
         """Raise :class:`InvalidHitError` if this activation must not be sent."""

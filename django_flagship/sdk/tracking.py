@@ -29,7 +29,6 @@ import re
 import threading
 import time
 import types
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -43,6 +42,7 @@ from django_flagship.sdk.hits import (
     Activation,
     Hit,
     InvalidHitError,
+    new_item_id,
     queue_time_ms,
 )
 
@@ -74,10 +74,6 @@ _RETRYABLE_STATUSES = frozenset({408, 429})
 _ERROR_TEXT_LIMIT = 200
 
 
-def _new_id() -> str:
-    return uuid.uuid4().hex
-
-
 @dataclass(frozen=True, slots=True)
 class TrackedHit:
     """A hit's payload bound to the visitor who sent it.
@@ -93,7 +89,7 @@ class TrackedHit:
     visitor_id: str
     anonymous_id: str | None = None
     created_at: float = field(default_factory=time.time)
-    id: str = field(default_factory=_new_id)
+    id: str = field(default_factory=new_item_id)
 
     def __post_init__(self) -> None:
         # A read-only copy: the hit builder may keep changing after this.

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .constants import SDK_CLIENT, SDK_VERSION
 from .context import ContextError, check_context_item, normalize_context_update
 from .decision_api import DecisionError
-from .hits import Activation, Consent, Hit, InvalidHitError, Segment
+from .hits import Activation, Consent, Hit, HitType, InvalidHitError, segment_values
 from .model import Assignment, FlagInfo, merge_flags
 from .tracking import TrackedHit
 
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 __all__ = ["Visitor", "typed_value"]
 
 _MISSING = object()
+
+
+def _digest(values: Mapping[str, str]) -> str:
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def typed_value(value: Any, default: Any) -> tuple[Any, bool]:
@@ -85,7 +90,10 @@ class Visitor:
         self.panic = False
         self.synchronized = False
         self.last_error: str | None = None
-        self.segment_digest: str | None = None
+        # The last SEGMENT sent (its ``s`` values) and its digest; the digest
+        # alone when it came from a stored history (see ``segment_digest``).
+        self._segment_sent: dict[str, str] | None = None
+        self._segment_digest: str | None = None
         self._activated: set[tuple[str, str]] = set()
         self._lock = threading.RLock()
         if context:
@@ -171,14 +179,45 @@ class Visitor:
             self._send_segment()
         return True
 
+    @property
+    def segment_digest(self) -> str | None:
+        """A stable digest of the last context sent as a SEGMENT hit, or ``None``.
+
+        Kept with the assignment history, so that a visitor whose context did not
+        change sends no new SEGMENT on the next request or in another process.
+        Computed only when asked for: a visitor that is never stored pays nothing.
+        """
+        if self._segment_digest is None and self._segment_sent is not None:
+            self._segment_digest = _digest(self._segment_sent)
+        return self._segment_digest
+
+    @segment_digest.setter
+    def segment_digest(self, value: str | None) -> None:
+        self._segment_digest = value
+        self._segment_sent = None
+
     def _send_segment(self) -> None:
-        context = self.decision_context
-        digest = hashlib.sha1(
-            json.dumps(context, sort_keys=True, default=str).encode(), usedforsecurity=False
-        ).hexdigest()
-        if digest != self.segment_digest:
-            self.segment_digest = digest
-            self._track(Segment(context))
+        # The context was validated key by key when it was set, so the hit is
+        # built from it directly instead of being checked again.
+        values = segment_values(self.decision_context)
+        if self._segment_sent is not None:
+            if values == self._segment_sent:
+                return
+            digest = None
+        elif self._segment_digest is not None:
+            digest = _digest(values)
+            if digest == self._segment_digest:
+                self._segment_sent = values
+                return
+        else:
+            digest = None
+        self._segment_sent, self._segment_digest = values, digest
+        item = TrackedHit(
+            {"t": HitType.SEGMENT.value, "ds": "APP", "s": values},
+            self.visitor_id,
+            self.anonymous_id,
+        )
+        self._hand_over(item)
 
     @property
     def flags(self) -> dict[str, FlagInfo]:
@@ -287,6 +326,10 @@ class Visitor:
         except InvalidHitError as exc:
             client.log(logging.ERROR, f"{type(hit).__name__} hit refused: {exc}")
             return False
+        return self._hand_over(item, force=force)
+
+    def _hand_over(self, item: TrackedHit, *, force: bool = False) -> bool:
+        client = self._client
         if self.panic:
             client.log(logging.INFO, "hit not sent: Flagship is in panic mode")
             return False

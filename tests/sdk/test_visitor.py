@@ -4,8 +4,8 @@ import pytest
 import responses
 
 from django_flagship.sdk import Config, Flagship, Mode
-from django_flagship.sdk.hits import Event, EventCategory, Page, Transaction
-from django_flagship.sdk.tracking import MemoryTracker
+from django_flagship.sdk.hits import Event, EventCategory, Page, Segment, Transaction
+from django_flagship.sdk.tracking import MemoryTracker, TrackedHit
 from django_flagship.sdk.visitor import typed_value
 
 API_URL = "https://decision.example.test/v2/env/campaigns"
@@ -323,3 +323,31 @@ def test_stop_is_idempotent_and_closes_tracker(bucketing, tracker, monkeypatch):
     assert closed == ["decisions", "tracker"]  # once each
     with pytest.raises(RuntimeError, match="not started"):
         bucketing.create_visitor("v1")
+
+
+def test_the_segment_hit_is_what_a_segment_builds(bucketing, tracker):
+    context = {"age": 3, "isVip": True, "ratio": 1.5, "city": "Lyon"}
+    visitor = bucketing.create_visitor("v1", context)
+    visitor.synchronize_modifications()
+    (sent,) = [h for h in tracker.hits if h.hit_type == "SEGMENT"]
+    built = TrackedHit.from_hit(Segment(visitor.decision_context), "v1")
+    assert dict(sent.payload) == dict(built.payload)
+    assert sent.payload["s"]["isVip"] == "true"
+    assert len(sent.id) == 32
+
+
+def test_a_stored_segment_digest_spares_the_next_visitor_its_segment(bucketing, tracker):
+    first = bucketing.create_visitor("v1", {"age": 3})
+    first.synchronize_modifications()
+    digest = first.segment_digest
+    assert digest is not None
+    again = bucketing.create_visitor("v1", {"age": 3})
+    again.segment_digest = digest  # what the assignment history hands back
+    again.synchronize_modifications()
+    assert again.segment_digest == digest
+    changed = bucketing.create_visitor("v1", {"age": 4})
+    changed.segment_digest = digest
+    changed.synchronize_modifications()
+    assert changed.segment_digest != digest
+    segments = [h.payload["s"]["age"] for h in tracker.hits if h.hit_type == "SEGMENT"]
+    assert segments == ["3", "4"]
