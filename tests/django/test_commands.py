@@ -85,6 +85,7 @@ def test_decide_json(configured):
         "value": "bonjour",
         "campaign_id": "c-lang",
         "variation_id": "v-lang-fr",
+        "source": "hash",
     }
 
 
@@ -148,6 +149,9 @@ def test_decide_in_decision_api_mode(settings):
     report = json.loads(run("flagship_decide", "--visitor", "v1", "--anonymous-id", "a1", "--json"))
     assert report["campaigns"][0]["variation_name"] == "Red"
     assert report["flags"]["btn_color"]["value"] == "red"
+    assert report["campaigns"][0]["source"] == report["flags"]["btn_color"]["source"]
+    assert report["flags"]["btn_color"]["source"] == "decision_api"
+    assert "history" not in report
     body = json.loads(responses.calls[0].request.body)
     assert (body["visitorId"], body["anonymousId"]) == ("v1", "a1")
 
@@ -160,3 +164,130 @@ def test_decide_decision_api_failure(settings):
     responses.post("https://decision.flagship.io/v2/env/campaigns", status=500)
     with pytest.raises(CommandError, match="Decision API call failed"):
         run("flagship_decide", "--visitor", "v1")
+
+
+# -- flagship_decide and the assignment history (BUCKETING) ---------------------------
+
+
+def _hash_variation(visitor_id):
+    report = json.loads(run("flagship_decide", "--visitor", visitor_id, "--no-history", "--json"))
+    return {c["campaign_id"]: c for c in report["campaigns"]}["c-ab"]["variation_id"]
+
+
+def _store_history(visitor_id, assignments):
+    from django.core.cache import caches
+
+    from django_flagship.client import runtime
+    from django_flagship.flags import Flags
+
+    key = Flags(visitor_id)._history_key(runtime(), visitor_id)
+    caches["default"].set(key, {"assignments": assignments, "segment": None})
+
+
+def _other(variation_id):
+    return "v-ab-green" if variation_id == "v-ab-ref" else "v-ab-ref"
+
+
+def test_decide_applies_the_stored_history_as_the_site_does(configured):
+    from django_flagship.flags import Flags
+
+    hashed = _hash_variation("v1")
+    pinned = _other(hashed)
+    _store_history("v1", {"vg-ab": pinned})
+    report = json.loads(run("flagship_decide", "--visitor", "v1", "--json"))
+    assert report["history"] == {
+        "status": "stored",
+        "owner": "v1",
+        "assignments": {"vg-ab": pinned},
+    }
+    by_id = {c["campaign_id"]: c for c in report["campaigns"]}
+    assert (by_id["c-ab"]["variation_id"], by_id["c-ab"]["source"]) == (pinned, "stored")
+    assert "cached variation" in by_id["c-ab"]["detail"][-1]
+    assert by_id["c-toggles"]["source"] == "hash"
+    assert by_id["c-staff"]["source"] is None
+    value = "green" if pinned == "v-ab-green" else "blue"
+    assert report["flags"]["ab_color"] == {
+        "value": value,
+        "campaign_id": "c-ab",
+        "variation_id": pinned,
+        "source": "stored",
+    }
+    assert report["flags"]["btn_color"]["source"] == "hash"
+    # What the site serves the same visitor.
+    assert Flags("v1").get("ab_color", "") == value
+
+
+def test_decide_no_history_shows_the_hash_decision(configured):
+    hashed = _hash_variation("v1")
+    _store_history("v1", {"vg-ab": _other(hashed)})
+    report = json.loads(run("flagship_decide", "--visitor", "v1", "--no-history", "--json"))
+    assert report["history"] == {"status": "ignored", "assignments": {}}
+    by_id = {c["campaign_id"]: c for c in report["campaigns"]}
+    assert (by_id["c-ab"]["variation_id"], by_id["c-ab"]["source"]) == (hashed, "hash")
+    assert by_id["c-ab"]["bucket"] is not None
+    assert report["flags"]["ab_color"]["source"] == "hash"
+
+
+def test_decide_table_marks_stored_assignments(configured):
+    pinned = _other(_hash_variation("v1"))
+    _store_history("v1", {"vg-ab": pinned})
+    lines = run("flagship_decide", "--visitor", "v1").splitlines()
+    assert lines[1] == "Assignment history: 1 stored for 'v1'."
+    ab = next(line for line in lines if line.startswith("c-ab"))
+    assert ab.split() == ["c-ab", "vg-ab", pinned, "matched", "stored"]
+    toggles = next(line for line in lines if line.startswith("c-toggles"))
+    assert toggles.split()[-1] == "hash"
+    flag = next(line for line in lines if line.startswith("ab_color"))
+    assert flag.split()[-2:] == ["c-ab", "stored"]
+    lines = run("flagship_decide", "--visitor", "v1", "--no-history").splitlines()
+    assert lines[1].startswith("Assignment history: ignored (--no-history)")
+    ab = next(line for line in lines if line.startswith("c-ab"))
+    assert ab.split()[2:] == [_other(pinned), "matched", "hash"]
+
+
+def test_decide_copies_the_anonymous_history_at_login(configured):
+    hashed = _hash_variation("user-1")
+    pinned = _other(hashed)
+    _store_history("anon-1", {"vg-ab": pinned})
+    args = ("flagship_decide", "--visitor", "user-1", "--anonymous-id", "anon-1", "--json")
+    report = json.loads(run(*args))
+    assert report["history"]["status"] == "copied"
+    assert report["history"]["owner"] == "anon-1"
+    by_id = {c["campaign_id"]: c for c in report["campaigns"]}
+    assert (by_id["c-ab"]["variation_id"], by_id["c-ab"]["source"]) == (pinned, "stored")
+    # Once the user has a history of their own, the anonymous one no longer counts.
+    _store_history("user-1", {"vg-ab": hashed})
+    report = json.loads(run(*args))
+    assert report["history"]["status"] == "stored"
+    assert {c["campaign_id"]: c for c in report["campaigns"]}["c-ab"]["variation_id"] == hashed
+
+
+def test_decide_reports_a_stored_variation_that_is_gone(configured):
+    _store_history("v1", {"vg-ab": "v-deleted"})
+    report = json.loads(run("flagship_decide", "--visitor", "v1", "--json"))
+    ab = {c["campaign_id"]: c for c in report["campaigns"]}["c-ab"]
+    assert ab["variation_id"] is None
+    assert ab["source"] == "stored"
+    assert "no longer in the variation group" in ab["result"]
+    assert "ab_color" not in report["flags"]
+
+
+def test_decide_without_history_stored_or_enabled(configured):
+    report = json.loads(run("flagship_decide", "--visitor", "v1", "--json"))
+    assert report["history"] == {"status": "none", "assignments": {}}
+    configured.FLAGSHIP_ASSIGNMENT_HISTORY = False
+    _store_history("v1", {"vg-ab": "v-ab-green"})
+    report = json.loads(run("flagship_decide", "--visitor", "v1", "--json"))
+    assert report["history"] == {"status": "off", "assignments": {}}
+    assert "FLAGSHIP_ASSIGNMENT_HISTORY is False" in run("flagship_decide", "--visitor", "v1")
+
+
+def test_decide_writes_no_history_and_sends_no_hit(configured, tracker):
+    from django.core.cache import caches
+
+    from django_flagship.client import runtime
+    from django_flagship.flags import Flags
+
+    run("flagship_decide", "--visitor", "v1")
+    assert caches["default"].get(Flags("v1")._history_key(runtime(), "v1")) is None
+    assert tracker.hits == []
