@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import requests
 
@@ -19,7 +21,44 @@ __all__ = [
     "DecisionError",
     "DecisionResult",
     "parse_campaigns",
+    "scrub_secret",
 ]
+
+#: What replaces a secret in any text this module reports.
+REDACTED = "***"
+
+
+def scrub_secret(text: str, secret: str | None) -> str:
+    """``text`` with every occurrence of ``secret`` replaced by :data:`REDACTED`.
+
+    The secret is also looked for as a server or this module may have escaped
+    it: in a JSON string, in a Python ``repr`` and URL-encoded. Scrub a text
+    before cutting it short; for a text already cut by :func:`short_text`, a
+    start of the secret (four characters or more) just before the final ``…``
+    is redacted too.
+    """
+    if not secret or not text:
+        return text
+    escaped = json.dumps(secret)[1:-1]
+    forms = {
+        secret,
+        escaped,
+        escaped.replace("/", "\\/"),
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        quote(secret, safe=""),
+        quote_plus(secret, safe=""),
+    }
+    ordered = sorted(forms, key=len, reverse=True)
+    for form in ordered:
+        text = text.replace(form, REDACTED)
+    if text.endswith("…"):
+        head = text[:-1]
+        for form in ordered:
+            for size in range(min(len(form) - 1, len(head)), 3, -1):
+                if head.endswith(form[:size]):
+                    return head[:-size] + REDACTED + "…"
+    return text
 
 
 class DecisionError(Exception):
@@ -147,9 +186,11 @@ class CircuitBreaker:
 class DecisionApiClient:
     """Calls ``POST {base}/{env_id}/campaigns?exposeAllKeys=true``.
 
-    The API key goes in the ``x-api-key`` header only. The server is asked not to
-    trigger activations itself (``trigger_hit: false``): the SDK activates what
-    the visitor really sees.
+    The API key goes in the ``x-api-key`` header only, and never into a message:
+    the text of every :class:`DecisionError` and of every ``on_error`` report is
+    scrubbed of it (a server may echo the key in an error body). The server is
+    asked not to trigger activations itself (``trigger_hit: false``): the SDK
+    activates what the visitor really sees.
     """
 
     def __init__(
@@ -197,7 +238,32 @@ class DecisionApiClient:
         consent: bool = True,
         on_error: Callable[[str], None] | None = None,
     ) -> DecisionResult:
-        """The visitor's campaigns; raises :class:`DecisionError` on any failure."""
+        """The visitor's campaigns; raises :class:`DecisionError` on any failure.
+
+        No message it raises or reports contains the API key.
+        """
+        report = None
+        if on_error is not None:
+
+            def report(message: str) -> None:
+                on_error(self._scrub(message))
+
+        try:
+            return self._fetch(visitor_id, context, anonymous_id, consent, report)
+        except DecisionError as exc:
+            raise DecisionError(self._scrub(str(exc))) from None
+
+    def _scrub(self, text: str) -> str:
+        return scrub_secret(text, self._api_key)
+
+    def _fetch(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        anonymous_id: str | None,
+        consent: bool,
+        on_error: Callable[[str], None] | None,
+    ) -> DecisionResult:
         if not self.breaker.allow():
             raise DecisionError(
                 "the Decision API is skipped for a while after repeated failures "
@@ -232,7 +298,8 @@ class DecisionApiClient:
             else:
                 self.breaker.record_success()
             raise DecisionError(
-                f"the Decision API answered {response.status_code}: {short_text(response.text)}"
+                f"the Decision API answered {response.status_code}: "
+                f"{short_text(self._scrub(response.text))}"
             )
         try:
             payload = response.json()
@@ -240,7 +307,7 @@ class DecisionApiClient:
             self.breaker.record_failure()
             raise DecisionError(
                 f"the Decision API answered {response.status_code} with a body that is "
-                f"not JSON: {short_text(response.text, 80)}"
+                f"not JSON: {short_text(self._scrub(response.text), 80)}"
             ) from None
         result = parse_campaigns(payload, on_error)
         self.breaker.record_success()

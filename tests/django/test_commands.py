@@ -291,3 +291,18 @@ def test_decide_writes_no_history_and_sends_no_hit(configured, tracker):
     run("flagship_decide", "--visitor", "v1")
     assert caches["default"].get(Flags("v1")._history_key(runtime(), "v1")) is None
     assert tracker.hits == []
+
+
+@responses.activate
+def test_decide_decision_api_failure_never_shows_the_key(settings):
+    settings.FLAGSHIP_MODE = "DECISION_API"
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_API_KEY = "the-real-api-key"
+    responses.post(
+        "https://decision.flagship.io/v2/env/campaigns",
+        status=401,
+        json={"message": "bad x-api-key the-real-api-key"},
+    )
+    with pytest.raises(CommandError, match=r"answered 401: .*bad x-api-key \*\*\*") as info:
+        run("flagship_decide", "--visitor", "v1")
+    assert "the-real-api-key" not in str(info.value)

@@ -9,6 +9,7 @@ from django_flagship.sdk.decision_api import (
     DecisionApiClient,
     DecisionError,
     parse_campaigns,
+    scrub_secret,
 )
 
 URL = "https://decision.example.test/v2/env123/campaigns"
@@ -210,3 +211,115 @@ def test_client_errors_do_not_open_the_circuit():
 
 def test_repr_hides_the_key():
     assert "secret-api-key" not in repr(make_client())
+
+
+# -- the API key never appears in a message -------------------------------------------
+
+KEY = "secret-api-key"
+
+
+def _padded(before):
+    """A body where the key starts ``before`` characters in (short_text keeps 200)."""
+    return "x" * before + " " + KEY + " tail"
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 429, 500, 502, 503])
+@pytest.mark.parametrize(
+    "body",
+    [
+        f"invalid api key {KEY}",
+        json.dumps({"message": f"API key {KEY!r} is not valid", "key": KEY}),
+        _padded(150),
+        _padded(190),  # the 200-character cut falls inside the key
+        _padded(194),
+        KEY * 30,
+    ],
+)
+@responses.activate
+def test_an_error_body_echoing_the_key_is_scrubbed(status, body):
+    responses.post(URL, status=status, body=body)
+    with pytest.raises(DecisionError, match=f"answered {status}") as info:
+        make_client().fetch("v1", {})
+    message = str(info.value)
+    assert KEY not in message
+    assert KEY[:4] not in message
+    assert "***" in message
+
+
+@pytest.mark.parametrize("before", [10, 70, 73, 76])
+@responses.activate
+def test_a_body_that_is_not_json_echoing_the_key_is_scrubbed(before):
+    responses.post(URL, status=200, body="<html>" + "y" * before + KEY + "</html>")
+    with pytest.raises(DecisionError, match="not JSON") as info:
+        make_client().fetch("v1", {})
+    assert KEY[:4] not in str(info.value)
+
+
+@responses.activate
+def test_reports_of_malformed_campaigns_are_scrubbed():
+    campaigns = [
+        KEY,
+        "z" * 60 + KEY,  # repr cut at 80 characters, inside the key
+        {"id": KEY},
+        {"id": "c", "variationGroupId": "vg", "variation": {"id": "v", "modifications": KEY}},
+    ]
+    responses.post(URL, json={"campaigns": campaigns})
+    errors = []
+    assert make_client().fetch("v1", {}, on_error=errors.append).assignments == []
+    assert len(errors) == 4
+    for error in errors:
+        assert KEY[:4] not in error, error
+
+
+@responses.activate
+def test_the_visitor_logs_and_last_error_never_show_the_key(caplog):
+    from django_flagship.sdk import Config, Flagship
+    from django_flagship.sdk.tracking import MemoryTracker
+
+    responses.post(URL, status=403, json={"message": f"Forbidden: x-api-key {KEY}"})
+    client = Flagship(
+        Config("env123", KEY, decision_api_url="https://decision.example.test/v2"),
+        tracker=MemoryTracker(),
+    )
+    try:
+        with caplog.at_level("DEBUG", logger="django_flagship"):
+            visitor = client.create_visitor("v1", {"plan": "gold"})
+            assert visitor.synchronize_modifications() is False
+    finally:
+        client.stop()
+    assert "answered 403" in visitor.last_error
+    assert KEY not in visitor.last_error
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert 'answered 403: {"message": "Forbidden: x-api-key ***"}' in logged
+    assert KEY not in logged
+    assert KEY not in caplog.text
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["k/ey-1234", 'quo"te-1234', "back\\slash-1234", "unicode-é-1234", "sp ace&1234"],
+)
+def test_scrub_finds_escaped_forms_of_the_key(key):
+    import urllib.parse
+
+    texts = [
+        key,
+        json.dumps({"k": key}),
+        json.dumps({"k": key}, ensure_ascii=False),
+        json.dumps({"k": key}).replace("/", "\\/"),
+        repr({"k": key}),
+        urllib.parse.urlencode({"k": key}).removeprefix("k="),
+        urllib.parse.quote(key, safe=""),
+    ]
+    for text in texts:
+        scrubbed = scrub_secret(f"before {text} after", key)
+        assert "***" in scrubbed, text
+        assert key[:4] not in scrubbed, (text, scrubbed)
+
+
+def test_scrub_leaves_other_text_alone():
+    assert scrub_secret("nothing to hide", KEY) == "nothing to hide"
+    assert scrub_secret("a short cut…", KEY) == "a short cut…"
+    assert scrub_secret("ends with secr…", KEY) == "ends with ***…"
+    assert scrub_secret("ends with sec…", KEY) == "ends with sec…"  # three characters
+    assert scrub_secret(f"no key: {KEY}", "") == f"no key: {KEY}"
