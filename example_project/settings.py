@@ -101,20 +101,17 @@ else:
     FLAGSHIP_HIT_SINK = env.str("FLAGSHIP_HIT_SINK", default="auto")
     # Optional, when set: a bucket to start from, other endpoints (a proxy, the
     # tests' own collector in tests/hits/test_gunicorn.py), the hits' timing and spool.
-    if "FLAGSHIP_BUCKET_FILE" in env:
-        FLAGSHIP_BUCKET_FILE = env.str("FLAGSHIP_BUCKET_FILE")
-    if "FLAGSHIP_POLLING_INTERVAL" in env:
-        FLAGSHIP_POLLING_INTERVAL = env.float("FLAGSHIP_POLLING_INTERVAL")
-    if "FLAGSHIP_EVENTS_URL" in env:
-        FLAGSHIP_EVENTS_URL = env.str("FLAGSHIP_EVENTS_URL")
-    if "FLAGSHIP_ACTIVATE_URL" in env:
-        FLAGSHIP_ACTIVATE_URL = env.str("FLAGSHIP_ACTIVATE_URL")
-    if "FLAGSHIP_HIT_FLUSH_INTERVAL" in env:
-        FLAGSHIP_HIT_FLUSH_INTERVAL = env.float("FLAGSHIP_HIT_FLUSH_INTERVAL")
-    if "FLAGSHIP_HIT_BATCH_SIZE" in env:
-        FLAGSHIP_HIT_BATCH_SIZE = env.int("FLAGSHIP_HIT_BATCH_SIZE")
-    if "FLAGSHIP_HIT_SPOOL_DIR" in env:
-        FLAGSHIP_HIT_SPOOL_DIR = env.str("FLAGSHIP_HIT_SPOOL_DIR")
+    for _name, _read in (
+        ("FLAGSHIP_BUCKET_FILE", env.str),
+        ("FLAGSHIP_POLLING_INTERVAL", env.float),
+        ("FLAGSHIP_EVENTS_URL", env.str),
+        ("FLAGSHIP_ACTIVATE_URL", env.str),
+        ("FLAGSHIP_HIT_FLUSH_INTERVAL", env.float),
+        ("FLAGSHIP_HIT_BATCH_SIZE", env.int),
+        ("FLAGSHIP_HIT_SPOOL_DIR", env.str),
+    ):
+        if _name in env:
+            globals()[_name] = _read(_name)
 
 LOGGING = {
     "version": 1,
