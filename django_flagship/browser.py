@@ -19,6 +19,11 @@ Settings:
     removes the limit. Counted in the ``FLAGSHIP_CACHE_ALIAS`` cache.
 ``FLAGSHIP_BROWSER_MAX_BODY`` (default ``2048``)
     the largest request body accepted, in bytes.
+
+Both are read through :data:`django_flagship.conf.conf` on each request.
+``manage.py check`` reports a malformed one (``django_flagship.E016``); should
+one reach a request anyway, the view logs an error and uses the default
+instead, so the limits stay in force and no request fails on it.
 """
 
 from __future__ import annotations
@@ -28,11 +33,10 @@ import json
 import logging
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
@@ -41,6 +45,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
+from .conf import DEFAULTS, conf
 from .sdk.hits import Event, EventCategory
 
 __all__ = [
@@ -50,13 +55,15 @@ __all__ = [
     "InvalidEventError",
     "browser_data",
     "parse_event",
+    "parse_max_body",
+    "parse_rate_limit",
     "track_event",
 ]
 
 logger = logging.getLogger("django_flagship")
 
-DEFAULT_RATE_LIMIT: tuple[int, float] = (60, 60.0)
-DEFAULT_MAX_BODY = 2048
+DEFAULT_RATE_LIMIT: tuple[int, float] = DEFAULTS["FLAGSHIP_BROWSER_RATE_LIMIT"]
+DEFAULT_MAX_BODY: int = DEFAULTS["FLAGSHIP_BROWSER_MAX_BODY"]
 
 #: The collector's limit for an event's action and label, in UTF-8 bytes.
 MAX_TEXT_BYTES = 500
@@ -156,6 +163,77 @@ def browser_data(
     return {"flags": values, "trackUrl": track_url, "csrfToken": get_token(request)}
 
 
+# -- settings -------------------------------------------------------------------
+
+
+def _is_number(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
+def parse_rate_limit(value: Any) -> tuple[int, float] | None:
+    """``FLAGSHIP_BROWSER_RATE_LIMIT`` checked: ``(count, seconds)`` or ``None``.
+
+    Raises :class:`ValueError` naming the problem (system check
+    ``django_flagship.E016`` reports it).
+    """
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise ValueError(
+            f"FLAGSHIP_BROWSER_RATE_LIMIT is {value!r}; it must be a (count, seconds) pair or None"
+        )
+    count, seconds = value
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(
+            f"FLAGSHIP_BROWSER_RATE_LIMIT's count is {count!r}; it must be an int >= 1"
+        )
+    if not _is_number(seconds) or seconds <= 0:
+        raise ValueError(
+            f"FLAGSHIP_BROWSER_RATE_LIMIT's seconds are {seconds!r}; "
+            "they must be a number of seconds > 0"
+        )
+    return count, float(seconds)
+
+
+def parse_max_body(value: Any) -> int:
+    """``FLAGSHIP_BROWSER_MAX_BODY`` checked: an int >= 1, else :class:`ValueError`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"FLAGSHIP_BROWSER_MAX_BODY is {value!r}; it must be a number of bytes (an int >= 1)"
+        )
+    return value
+
+
+_T = TypeVar("_T")
+
+#: The malformed values already logged, so that each one is logged once per process.
+_reported: set[str] = set()
+
+
+def _or_default(name: str, parse: Callable[[Any], _T], value: Any) -> _T:
+    """``parse(value)``; for a malformed value, log once and parse the default."""
+    try:
+        return parse(value)
+    except ValueError as exc:
+        message = str(exc)
+        if message not in _reported:
+            _reported.add(message)
+            logger.error(
+                "Flagship: %s (system check django_flagship.E016); using the default, %r",
+                message,
+                DEFAULTS[name],
+            )
+        return parse(DEFAULTS[name])
+
+
+def _rate_limit() -> tuple[int, float] | None:
+    return _or_default("FLAGSHIP_BROWSER_RATE_LIMIT", parse_rate_limit, conf.browser_rate_limit)
+
+
+def _max_body() -> int:
+    return _or_default("FLAGSHIP_BROWSER_MAX_BODY", parse_max_body, conf.browser_max_body)
+
+
 # -- receiving events -----------------------------------------------------------
 
 
@@ -164,14 +242,6 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
-
-
-def _rate_limit() -> tuple[int, float] | None:
-    value = getattr(settings, "FLAGSHIP_BROWSER_RATE_LIMIT", DEFAULT_RATE_LIMIT)
-    if value is None:
-        return None
-    count, seconds = value
-    return int(count), float(seconds)
 
 
 def _client_key(request: HttpRequest) -> str:
@@ -191,10 +261,9 @@ def _over_limit(request: HttpRequest) -> float | None:
     count, seconds = limit
     now = time.time()
     window = int(now // seconds)
-    prefix = getattr(settings, "FLAGSHIP_CACHE_KEY_PREFIX", "flagship")
-    key = f"{prefix}:browser-events:{_client_key(request)}:{window}"
-    cache = caches[getattr(settings, "FLAGSHIP_CACHE_ALIAS", "default")]
+    key = f"{conf.cache_key_prefix}:browser-events:{_client_key(request)}:{window}"
     try:
+        cache = caches[conf.cache_alias]
         cache.add(key, 0, timeout=math.ceil(seconds) + 1)
         seen = cache.incr(key)
     except ValueError:  # the key expired between add and incr: a new window
@@ -225,7 +294,7 @@ def _read_body(request: HttpRequest, limit: int) -> bytes | None:
 @csrf_protect
 def track_event(request: HttpRequest) -> HttpResponse:
     """Receive one event from ``flagship.track()`` and send it as the visitor's hit."""
-    limit = int(getattr(settings, "FLAGSHIP_BROWSER_MAX_BODY", DEFAULT_MAX_BODY))
+    limit = _max_body()
     body = _read_body(request, limit)
     if body is None:
         return _error(413, f"the body must be at most {limit} bytes")

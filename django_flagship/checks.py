@@ -18,11 +18,16 @@ Id                         Problem
 ``django_flagship.E013``   a hit count setting (queue, batch, retries) is not an int in range
 ``django_flagship.E014``   ``FLAGSHIP_HIT_SINK`` is not a sink name or an importable path
 ``django_flagship.E015``   ``FLAGSHIP_HIT_SPOOL_DIR`` is not a path, ``None`` or ``False``
+``django_flagship.E016``   a ``FLAGSHIP_BROWSER_*`` setting (the browser event view) is malformed
+``django_flagship.E017``   ``FLAGSHIP_DRF_DENY_STATUS`` is not 403 or 404
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
 ``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
 =========================  ===========================================================
+
+Settings are read as given through :meth:`django_flagship.conf.FlagshipSettings.raw`
+(defaults from :data:`django_flagship.conf.DEFAULTS`).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from django.core.cache import InvalidCacheBackendError, caches
 from django.core.checks import CheckMessage, Error, Warning
 from django.utils.module_loading import import_string
 
-from .conf import DEFAULTS, conf
+from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
 from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
 from .sdk.bucketing import Bucket, BucketError
@@ -59,10 +64,6 @@ def _warning(id_: int, msg: str, hint: str) -> Warning:
     return Warning(msg, hint=hint, id=f"django_flagship.W{id_:03d}")
 
 
-def _setting(name: str) -> Any:
-    return getattr(settings, name, DEFAULTS[name])
-
-
 def check_settings(**kwargs: Any) -> list[CheckMessage]:
     """Every problem in the ``FLAGSHIP_*`` settings, each with a hint."""
     errors: list[CheckMessage] = []
@@ -77,6 +78,8 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_vary()
     errors += _check_decision_api()
     errors += _check_hits()
+    errors += _check_browser()
+    errors += _check_drf()
     return errors
 
 
@@ -90,7 +93,7 @@ def _check_strings() -> list[CheckMessage]:
         "FLAGSHIP_COOKIE_NAME",
         "FLAGSHIP_CONSENT_SESSION_KEY",
     ):
-        value = _setting(name)
+        value = conf.raw(name)
         if value is not None and not isinstance(value, str):
             errors.append(
                 _error(
@@ -104,7 +107,7 @@ def _check_strings() -> list[CheckMessage]:
 
 
 def _text(name: str) -> str:
-    value = _setting(name)
+    value = conf.raw(name)
     return value.strip() if isinstance(value, str) else ""
 
 
@@ -148,7 +151,7 @@ def _check_mode() -> list[CheckMessage]:
 
 
 def _check_cache() -> list[CheckMessage]:
-    alias = _setting("FLAGSHIP_CACHE_ALIAS")
+    alias = conf.cache_alias
     if not isinstance(alias, str):
         return []  # reported by E001
     if alias not in settings.CACHES:
@@ -217,7 +220,7 @@ def _check_numbers() -> list[CheckMessage]:
     }
     errors = []
     for name, (allow_zero, allow_none) in rules.items():
-        value = _setting(name)
+        value = conf.raw(name)
         if value is None and allow_none:
             continue
         ok = (
@@ -248,7 +251,7 @@ def _check_callables() -> list[CheckMessage]:
         "FLAGSHIP_TRACKER",
         "FLAGSHIP_EVENT_HANDLER",
     ):
-        value = _setting(name)
+        value = conf.raw(name)
         if value is None or value == "" or callable(value):
             continue
         problem = None
@@ -287,7 +290,7 @@ def _check_urls() -> list[CheckMessage]:
         "FLAGSHIP_EVENTS_URL",
         "FLAGSHIP_ACTIVATE_URL",
     ):
-        value = _setting(name)
+        value = conf.raw(name)
         ok = isinstance(value, str)
         if ok:
             parts = urlsplit(value.replace("{env_id}", "env"))
@@ -311,7 +314,7 @@ def _check_booleans() -> list[CheckMessage]:
         "FLAGSHIP_AUTO_PAGE_HITS",
         "FLAGSHIP_PAGE_HIT_QUERY_STRING",
     ):
-        value = _setting(name)
+        value = conf.raw(name)
         if not isinstance(value, bool):
             errors.append(
                 _error(
@@ -324,7 +327,7 @@ def _check_booleans() -> list[CheckMessage]:
 
 
 def _check_vary() -> list[CheckMessage]:
-    value = _setting("FLAGSHIP_VARY_HEADERS")
+    value = conf.vary_headers
     ok = isinstance(value, (list, tuple)) and all(isinstance(h, str) and h for h in value)
     if ok:
         return []
@@ -362,7 +365,7 @@ def _check_hits() -> list[CheckMessage]:
         ("FLAGSHIP_HIT_BATCH_SIZE", 1),
         ("FLAGSHIP_HIT_MAX_RETRIES", 0),
     ):
-        value = _setting(name)
+        value = conf.raw(name)
         if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
             errors.append(
                 _error(
@@ -371,7 +374,7 @@ def _check_hits() -> list[CheckMessage]:
                     f"The default is {DEFAULTS[name]!r}; read it with env.int(...).",
                 )
             )
-    sink = _setting("FLAGSHIP_HIT_SINK")
+    sink = conf.hit_sink
     if sink not in ("auto", "collector", "log", "memory"):
         problem = None
         if not isinstance(sink, str) or not sink:
@@ -391,7 +394,7 @@ def _check_hits() -> list[CheckMessage]:
                     "f(config) returning a tracker.",
                 )
             )
-    spool = _setting("FLAGSHIP_HIT_SPOOL_DIR")
+    spool = conf.hit_spool_dir
     if not (spool is None or spool is False or isinstance(spool, str | os.PathLike)):
         errors.append(
             _error(
@@ -402,6 +405,46 @@ def _check_hits() -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_browser() -> list[CheckMessage]:
+    from .browser import parse_max_body, parse_rate_limit
+
+    errors = []
+    for name, parse, hint in (
+        (
+            "FLAGSHIP_BROWSER_RATE_LIMIT",
+            parse_rate_limit,
+            "Give (count, seconds), for example (60, 60.0): at most count events per "
+            "visitor in each window of seconds; None removes the limit.",
+        ),
+        (
+            "FLAGSHIP_BROWSER_MAX_BODY",
+            parse_max_body,
+            f"Give the largest event body in bytes; the default is "
+            f"{DEFAULTS['FLAGSHIP_BROWSER_MAX_BODY']!r}. Read it with env.int(...).",
+        ),
+    ):
+        try:
+            parse(conf.raw(name))
+        except ValueError as exc:
+            errors.append(_error(16, f"{exc}.", hint))
+    return errors
+
+
+def _check_drf() -> list[CheckMessage]:
+    # Not through contrib.drf: the checks run whether rest_framework is installed or not.
+    value = conf.drf_deny_status
+    if not isinstance(value, bool) and value in DRF_DENY_STATUSES:
+        return []
+    return [
+        _error(
+            17,
+            f"FLAGSHIP_DRF_DENY_STATUS is {value!r}; it must be 403 or 404.",
+            "404 (the default) answers as if the endpoint did not exist; 403 says the "
+            "feature is not available. Give the int, not a string.",
+        )
+    ]
 
 
 def _is_flagship_middleware(path: str) -> bool:
@@ -446,7 +489,7 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
 
 def check_deploy(**kwargs: Any) -> list[CheckMessage]:
     """``check --deploy``: production wants one bucket shared by every process."""
-    alias = _setting("FLAGSHIP_CACHE_ALIAS")
+    alias = conf.cache_alias
     if not (_text("FLAGSHIP_ENV_ID") or conf.bucket_file):
         return []
     if not isinstance(alias, str) or alias not in settings.CACHES:

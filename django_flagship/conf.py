@@ -50,6 +50,9 @@ ENVIRONMENTS``                      env id and API key
 ``FLAGSHIP_DECISION_API_GROUP_TTL`` ``15552000.0`` (180 d)  seconds a decision group's variations
                                                             are kept
 ``FLAGSHIP_DRF_DENY_STATUS``        ``404``                 DRF ``FlagRequired``: 403 or 404
+``FLAGSHIP_BROWSER_RATE_LIMIT``     ``(60, 60.0)``          browser events per visitor:
+                                                            ``(count, seconds)`` or ``None``
+``FLAGSHIP_BROWSER_MAX_BODY``       ``2048``                bytes; larger event bodies get 413
 ==================================  ======================  =====================================
 """
 
@@ -62,7 +65,7 @@ from django.conf import settings
 
 from .sdk import constants
 
-__all__ = ["DEFAULTS", "FlagshipSettings", "conf"]
+__all__ = ["DEFAULTS", "DRF_DENY_STATUSES", "FlagshipSettings", "conf"]
 
 DAY = 24 * 60 * 60.0
 
@@ -107,7 +110,14 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_DECISION_API_MAX_BODY": 64 * 1024,
     "FLAGSHIP_DECISION_API_GROUP_TTL": 180 * DAY,
     "FLAGSHIP_DRF_DENY_STATUS": 404,
+    # The browser side (django_flagship.browser_urls).
+    "FLAGSHIP_BROWSER_RATE_LIMIT": (60, 60.0),
+    "FLAGSHIP_BROWSER_MAX_BODY": 2048,
 }
+
+#: The statuses ``FLAGSHIP_DRF_DENY_STATUS`` may take: here, so that the checks
+#: know them without importing rest_framework.
+DRF_DENY_STATUSES = (403, 404)
 
 
 def _get(name: str) -> Any:
@@ -116,6 +126,10 @@ def _get(name: str) -> Any:
 
 class FlagshipSettings:
     """Typed access to the ``FLAGSHIP_*`` settings, read at access time."""
+
+    def raw(self, name: str) -> Any:
+        """Setting ``name`` (a key of :data:`DEFAULTS`) as given, else its default."""
+        return _get(name)
 
     @property
     def env_id(self) -> str:
@@ -269,6 +283,15 @@ class FlagshipSettings:
     @property
     def drf_deny_status(self) -> int:
         return _get("FLAGSHIP_DRF_DENY_STATUS")
+
+    @property
+    def browser_rate_limit(self) -> tuple[int, float] | None:
+        """``(count, seconds)``, or ``None`` for no limit."""
+        return _get("FLAGSHIP_BROWSER_RATE_LIMIT")
+
+    @property
+    def browser_max_body(self) -> int:
+        return _get("FLAGSHIP_BROWSER_MAX_BODY")
 
 
 conf = FlagshipSettings()

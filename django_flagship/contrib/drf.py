@@ -15,6 +15,9 @@ installed; without it the permission raises), so the check activates the
 variation once and agrees with every template and view of the same request.
 When the flag is not ``True`` the view answers 404, as if the endpoint did
 not exist, or 403: the ``status`` argument, else ``FLAGSHIP_DRF_DENY_STATUS``.
+``manage.py check`` reports any other value of the setting
+(``django_flagship.E017``); should one reach a request anyway, it is logged
+and the gate answers the default, 404: still closed, never a 500.
 
 The permission answers the request itself rather than returning ``False``
 (DRF has no way to turn ``False`` into a 404), so list it on its own in
@@ -23,6 +26,7 @@ The permission answers the request itself rather than returning ``False``
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -30,10 +34,17 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
+from django_flagship.conf import DEFAULTS, DRF_DENY_STATUSES, conf
+
 __all__ = ["DENY_STATUSES", "FlagPermission", "FlagRequired"]
 
+logger = logging.getLogger("django_flagship")
+
 #: The statuses a disabled flag may answer with.
-DENY_STATUSES = (403, 404)
+DENY_STATUSES = DRF_DENY_STATUSES
+
+#: The malformed settings already logged, so that each one is logged once per process.
+_reported: set[str] = set()
 
 
 def _check_status(name: str, value: Any) -> int:
@@ -43,9 +54,19 @@ def _check_status(name: str, value: Any) -> int:
 
 
 def _deny_status_setting() -> int:
-    from django_flagship.conf import conf
-
-    return _check_status("FLAGSHIP_DRF_DENY_STATUS", conf.drf_deny_status)
+    """``FLAGSHIP_DRF_DENY_STATUS``; for a malformed value, logged once, the default."""
+    try:
+        return _check_status("FLAGSHIP_DRF_DENY_STATUS", conf.drf_deny_status)
+    except ImproperlyConfigured as exc:
+        default: int = DEFAULTS["FLAGSHIP_DRF_DENY_STATUS"]
+        if str(exc) not in _reported:
+            _reported.add(str(exc))
+            logger.error(
+                "Flagship: %s (system check django_flagship.E017); answering %d",
+                exc,
+                default,
+            )
+        return default
 
 
 class FlagPermission(BasePermission):

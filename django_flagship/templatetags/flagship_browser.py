@@ -3,10 +3,12 @@
 ::
 
     {% flags_json "btnColor" "btnText" %}
-    {% flags_json "btnColor" activate=False element_id="checkout-flags" %}
+    {% flags_json "btnColor" activate=False element_id="flagship-data-checkout" %}
     {% flags_json flag_names %}                 a list in the context works too
 
-Only the flags named are written. See :mod:`django_flagship.browser`.
+Only the flags named are written. ``flagship.js`` reads every element whose id
+starts with ``flagship-data`` (the default id): an ``element_id`` that does not
+is ignored by the script. See :mod:`django_flagship.browser`.
 """
 
 from __future__ import annotations

@@ -14,8 +14,11 @@ from django_flagship.browser import (
     MAX_SAFE_INTEGER,
     BrowserEvent,
     InvalidEventError,
+    _max_body,
+    _rate_limit,
     parse_event,
 )
+from django_flagship.conf import DEFAULTS, conf
 from django_flagship.sdk.hits import EventCategory
 from django_flagship.sdk.tracking import MemoryTracker
 
@@ -263,6 +266,59 @@ def test_the_window_starts_again(client, browser_site, monkeypatch):
     assert post(client, {"action": "b"}).status_code == 429
     now[0] += 10.0
     assert post(client, {"action": "c"}).status_code == 202
+
+
+def test_a_malformed_rate_limit_falls_back_to_the_default(
+    client, browser_site, caplog, monkeypatch
+):
+    monkeypatch.setattr("django_flagship.browser._reported", set())
+    # manage.py check reports it (E016); a request still gets the default limit, not a 500.
+    browser_site.FLAGSHIP_BROWSER_RATE_LIMIT = "60/minute"
+    visit(client)
+    with caplog.at_level(logging.ERROR, logger="django_flagship"):
+        statuses = [post(client, {"action": f"click {i}"}).status_code for i in range(61)]
+    assert statuses == [202] * 60 + [429]
+    (record,) = [r for r in caplog.records if "FLAGSHIP_BROWSER_RATE_LIMIT" in r.getMessage()]
+    assert record.levelno == logging.ERROR
+    assert "django_flagship.E016" in record.getMessage()
+    assert "(60, 60.0)" in record.getMessage()  # logged once, naming the default
+
+
+@pytest.mark.parametrize("value", [(0, 60.0), (5, -1), [5], False, "60"])
+def test_a_malformed_rate_limit_never_turns_the_limit_off(browser_site, monkeypatch, value):
+    monkeypatch.setattr("django_flagship.browser._reported", set())
+    browser_site.FLAGSHIP_BROWSER_RATE_LIMIT = value
+    assert _rate_limit() == (60, 60.0)
+
+
+def test_a_malformed_max_body_falls_back_to_the_default(client, browser_site, caplog, monkeypatch):
+    monkeypatch.setattr("django_flagship.browser._reported", set())
+    browser_site.FLAGSHIP_BROWSER_MAX_BODY = "100"
+    with caplog.at_level(logging.ERROR, logger="django_flagship"):
+        response = post(client, {"action": "x" * 3000})
+        assert post(client, {"action": "x" * 400, "label": "y" * 400}).status_code == 202
+    assert response.status_code == 413
+    assert response.json() == {"error": "the body must be at most 2048 bytes"}
+    assert "FLAGSHIP_BROWSER_MAX_BODY is '100'" in caplog.text
+    assert "django_flagship.E016" in caplog.text
+
+
+def test_the_settings_are_read_through_conf(browser_site):
+    assert conf.browser_rate_limit == DEFAULTS["FLAGSHIP_BROWSER_RATE_LIMIT"] == (60, 60.0)
+    assert conf.browser_max_body == DEFAULTS["FLAGSHIP_BROWSER_MAX_BODY"] == 2048
+    browser_site.FLAGSHIP_BROWSER_RATE_LIMIT = [5, 10]
+    browser_site.FLAGSHIP_BROWSER_MAX_BODY = 512
+    assert (conf.browser_rate_limit, conf.browser_max_body) == ([5, 10], 512)
+    assert (_rate_limit(), _max_body()) == ((5, 10.0), 512)
+
+
+def test_an_unknown_cache_alias_is_a_cache_outage(client, browser_site, caplog):
+    # Check E004 reports it; the event is accepted, not counted, and the view does not fail.
+    browser_site.FLAGSHIP_CACHE_ALIAS = "nope"
+    visit(client)
+    with caplog.at_level(logging.WARNING, logger="django_flagship"):
+        assert post(client, {"action": "x"}).status_code == 202
+    assert "browser event rate not counted" in caplog.text
 
 
 def test_without_consent_nothing_is_sent(client, browser_site):

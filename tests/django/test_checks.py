@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
@@ -63,6 +65,24 @@ def test_bucket_file_alone_is_fine(settings):
         ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_ASSIGNMENT_HISTORY": 1}, "E010"),
         ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_VARY_HEADERS": "Cookie"}, "E011"),
         ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_VARY_HEADERS": ["Cookie", ""]}, "E011"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": "1000"}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": 60}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": False}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (60, 60.0, 1)}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (0, 60.0)}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (1.5, 60.0)}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (True, 60.0)}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (60, 0)}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (60, "60")}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_RATE_LIMIT": (60, float("inf"))}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_MAX_BODY": 0}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_MAX_BODY": "2048"}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_MAX_BODY": 2048.0}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_BROWSER_MAX_BODY": None}, "E016"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": 200}, "E017"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": "404"}, "E017"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": True}, "E017"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": None}, "E017"),
     ],
 )
 def test_each_error(settings, overrides, expected):
@@ -77,6 +97,55 @@ def test_event_handler_class_is_accepted(settings):
     settings.FLAGSHIP_ENV_ID = "env"
     settings.FLAGSHIP_EVENT_HANDLER = "django_flagship.sdk.FlagshipEventHandler"
     assert check_settings() == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("FLAGSHIP_BROWSER_RATE_LIMIT", None),
+        ("FLAGSHIP_BROWSER_RATE_LIMIT", (1, 0.5)),
+        ("FLAGSHIP_BROWSER_RATE_LIMIT", [100, 3600]),
+        ("FLAGSHIP_BROWSER_MAX_BODY", 1),
+        ("FLAGSHIP_BROWSER_MAX_BODY", 10_000),
+        ("FLAGSHIP_DRF_DENY_STATUS", 403),
+        ("FLAGSHIP_DRF_DENY_STATUS", 404),
+    ],
+)
+def test_good_browser_and_drf_settings_pass(settings, name, value):
+    settings.FLAGSHIP_ENV_ID = "env"
+    setattr(settings, name, value)
+    assert check_settings() == []
+
+
+def test_browser_check_names_the_setting_and_the_part(settings):
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_BROWSER_RATE_LIMIT = (60, -1)
+    settings.FLAGSHIP_BROWSER_MAX_BODY = "big"
+    rate, body = check_settings()
+    assert (rate.id, body.id) == ("django_flagship.E016", "django_flagship.E016")
+    assert "FLAGSHIP_BROWSER_RATE_LIMIT's seconds are -1" in rate.msg
+    assert "(count, seconds)" in rate.hint
+    assert "FLAGSHIP_BROWSER_MAX_BODY is 'big'" in body.msg
+
+
+def test_the_drf_check_does_not_need_rest_framework(settings, monkeypatch):
+    # A None entry makes "import rest_framework" fail, as if DRF were not installed.
+    for module in [name for name in sys.modules if name.split(".")[0] == "rest_framework"]:
+        monkeypatch.delitem(sys.modules, module)
+    monkeypatch.setitem(sys.modules, "rest_framework", None)
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_DRF_DENY_STATUS = 500
+    (message,) = check_settings()
+    assert message.id == "django_flagship.E017"
+    assert "500" in message.msg
+    assert message.hint
+
+
+def test_manage_py_check_stops_on_a_bad_rate_limit(settings):
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_BROWSER_RATE_LIMIT = "60/minute"
+    with pytest.raises(SystemCheckError, match=r"django_flagship\.E016"):
+        call_command("check")
 
 
 def test_bucket_file_with_a_bad_campaign(settings, tmp_path):

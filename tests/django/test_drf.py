@@ -1,14 +1,22 @@
 """FlagRequired gates DRF views and viewset actions, read through request.flags."""
 
+import logging
+
 import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from rest_framework.test import APIClient
 
-from django_flagship.contrib.drf import FlagPermission, FlagRequired
+from django_flagship.checks import check_settings
+from django_flagship.conf import DRF_DENY_STATUSES
+from django_flagship.contrib.drf import DENY_STATUSES, FlagPermission, FlagRequired
 from django_flagship.testing import override_flags
 
 pytestmark = [pytest.mark.urls("tests.django.drf_views"), pytest.mark.django_db]
+
+
+def ids(messages):
+    return sorted(message.id for message in messages)
 
 
 @pytest.fixture
@@ -86,11 +94,31 @@ def test_without_the_middleware_it_is_a_configuration_error(api, configured, set
         api.get("/vip/")
 
 
-@pytest.mark.parametrize("value", [200, "404", True, None])
-def test_a_bad_status_setting_is_reported(api, configured, value):
+@pytest.mark.parametrize("value", [200, "403", True, None])
+def test_a_bad_status_setting_is_reported_and_the_gate_stays_closed(
+    api, configured, caplog, monkeypatch, value
+):
+    # manage.py check reports it (E017); a request gets the default 404, not a 500.
+    monkeypatch.setattr("django_flagship.contrib.drf._reported", set())
     configured.FLAGSHIP_DRF_DENY_STATUS = value
-    with pytest.raises(ImproperlyConfigured, match="FLAGSHIP_DRF_DENY_STATUS"):
-        api.get("/off/")
+    with caplog.at_level(logging.ERROR, logger="django_flagship"):
+        first = api.get("/off/")
+        second = api.get("/off/")
+    assert (first.status_code, second.status_code) == (404, 404)
+    assert first.json() == {"detail": "Not found."}
+    (record,) = [r for r in caplog.records if "FLAGSHIP_DRF_DENY_STATUS" in r.getMessage()]
+    assert record.levelno == logging.ERROR  # once, not per request
+    assert "django_flagship.E017" in record.getMessage()
+    assert ids(check_settings()) == ["django_flagship.E017"]
+
+
+def test_a_bad_status_setting_does_not_touch_an_open_gate(api, configured):
+    configured.FLAGSHIP_DRF_DENY_STATUS = 500
+    assert api.get("/vip/").status_code == 200
+
+
+def test_the_permission_and_the_check_accept_the_same_statuses():
+    assert DENY_STATUSES == DRF_DENY_STATUSES == (403, 404)
 
 
 def test_the_factory_checks_its_arguments():
