@@ -14,6 +14,7 @@ best round of each is kept. Target: at least 50% of the ceiling's requests/s.
 from __future__ import annotations
 
 import argparse
+import collections
 import http.client
 import json
 import os
@@ -165,6 +166,7 @@ def load(
     lock = threading.Lock()
     latencies: list[float] = []
     errors = [0]
+    reasons: collections.Counter[str] = collections.Counter()
     stop_at = time.monotonic() + seconds
 
     def worker() -> None:
@@ -183,8 +185,13 @@ def load(
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
-            except (OSError, http.client.HTTPException):
+                if not ok:
+                    with lock:
+                        reasons[f"HTTP {response.status}"] += 1
+            except (OSError, http.client.HTTPException) as exc:
                 ok = False
+                with lock:
+                    reasons[type(exc).__name__] += 1
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
             mine.append((time.perf_counter() - start) * 1000)
@@ -206,6 +213,7 @@ def load(
     return {
         "requests": count,
         "errors": errors[0],
+        "reasons": dict(reasons),
         "rps": count / elapsed if elapsed else 0.0,
         "p50": statistics.median(latencies) if latencies else float("nan"),
         "p99": latencies[min(count - 1, int(count * 0.99))] if latencies else float("nan"),
@@ -267,7 +275,14 @@ def main() -> int:
     ratio = best["decision"]["rps"] / best["ceiling"]["rps"]
     verdict = "meets" if ratio >= 0.5 else "MISSES"
     print(f"decision / ceiling: {ratio:.0%} ({verdict} the 50% target)")
-    failed = any(r["errors"] for rounds in results.values() for r in rounds)
+    failed = [
+        (name, round_["reasons"])
+        for name, rounds in results.items()
+        for round_ in rounds
+        if round_["errors"]
+    ]
+    for name, reasons in failed:
+        print(f"errors in a {name} round: {reasons}")
     return 1 if failed else 0
 
 

@@ -151,19 +151,31 @@ class BucketStore:
 
     def current(self) -> Bucket | None:
         """The parsed bucket; at most one cache round trip, usually none."""
-        if self._clock() < self._next_check:
-            return self._bucket
+        bucket = self._bucket
+        if bucket is not None and self._clock() < self._next_check:
+            return bucket
         if self._pid != os.getpid():
             self._reset_process_state()
+        if bucket is None:
+            # Nothing to serve yet (a new process): wait for a check another
+            # thread is making rather than answer without a bucket.
+            with self._check_lock:
+                if self._bucket is None and self._clock() >= self._next_check:
+                    self._run_check()
+            return self._bucket
         if not self._check_lock.acquire(blocking=False):
-            return self._bucket  # another thread is checking right now
+            return bucket  # another thread is checking right now
         try:
-            self._next_check = self._clock() + self.check_interval
-            self._check()
-            self._ensure_poller()
+            self._run_check()
         finally:
             self._check_lock.release()
         return self._bucket
+
+    def _run_check(self) -> None:
+        # Called with the check lock held.
+        self._next_check = self._clock() + self.check_interval
+        self._check()
+        self._ensure_poller()
 
     def _check(self) -> None:
         try:

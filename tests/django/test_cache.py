@@ -430,3 +430,41 @@ def test_a_cache_that_refuses_some_keys_is_an_error(cache, bucket_path, monkeypa
     store = make_store(cache)
     with pytest.raises(BucketError, match="the cache did not store test:env:"):
         store.load_file(str(bucket_path))
+
+
+def test_a_thread_arriving_while_the_first_bucket_loads_waits_for_it(cache, bucket_path):
+    """Under a threaded server the first requests of a process come together."""
+    store = make_store(cache, bucket_file=str(bucket_path))
+    loading, release = threading.Event(), threading.Event()
+    original = BucketStore._read_file
+
+    def slow_read(path, *, warn):
+        loading.set()
+        assert release.wait(5)
+        return original(path, warn=warn)
+
+    store._read_file = slow_read
+    seen = {}
+    first = threading.Thread(target=lambda: seen.setdefault("first", store.current()))
+    first.start()
+    assert loading.wait(5)
+    second = threading.Thread(target=lambda: seen.setdefault("second", store.current()))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # waiting, not answering "no bucket"
+    release.set()
+    first.join(5)
+    second.join(5)
+    assert seen["first"] is not None
+    assert seen["second"] is seen["first"]
+
+
+def test_without_any_bucket_a_request_makes_no_round_trip_within_the_interval(cache, clock):
+    store = make_store(cache, clock=clock)
+    assert store.current() is None
+    calls = len(cache.calls)
+    assert store.current() is None
+    assert len(cache.calls) == calls
+    clock.now += 10
+    assert store.current() is None
+    assert len(cache.calls) == calls + 1
