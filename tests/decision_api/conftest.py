@@ -126,6 +126,28 @@ class Served:
         return self.client.tracker.activations
 
 
+def use_app_bucket(settings, tmp_path, location: str):
+    """Settings under which the app's own client decides from ``bucket_data()``.
+
+    The bucket file, a local-memory cache of its own and the Decision API URLs:
+    nothing patched, the app builds everything from the settings.
+    """
+    bucket_file = tmp_path / "bucketing.json"
+    bucket_file.write_text(json.dumps(bucket_data()), encoding="utf-8")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": location,
+        }
+    }
+    caches["default"].clear()
+    settings.ROOT_URLCONF = "tests.decision_api.urls"
+    settings.FLAGSHIP_MODE = "BUCKETING"
+    settings.FLAGSHIP_BUCKET_FILE = str(bucket_file)
+    settings.FLAGSHIP_POLLING_INTERVAL = 0
+    return settings
+
+
 @pytest.fixture
 def served(monkeypatch, settings) -> Served:
     """The server on the test bucket, with ``ENV_ID`` served under two keys.

@@ -12,7 +12,7 @@ from django_flagship import client as flagship_client
 from django_flagship import decision_server
 from tests.hits.collector import ACTIVATE_PATH, EVENTS_PATH, Collector
 
-from .conftest import API_KEY, ENV_ID, bucket_data
+from .conftest import API_KEY, ENV_ID, use_app_bucket
 
 pytestmark = pytest.mark.django_db(databases=[])
 
@@ -83,18 +83,9 @@ def test_each_item_recorded_carries_its_environment(served, client, settings):
 @pytest.fixture
 def real_app(settings, tmp_path):
     """The app's own client from the settings, serving its env and a second one."""
-    bucket_file = tmp_path / "bucketing.json"
-    bucket_file.write_text(json.dumps(bucket_data()), encoding="utf-8")
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "envs"}
-    }
-    caches["default"].clear()
-    settings.ROOT_URLCONF = "tests.decision_api.urls"
-    settings.FLAGSHIP_MODE = "BUCKETING"
+    use_app_bucket(settings, tmp_path, "envs")
     settings.FLAGSHIP_ENV_ID = "env-app"
     settings.FLAGSHIP_API_KEY = "key-app"
-    settings.FLAGSHIP_BUCKET_FILE = str(bucket_file)
-    settings.FLAGSHIP_POLLING_INTERVAL = 0
     settings.FLAGSHIP_HIT_SPOOL_DIR = False
     settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = {"env-app": ["key-app"], SECOND: [SECOND_KEY]}
     flagship_client.reset()

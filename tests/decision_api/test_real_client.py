@@ -11,7 +11,7 @@ from django.core.cache import caches
 from django_flagship import client as flagship_client
 from django_flagship.sdk.tracking import MemoryTracker
 
-from .conftest import bucket_data
+from .conftest import use_app_bucket
 from .test_v2_contract import visitor
 
 pytestmark = pytest.mark.django_db(databases=[])
@@ -28,16 +28,7 @@ def memory_tracker(config) -> MemoryTracker:
 
 @pytest.fixture
 def app_settings(settings, tmp_path):
-    bucket_file = tmp_path / "bucketing.json"
-    bucket_file.write_text(json.dumps(bucket_data()), encoding="utf-8")
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "real"}
-    }
-    caches["default"].clear()
-    settings.ROOT_URLCONF = "tests.decision_api.urls"
-    settings.FLAGSHIP_MODE = "BUCKETING"
-    settings.FLAGSHIP_BUCKET_FILE = str(bucket_file)
-    settings.FLAGSHIP_POLLING_INTERVAL = 0
+    use_app_bucket(settings, tmp_path, "real")
     settings.FLAGSHIP_TRACKER = f"{__name__}.memory_tracker"
     settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = {"app-env": ["app-key"]}
     TRACKERS.clear()
