@@ -44,6 +44,7 @@ import contextlib
 import json
 import logging
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -64,6 +65,7 @@ __all__ = [
     "SpoolReport",
     "SpooledItem",
     "default_spool_dir",
+    "make_private_directory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -87,6 +89,42 @@ def default_spool_dir(env_id: str) -> Path:
     """A per-user, per-environment directory under the system temp directory."""
     user = str(os.getuid()) if hasattr(os, "getuid") else "user"
     return Path(tempfile.gettempdir()) / f"django-flagship-{user}" / "spool" / env_id
+
+
+def make_private_directory(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, readable by this user alone.
+
+    Below the shared temporary directory every level must also be this user's
+    own, and not a symbolic link: another local user could otherwise read the
+    spooled hits or plant files for this process to send. A level of ours that
+    others may open is closed (``0o700``); one that is not ours raises
+    :class:`PermissionError`.
+    """
+    missing = []
+    path = directory
+    while not os.path.lexists(path) and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for level in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            level.mkdir(mode=0o700)
+    if not hasattr(os, "getuid"):
+        return
+    shared = Path(os.path.abspath(tempfile.gettempdir()))
+    try:
+        below = Path(os.path.abspath(directory)).relative_to(shared)
+    except ValueError:
+        return  # a directory the project chose: its permissions are the project's
+    path = shared
+    for part in below.parts:
+        path = path / part
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+            raise PermissionError(f"{path} is not a directory (a link?): refusing to spool there")
+        if info.st_uid != os.getuid():
+            raise PermissionError(f"{path} belongs to uid {info.st_uid}: refusing to spool there")
+        if info.st_mode & 0o077:
+            os.chmod(path, 0o700)
 
 
 def _entry(item: SpooledItem) -> dict[str, Any]:
@@ -245,7 +283,7 @@ class Spool:
         name = f"{round(now * 1000):013d}-{os.getpid()}-{uuid.uuid4().hex[:12]}{_SUFFIX}"
         with self._lock:
             try:
-                self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+                make_private_directory(self.directory)
                 if self.max_bytes and self.size() + len(encoded) > self.max_bytes:
                     self.refused += len(items)
                     logger.error(
@@ -328,6 +366,12 @@ class Spool:
         A file another process claimed first is skipped. The caller must end
         each claim with :meth:`ClaimedFile.done` or :meth:`ClaimedFile.release`.
         """
+        try:
+            if os.path.lexists(self.directory):
+                make_private_directory(self.directory)
+        except OSError as exc:
+            logger.error("Not reading the Flagship spool %s: %s", self.directory, exc)
+            return
         self.release_stale_claims()
         for path in self.pending():
             claimed = path.with_name(path.name + _CLAIMED)

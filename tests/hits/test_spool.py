@@ -3,13 +3,15 @@
 import json
 import logging
 import os
+import stat
+import tempfile
 import threading
 import time
 
 import pytest
 
 from django_flagship.sdk.hits import HIT_EXPIRATION_SECONDS, Activation, Page
-from django_flagship.sdk.spool import SPOOL_FORMAT, Spool
+from django_flagship.sdk.spool import SPOOL_FORMAT, Spool, default_spool_dir
 from django_flagship.sdk.tracking import TrackedHit
 
 from .conftest import ENV, event
@@ -183,3 +185,58 @@ def test_reading_a_missing_directory_is_empty(tmp_path):
     assert spool.pending() == []
     assert list(spool.claim()) == []
     assert spool.size() == 0
+
+
+# -- the spool under the shared temporary directory ----------------------------------
+
+
+@pytest.fixture
+def shared_tmp(tmp_path, monkeypatch):
+    """A temporary directory standing for /tmp, as every local user shares it."""
+    shared = tmp_path / "shared-tmp"
+    shared.mkdir()
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(shared))
+    return shared
+
+
+def test_the_default_spool_is_private_at_every_level(shared_tmp):
+    directory = default_spool_dir("env-x")
+    spool = Spool(directory, env_id="env-x")
+    assert spool.write([event("one")]) == 1
+    level = directory
+    while level != shared_tmp:
+        assert stat.S_IMODE(level.stat().st_mode) == 0o700, level
+        level = level.parent
+
+
+def test_a_level_of_ours_left_open_is_closed(shared_tmp):
+    directory = default_spool_dir("env-x")
+    root = directory.parents[1]  # django-flagship-<uid>, as an older version made it
+    root.mkdir(mode=0o755)
+    os.chmod(root, 0o777)
+    assert Spool(directory, env_id="env-x").write([event("one")]) == 1
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+def test_a_planted_link_is_refused_for_writing_and_reading(shared_tmp, tmp_path, caplog):
+    elsewhere = tmp_path / "someone-elses"
+    elsewhere.mkdir()
+    directory = default_spool_dir("env-x")
+    directory.parents[1].symlink_to(elsewhere, target_is_directory=True)
+    spool = Spool(directory, env_id="env-x")
+    with caplog.at_level(logging.ERROR, logger="django_flagship"):
+        assert spool.write([event("one")]) == 0
+        assert list(spool.claim()) == []
+    assert "refusing to spool there" in caplog.text
+    assert list(elsewhere.rglob("*.json")) == []
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="giving a directory to another user needs root")
+def test_a_level_owned_by_another_user_is_refused(shared_tmp, caplog):
+    directory = default_spool_dir("env-x")
+    root = directory.parents[1]
+    root.mkdir(mode=0o700)
+    os.chown(root, 65534, 65534)
+    with caplog.at_level(logging.ERROR, logger="django_flagship"):
+        assert Spool(directory, env_id="env-x").write([event("one")]) == 0
+    assert "belongs to uid 65534" in caplog.text
