@@ -447,22 +447,26 @@ def _check_drf() -> list[CheckMessage]:
     ]
 
 
-def _is_flagship_middleware(path: str) -> bool:
-    if path == MIDDLEWARE_PATH:
+def _is_middleware(path: Any, wanted: str) -> bool:
+    """``path`` names the middleware class ``wanted``, or a subclass of it."""
+    if path == wanted:
         return True
+    if not isinstance(path, str):
+        return False
     try:
-        from .middleware import FlagshipMiddleware
-
         imported = import_string(path)
+        base = import_string(wanted)
     except ImportError:
         return False
-    return isinstance(imported, type) and issubclass(imported, FlagshipMiddleware)
+    return isinstance(imported, type) and issubclass(imported, base)
 
 
 def check_middleware(**kwargs: Any) -> list[CheckMessage]:
     """FlagshipMiddleware is installed, after the session and auth middleware."""
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
-    position = next((i for i, path in enumerate(middleware) if _is_flagship_middleware(path)), None)
+    position = next(
+        (i for i, path in enumerate(middleware) if _is_middleware(path, MIDDLEWARE_PATH)), None
+    )
     if position is None:
         return [
             _warning(
@@ -475,7 +479,8 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
         ]
     errors = []
     for required in _MUST_COME_AFTER:
-        if required in middleware and middleware.index(required) > position:
+        # A project's own subclass (a custom session middleware) counts too.
+        if any(_is_middleware(path, required) for path in middleware[position + 1 :]):
             errors.append(
                 _error(
                     9,

@@ -1,5 +1,7 @@
 """Callables the tests name in FLAGSHIP_* settings."""
 
+from django.contrib.sessions.middleware import SessionMiddleware
+
 from django_flagship.middleware import FlagshipMiddleware
 from django_flagship.sdk.tracking import MemoryTracker
 
@@ -37,3 +39,7 @@ not_callable = 42
 
 class CustomMiddleware(FlagshipMiddleware):
     pass
+
+
+class ProjectSessionMiddleware(SessionMiddleware):
+    """A project's own session middleware, as many projects have."""

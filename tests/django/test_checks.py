@@ -187,6 +187,22 @@ def test_middleware_subclass_is_recognised(settings):
     assert ids(check_middleware()) == ["django_flagship.E009"]
 
 
+def test_a_session_middleware_subclass_after_it_is_an_error(settings):
+    settings.MIDDLEWARE = [
+        "django_flagship.middleware.FlagshipMiddleware",
+        "tests.django.support.ProjectSessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
+    messages = check_middleware()
+    assert ids(messages) == ["django_flagship.E009", "django_flagship.E009"]
+    settings.MIDDLEWARE = [
+        "tests.django.support.ProjectSessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django_flagship.middleware.FlagshipMiddleware",
+    ]
+    assert check_middleware() == []
+
+
 def test_middleware_missing(settings):
     settings.MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
     assert ids(check_middleware()) == ["django_flagship.W002"]
