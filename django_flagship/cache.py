@@ -139,6 +139,7 @@ class BucketStore:
         self._install_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._next_check = 0.0
+        self._checked_once = False
 
     def __repr__(self) -> str:
         return f"<BucketStore {self.entry_key!r} version={self.version!r}>"
@@ -152,15 +153,17 @@ class BucketStore:
     def current(self) -> Bucket | None:
         """The parsed bucket; at most one cache round trip, usually none."""
         bucket = self._bucket
-        if bucket is not None and self._clock() < self._next_check:
+        if self._clock() < self._next_check and (bucket is not None or self._checked_once):
             return bucket
         if self._pid != os.getpid():
             self._reset_process_state()
-        if bucket is None:
-            # Nothing to serve yet (a new process): wait for a check another
-            # thread is making rather than answer without a bucket.
+        if bucket is None and not self._checked_once:
+            # A new process, nothing to serve yet: wait for the first check,
+            # which another thread may be making, rather than answer without a
+            # bucket. Later checks never make a request wait (a cache that
+            # hangs must not queue every request thread behind it).
             with self._check_lock:
-                if self._bucket is None and self._clock() >= self._next_check:
+                if not self._checked_once:
                     self._run_check()
             return self._bucket
         if not self._check_lock.acquire(blocking=False):
@@ -174,8 +177,11 @@ class BucketStore:
     def _run_check(self) -> None:
         # Called with the check lock held.
         self._next_check = self._clock() + self.check_interval
-        self._check()
-        self._ensure_poller()
+        try:
+            self._check()
+            self._ensure_poller()
+        finally:
+            self._checked_once = True
 
     def _check(self) -> None:
         try:

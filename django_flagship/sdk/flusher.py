@@ -402,14 +402,14 @@ class BackgroundTracker:
 
     def _send_batch(self, batch: list[_Entry]) -> bool:
         """Send one batch; False after a retryable failure (items handled)."""
-        if self._failures and self.spool is not None:
+        if self._failures and self.spool is not None and not self._closed:
             # Coming out of an outage, what was spooled during it is older than
             # this batch: it goes first, so each visitor's hits keep their order.
-            report = self._replay()
-            if report.left:
-                error = RetryableDeliveryError(report.errors[-1] if report.errors else "spool")
-                self._retry_later([item for _, item in batch], [seq for seq, _ in batch], error)
-                return False
+            # The batch is tried even when the spool is not taken: one spool
+            # file the collector keeps refusing must not hold live hits back
+            # (it waits for the next recovery or start). At shutdown the spool
+            # stays where it is, safe, and the deadline goes to live hits.
+            self._replay()
         by_item = {id(item): (seq, item) for seq, item in batch}
         activations = [item for _, item in batch if isinstance(item, Activation)]
         hits = [item for _, item in batch if not isinstance(item, Activation)]

@@ -185,7 +185,8 @@ class Visitor:
 
         Kept with the assignment history, so that a visitor whose context did not
         change sends no new SEGMENT on the next request or in another process.
-        Computed only when asked for: a visitor that is never stored pays nothing.
+        Computed only when asked for (the Django layer asks when it stores the
+        history): a visitor of the SDK alone never pays for it.
         """
         if self._segment_digest is None and self._segment_sent is not None:
             self._segment_digest = _digest(self._segment_sent)

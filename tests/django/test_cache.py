@@ -468,3 +468,11 @@ def test_without_any_bucket_a_request_makes_no_round_trip_within_the_interval(ca
     clock.now += 10
     assert store.current() is None
     assert len(cache.calls) == calls + 1
+
+
+def test_once_checked_a_process_without_a_bucket_never_waits_on_the_lock(cache, clock):
+    store = make_store(cache, clock=clock)
+    assert store.current() is None  # the first check
+    clock.now += 10
+    with store._check_lock:  # another thread is checking (a hanging cache, say)
+        assert store.current() is None  # answers at once

@@ -241,6 +241,20 @@ def test_a_hit_queued_during_an_outage_waits_behind_the_spool(make_tracker, coll
     ]
 
 
+def test_a_spool_file_the_collector_refuses_does_not_hold_live_hits_back(
+    make_tracker, collector, spool
+):
+    tracker = make_tracker(spool=spool, max_retries=5)
+    assert tracker.flush(5)  # the start-up replay: nothing yet
+    spool.write([event("stuck")])  # left by another process
+    tracker._failures = 1  # after one timeout, say
+    collector.fail_next(1, 503)  # the collector refuses the spool file, once
+    tracker.add_hit(event("live"))
+    assert tracker.flush(5)
+    assert [hit["el"] for hit in collector.hits()] == ["live"]
+    assert len(spool.pending()) == 1  # kept for the next recovery or start
+
+
 def test_backoff_stays_finite_after_very_many_failures(make_tracker):
     tracker = make_tracker(backoff_base=0.5, backoff_max=30.0)
     tracker._failures = 5_000
