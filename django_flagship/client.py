@@ -130,6 +130,11 @@ def _close(old: Runtime) -> None:
         logger.exception("Flagship: stopping the client failed")
     if old.store is not None:
         old.store.close()
+    # The served Decision API's trackers of other environments belong to this
+    # client too: flushed now, not by the next request that finds them stale.
+    from .decision_server import close_served_trackers
+
+    close_served_trackers()
 
 
 @receiver(setting_changed)

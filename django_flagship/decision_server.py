@@ -23,8 +23,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from . import client
 from .conf import conf as app_conf
@@ -920,12 +918,6 @@ def served_tracker(env_id: str) -> Tracker | None:
 def close_served_trackers() -> None:
     """Flush and close the served environments' own trackers; they are rebuilt on use."""
     _served_trackers.close()
-
-
-@receiver(setting_changed)
-def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting.startswith("FLAGSHIP_") or setting == "CACHES":
-        close_served_trackers()
 
 
 def track_activations(items: Iterable[ActivationRequest], now: float | None = None) -> None:
