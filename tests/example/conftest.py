@@ -5,6 +5,8 @@ function) come from ``example_project.settings`` itself; the Flagship ones are
 forced offline, whatever the developer's environment holds.
 """
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,15 @@ def shop_server(shop, transactional_db):
     """
     server = LiveServer("localhost")
     yield server
+    # Keep-alive connections (the SDK's session in DECISION_API mode, a browser)
+    # each hold a server thread that closes the shared in-memory database
+    # connection when it ends: that must happen while the server still shares it.
+    client.reset()  # closes the SDK's HTTP session
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.02)
     server.stop()
 
 

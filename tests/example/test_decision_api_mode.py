@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
-import time
 
 import pytest
 import requests
@@ -48,19 +46,8 @@ OUTCOME = re.compile(
 
 @pytest.fixture
 def server(shop_server):
-    """The shop's live server; the keep-alive connections to it end before it stops.
-
-    The SDK's session (DECISION_API mode) keeps its connections open: each one
-    holds a server thread that closes the shared in-memory database
-    connection when it ends, which must happen while the server still shares it.
-    """
-    yield shop_server
-    client.reset()  # closes the SDK's HTTP session
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline and any(
-        "process_request_thread" in thread.name for thread in threading.enumerate()
-    ):
-        time.sleep(0.02)
+    """The shop's live server (its fixture waits for keep-alive connections to end)."""
+    return shop_server
 
 
 def decision_api_mode(settings, server) -> None:
