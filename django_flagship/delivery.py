@@ -63,7 +63,12 @@ def build_spool(config: Config) -> Spool | None:
         raise ImproperlyConfigured(
             f"FLAGSHIP_HIT_SPOOL_DIR must be a path, None or False, got {directory!r}"
         )
-    return Spool(Path(directory), env_id=config.env_id)
+    base = Path(directory)
+    if config.env_id and config.env_id != conf.env_id:
+        # Another environment the served Decision API tracks for: a directory
+        # of its own, so that its files and its size cap are its own.
+        base = base / "environments" / config.env_id
+    return Spool(base, env_id=config.env_id)
 
 
 def build_collector_tracker(config: Config) -> BackgroundTracker:

@@ -104,6 +104,19 @@ def test_the_collector_sink_takes_the_hit_settings(site, tmp_path):
     assert client.get_client().tracker.sink.spool is None
 
 
+def test_another_served_environment_spools_in_a_directory_of_its_own(site, tmp_path):
+    import copy
+
+    from django_flagship.delivery import build_spool
+
+    config = copy.copy(client.get_client().config)
+    assert build_spool(config).directory == tmp_path / "spool"
+    config.env_id = "env-other"
+    spool = build_spool(config)
+    assert spool.directory == tmp_path / "spool" / "environments" / "env-other"
+    assert spool.env_id == "env-other"
+
+
 def test_the_default_spool_dir_is_per_user_and_environment(site, tmp_path):
     site.FLAGSHIP_HIT_SINK = "collector"
     del site.FLAGSHIP_HIT_SPOOL_DIR
