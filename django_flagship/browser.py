@@ -33,9 +33,9 @@ import json
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -45,7 +45,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
-from .conf import DEFAULTS, conf
+from .conf import DEFAULTS, conf, setting_or_default
 from .sdk.hits import Event, EventCategory
 
 __all__ = [
@@ -204,34 +204,16 @@ def parse_max_body(value: Any) -> int:
     return value
 
 
-_T = TypeVar("_T")
-
-#: The malformed values already logged, so that each one is logged once per process.
-_reported: set[str] = set()
-
-
-def _or_default(name: str, parse: Callable[[Any], _T], value: Any) -> _T:
-    """``parse(value)``; for a malformed value, log once and parse the default."""
-    try:
-        return parse(value)
-    except ValueError as exc:
-        message = str(exc)
-        if message not in _reported:
-            _reported.add(message)
-            logger.error(
-                "Flagship: %s (system check django_flagship.E016); using the default, %r",
-                message,
-                DEFAULTS[name],
-            )
-        return parse(DEFAULTS[name])
-
-
 def _rate_limit() -> tuple[int, float] | None:
-    return _or_default("FLAGSHIP_BROWSER_RATE_LIMIT", parse_rate_limit, conf.browser_rate_limit)
+    return setting_or_default(
+        "FLAGSHIP_BROWSER_RATE_LIMIT", conf.browser_rate_limit, parse_rate_limit, "E016"
+    )
 
 
 def _max_body() -> int:
-    return _or_default("FLAGSHIP_BROWSER_MAX_BODY", parse_max_body, conf.browser_max_body)
+    return setting_or_default(
+        "FLAGSHIP_BROWSER_MAX_BODY", conf.browser_max_body, parse_max_body, "E016"
+    )
 
 
 # -- receiving events -----------------------------------------------------------

@@ -58,14 +58,16 @@ ENVIRONMENTS``                      env id and API key
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 from .sdk import constants
 
-__all__ = ["DEFAULTS", "DRF_DENY_STATUSES", "FlagshipSettings", "conf"]
+__all__ = ["DEFAULTS", "DRF_DENY_STATUSES", "FlagshipSettings", "conf", "setting_or_default"]
 
 DAY = 24 * 60 * 60.0
 
@@ -122,6 +124,34 @@ DRF_DENY_STATUSES = (403, 404)
 
 def _get(name: str) -> Any:
     return getattr(settings, name, DEFAULTS[name])
+
+
+_T = TypeVar("_T")
+
+#: The malformed values :func:`setting_or_default` logged, each once per process.
+_reported: set[str] = set()
+
+
+def setting_or_default(name: str, value: Any, parse: Callable[[Any], _T], check_id: str) -> _T:
+    """``parse(value)``, or, for a value it refuses, ``parse`` of the default.
+
+    For settings read on each request: ``manage.py check`` reports a malformed
+    one (``check_id``); should it reach a request anyway, it is logged once
+    and the default applies, never a 500.
+    """
+    try:
+        return parse(value)
+    except (ValueError, ImproperlyConfigured) as exc:
+        message = str(exc)
+        if message not in _reported:
+            _reported.add(message)
+            logging.getLogger("django_flagship").error(
+                "Flagship: %s (system check django_flagship.%s); using the default, %r",
+                message,
+                check_id,
+                DEFAULTS[name],
+            )
+        return parse(DEFAULTS[name])
 
 
 class FlagshipSettings:

@@ -26,7 +26,6 @@ The permission answers the request itself rather than returning ``False``
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -34,17 +33,12 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from django_flagship.conf import DEFAULTS, DRF_DENY_STATUSES, conf
+from django_flagship.conf import DRF_DENY_STATUSES, conf, setting_or_default
 
 __all__ = ["DENY_STATUSES", "FlagPermission", "FlagRequired"]
 
-logger = logging.getLogger("django_flagship")
-
 #: The statuses a disabled flag may answer with.
 DENY_STATUSES = DRF_DENY_STATUSES
-
-#: The malformed settings already logged, so that each one is logged once per process.
-_reported: set[str] = set()
 
 
 def _check_status(name: str, value: Any) -> int:
@@ -55,18 +49,12 @@ def _check_status(name: str, value: Any) -> int:
 
 def _deny_status_setting() -> int:
     """``FLAGSHIP_DRF_DENY_STATUS``; for a malformed value, logged once, the default."""
-    try:
-        return _check_status("FLAGSHIP_DRF_DENY_STATUS", conf.drf_deny_status)
-    except ImproperlyConfigured as exc:
-        default: int = DEFAULTS["FLAGSHIP_DRF_DENY_STATUS"]
-        if str(exc) not in _reported:
-            _reported.add(str(exc))
-            logger.error(
-                "Flagship: %s (system check django_flagship.E017); answering %d",
-                exc,
-                default,
-            )
-        return default
+    return setting_or_default(
+        "FLAGSHIP_DRF_DENY_STATUS",
+        conf.drf_deny_status,
+        lambda value: _check_status("FLAGSHIP_DRF_DENY_STATUS", value),
+        "E017",
+    )
 
 
 class FlagPermission(BasePermission):

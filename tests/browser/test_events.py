@@ -271,7 +271,7 @@ def test_the_window_starts_again(client, browser_site, monkeypatch):
 def test_a_malformed_rate_limit_falls_back_to_the_default(
     client, browser_site, caplog, monkeypatch
 ):
-    monkeypatch.setattr("django_flagship.browser._reported", set())
+    monkeypatch.setattr("django_flagship.conf._reported", set())
     # manage.py check reports it (E016); a request still gets the default limit, not a 500.
     browser_site.FLAGSHIP_BROWSER_RATE_LIMIT = "60/minute"
     visit(client)
@@ -286,13 +286,13 @@ def test_a_malformed_rate_limit_falls_back_to_the_default(
 
 @pytest.mark.parametrize("value", [(0, 60.0), (5, -1), [5], False, "60"])
 def test_a_malformed_rate_limit_never_turns_the_limit_off(browser_site, monkeypatch, value):
-    monkeypatch.setattr("django_flagship.browser._reported", set())
+    monkeypatch.setattr("django_flagship.conf._reported", set())
     browser_site.FLAGSHIP_BROWSER_RATE_LIMIT = value
     assert _rate_limit() == (60, 60.0)
 
 
 def test_a_malformed_max_body_falls_back_to_the_default(client, browser_site, caplog, monkeypatch):
-    monkeypatch.setattr("django_flagship.browser._reported", set())
+    monkeypatch.setattr("django_flagship.conf._reported", set())
     browser_site.FLAGSHIP_BROWSER_MAX_BODY = "100"
     with caplog.at_level(logging.ERROR, logger="django_flagship"):
         response = post(client, {"action": "x" * 3000})

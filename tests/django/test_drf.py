@@ -99,7 +99,7 @@ def test_a_bad_status_setting_is_reported_and_the_gate_stays_closed(
     api, configured, caplog, monkeypatch, value
 ):
     # manage.py check reports it (E017); a request gets the default 404, not a 500.
-    monkeypatch.setattr("django_flagship.contrib.drf._reported", set())
+    monkeypatch.setattr("django_flagship.conf._reported", set())
     configured.FLAGSHIP_DRF_DENY_STATUS = value
     with caplog.at_level(logging.ERROR, logger="django_flagship"):
         first = api.get("/off/")
