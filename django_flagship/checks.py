@@ -20,6 +20,7 @@ Id                         Problem
 ``django_flagship.E015``   ``FLAGSHIP_HIT_SPOOL_DIR`` is not a path, ``None`` or ``False``
 ``django_flagship.E016``   a ``FLAGSHIP_BROWSER_*`` setting (the browser event view) is malformed
 ``django_flagship.E017``   ``FLAGSHIP_DRF_DENY_STATUS`` is not 403 or 404
+``django_flagship.E018``   ``FLAGSHIP_DECISION_CACHE_SIZE`` is not an int >= 0
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -80,6 +81,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_hits()
     errors += _check_browser()
     errors += _check_drf()
+    errors += _check_decision_cache()
     return errors
 
 
@@ -240,6 +242,20 @@ def _check_numbers() -> list[CheckMessage]:
                 )
             )
     return errors
+
+
+def _check_decision_cache() -> list[CheckMessage]:
+    value = conf.raw("FLAGSHIP_DECISION_CACHE_SIZE")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return []
+    return [
+        _error(
+            18,
+            f"FLAGSHIP_DECISION_CACHE_SIZE is {value!r}; it must be an int >= 0.",
+            "It is how many recent bucketing decisions each process remembers "
+            f"(default {DEFAULTS['FLAGSHIP_DECISION_CACHE_SIZE']}); 0 turns that off.",
+        )
+    ]
 
 
 def _check_callables() -> list[CheckMessage]:

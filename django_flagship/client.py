@@ -66,6 +66,10 @@ class Runtime:
     cookie_name: str
     cookie_age: float
     history_in_session: bool
+    #: Read on every request: kept here, as reading a setting a project left
+    #: unset costs Django an exception each time.
+    auto_page_hits: bool
+    consent_session_key: str
 
 
 _lock = threading.Lock()
@@ -227,6 +231,7 @@ def build_config() -> Config | None:
             bucketing_url=conf.bucketing_url,
             events_url=conf.events_url,
             activate_url=conf.activate_url,
+            decision_cache_size=conf.decision_cache_size,
         )
     except (TypeError, ValueError) as exc:
         # The SDK names its argument ("timeout must be..."); name the setting.
@@ -296,6 +301,8 @@ def _common(config: Config | None) -> dict[str, Any]:
         "cookie_name": _string("FLAGSHIP_COOKIE_NAME", conf.cookie_name) or "flagship_visitor",
         "cookie_age": _number("FLAGSHIP_COOKIE_AGE", conf.cookie_age, allow_zero=False),
         "history_in_session": settings.SESSION_ENGINE != COOKIE_SESSIONS,
+        "auto_page_hits": bool(conf.auto_page_hits),
+        "consent_session_key": conf.consent_session_key,
     }
 
 
@@ -372,4 +379,6 @@ def _fallback_common() -> dict[str, Any]:
         "cookie_name": "flagship_visitor",
         "cookie_age": 365 * 24 * 3600.0,
         "history_in_session": False,
+        "auto_page_hits": False,
+        "consent_session_key": DEFAULTS["FLAGSHIP_CONSENT_SESSION_KEY"],
     }

@@ -26,6 +26,8 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_COOKIE_NAME``            ``"flagship_visitor"``  signed cookie used without sessions
 ``FLAGSHIP_COOKIE_AGE``             ``31536000.0`` (1 y)    that cookie's max age in seconds
 ``FLAGSHIP_VARY_HEADERS``           ``("Cookie",)``         ``Vary`` added when flags were read
+``FLAGSHIP_DECISION_CACHE_SIZE``    ``2048``                recent decisions kept per process
+                                                            (bucketing); ``0`` turns it off
 ``FLAGSHIP_TRACKER``                ``None``                dotted path: ``f(config) -> tracker``,
                                                             the sink behind the hit signals
 ``FLAGSHIP_HIT_SINK``               ``"auto"``              ``"collector"``, ``"log"``,
@@ -91,6 +93,7 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_COOKIE_NAME": "flagship_visitor",
     "FLAGSHIP_COOKIE_AGE": 365 * DAY,
     "FLAGSHIP_VARY_HEADERS": ("Cookie",),
+    "FLAGSHIP_DECISION_CACHE_SIZE": constants.DECISION_CACHE_SIZE,
     "FLAGSHIP_TRACKER": None,
     "FLAGSHIP_HIT_SINK": "auto",
     "FLAGSHIP_HIT_QUEUE_SIZE": 10_000,
@@ -232,6 +235,10 @@ class FlagshipSettings:
     @property
     def vary_headers(self) -> Sequence[str]:
         return _get("FLAGSHIP_VARY_HEADERS")
+
+    @property
+    def decision_cache_size(self) -> int:
+        return _get("FLAGSHIP_DECISION_CACHE_SIZE")
 
     @property
     def tracker(self) -> str | None:

@@ -32,12 +32,15 @@ def _session_key() -> str:
     return conf.consent_session_key
 
 
-def get_consent(request: HttpRequest) -> bool | None:
-    """The choice recorded with :func:`set_consent`, or ``None``."""
+def get_consent(request: HttpRequest, *, session_key: str | None = None) -> bool | None:
+    """The choice recorded with :func:`set_consent`, or ``None``.
+
+    ``session_key`` defaults to ``FLAGSHIP_CONSENT_SESSION_KEY``.
+    """
     session = getattr(request, "session", None)
     if session is None:
         return None
-    value = session.get(_session_key())
+    value = session.get(_session_key() if session_key is None else session_key)
     return value if isinstance(value, bool) else None
 
 

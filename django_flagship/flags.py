@@ -132,7 +132,7 @@ class _OverrideVisitor:
         flag = self.get_flag(key)
         if flag is None:
             return False
-        marker = (flag.assignment.variation_group_id, flag.assignment.variation_id)
+        marker = flag.assignment.marker
         if marker in self._activated:
             return False
         self._activated.add(marker)
@@ -522,7 +522,7 @@ class Flags:
         flag = source.get_flag(key)
         if flag is None:
             return False
-        marker = (flag.assignment.variation_group_id, flag.assignment.variation_id)
+        marker = flag.assignment.marker
         return marker not in source.activated
 
     async def aget(self, key: str, default: Any = None, activate: bool | None = None) -> Any:
@@ -576,7 +576,7 @@ class RequestFlags(Flags):
             logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
             context = default_context(request)
         # The choice set_consent() kept in the session wins over the hook.
-        consent = get_consent(request)
+        consent = get_consent(request, session_key=rt.consent_session_key)
         if consent is None:
             consent = True
             if rt.consent_hook is not None:

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
-from .conf import conf
+from .client import runtime
 from .delivery import send_page_hit
 from .flags import RequestFlags
 from .identity import COOKIE_SALT
@@ -44,14 +44,15 @@ class FlagshipMiddleware:
         flags = RequestFlags(request)
         request.flags = flags  # type: ignore[attr-defined]
         response = self.get_response(request)  # type: ignore[misc]
-        send_page_hit(request, flags, response)
+        if runtime().auto_page_hits:
+            send_page_hit(request, flags, response)
         return finish_response(flags, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flags = RequestFlags(request)
         request.flags = flags  # type: ignore[attr-defined]
         response = await self.get_response(request)  # type: ignore[misc]
-        if conf.auto_page_hits:  # resolving the visitor may read the session: a thread
+        if runtime().auto_page_hits:  # resolving the visitor may read the session: a thread
             await sync_to_async(send_page_hit)(request, flags, response)
         return finish_response(flags, response)
 

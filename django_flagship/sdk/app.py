@@ -98,7 +98,8 @@ class Flagship:
             self.decision_manager = ApiDecisionManager(client)
         else:
             self.decision_manager = BucketingDecisionManager(
-                bucket_source or self._default_bucket_source(config)
+                bucket_source or self._default_bucket_source(config),
+                memo_size=config.decision_cache_size,
             )
         self.status = Status.READY
         self.log(logging.INFO, f"Flagship started: {config!r}")

@@ -59,7 +59,9 @@ class Config:
 
     Every time is in float seconds. ``polling_interval=0`` fetches the bucketing
     file once and never polls. ``bucket_file`` bucketing offline from a local
-    file, with no network at all.
+    file, with no network at all. ``decision_cache_size`` is how many recent
+    bucketing decisions the process remembers (see :mod:`.memo`); 0 turns the
+    memory off.
     """
 
     __slots__ = (
@@ -70,6 +72,7 @@ class Config:
         "bucket_file",
         "bucketing_url",
         "decision_api_url",
+        "decision_cache_size",
         "env_id",
         "event_handler",
         "events_url",
@@ -96,6 +99,7 @@ class Config:
         tracker: Any = None,
         breaker_failures: int = 5,
         breaker_cooldown: float = 30.0,
+        decision_cache_size: int = constants.DECISION_CACHE_SIZE,
     ) -> None:
         if not isinstance(env_id, str):
             raise TypeError(f"env_id must be a string, got {type(env_id).__name__}")
@@ -113,6 +117,10 @@ class Config:
             raise TypeError("breaker_failures must be an int")
         if breaker_failures < 1:
             raise ValueError(f"breaker_failures must be >= 1, got {breaker_failures}")
+        if isinstance(decision_cache_size, bool) or not isinstance(decision_cache_size, int):
+            raise TypeError("decision_cache_size must be an int")
+        if decision_cache_size < 0:
+            raise ValueError(f"decision_cache_size must be >= 0, got {decision_cache_size}")
         if tracker is not None:
             missing = [
                 m
@@ -135,6 +143,7 @@ class Config:
         self.activate_url = _url("activate_url", activate_url)
         self.tracker = tracker
         self.breaker_failures = breaker_failures
+        self.decision_cache_size = decision_cache_size
         self.breaker_cooldown = _seconds("breaker_cooldown", breaker_cooldown, allow_zero=True)
 
     @property

@@ -6,6 +6,7 @@ __all__ = [
     "ACTIVATE_URL",
     "BUCKETING_URL",
     "DECISION_API_URL",
+    "DECISION_CACHE_SIZE",
     "EVENTS_URL",
     "RESERVED_CONTEXT_KEYS",
     "SDK_CLIENT",
@@ -22,3 +23,10 @@ SDK_VERSION = __version__
 
 #: Keys the SDK sets itself in every visitor's context; users may not set them.
 RESERVED_CONTEXT_KEYS = frozenset({"fs_client", "fs_version"})
+
+#: How many recent bucketing decisions a process remembers by default. An entry
+#: holds the question (visitor id, context, a copy of the assignment history
+#: sharing the bucket's strings) and references to the bucket's assignments:
+#: a few kilobytes for a visitor in 50 campaigns (``benchmarks/middleware.py``
+#: measures it).
+DECISION_CACHE_SIZE = 2048

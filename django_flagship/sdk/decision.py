@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from .bucket_source import BucketSource
+from .constants import DECISION_CACHE_SIZE
 from .decision_api import DecisionApiClient, DecisionError, DecisionResult
+from .memo import DecisionMemo
 
 __all__ = ["ApiDecisionManager", "BucketingDecisionManager", "DecisionManager"]
 
@@ -48,8 +50,10 @@ class ApiDecisionManager:
 class BucketingDecisionManager:
     """BUCKETING mode: decisions computed here from the current bucket."""
 
-    def __init__(self, source: BucketSource) -> None:
+    def __init__(self, source: BucketSource, *, memo_size: int = DECISION_CACHE_SIZE) -> None:
         self.source = source
+        #: A returning visitor's unchanged question is answered from memory.
+        self.memo = DecisionMemo(memo_size)
 
     @property
     def ready(self) -> bool:
@@ -62,7 +66,10 @@ class BucketingDecisionManager:
             raise DecisionError("no bucketing file is loaded yet")
         if bucket.panic:
             return DecisionResult([], panic=True)
-        return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
+        decision = self.memo.decide(bucket, visitor_id, context, assignments)
+        return DecisionResult(
+            list(decision.assignments), flags=decision.flags, variations=decision.variations
+        )
 
     def close(self) -> None:
         self.source.close()

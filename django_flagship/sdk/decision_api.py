@@ -13,7 +13,7 @@ from urllib.parse import quote, quote_plus
 import requests
 
 from .http import make_session, short_text
-from .model import Assignment
+from .model import Assignment, FlagInfo
 
 __all__ = [
     "CircuitBreaker",
@@ -69,6 +69,10 @@ class DecisionError(Exception):
 class DecisionResult:
     assignments: list[Assignment] = field(default_factory=list)
     panic: bool = False
+    #: When already known (a remembered decision), the flags merged from
+    #: ``assignments`` and their ``{variationGroupId: variationId}``; read-only.
+    flags: Mapping[str, FlagInfo] | None = None
+    variations: Mapping[str, str] | None = None
 
 
 def _optional_str(value: Any) -> str | None:

@@ -33,10 +33,13 @@ class Assignment:
     #: ``{key: FlagInfo}`` built once per assignment, so merging the flags of a
     #: decision copies references instead of building objects per visitor.
     flag_infos: Mapping[str, FlagInfo] = field(init=False, repr=False, compare=False)
+    #: ``(variation_group_id, variation_id)``: what activations are counted by.
+    marker: tuple[str, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         infos = {key: FlagInfo(key, value, self) for key, value in self.flags.items()}
         object.__setattr__(self, "flag_infos", infos)
+        object.__setattr__(self, "marker", (self.variation_group_id, self.variation_id))
 
     def info(self) -> dict[str, Any]:
         """The seed's ``get_modification_info`` dictionary."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -26,7 +27,13 @@ _MISSING = object()
 
 
 def _digest(values: Mapping[str, str]) -> str:
-    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    return _digest_of(tuple(values.items()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _digest_of(items: tuple[tuple[str, str], ...]) -> str:
+    # Remembered: most requests come from visitors whose context did not change.
+    text = json.dumps(dict(items), sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
@@ -172,9 +179,11 @@ class Visitor:
                 self._flags = {}
                 return True
             self.assignments = result.assignments
-            self._flags = merge_flags(result.assignments)
-            for assignment in result.assignments:
-                self.assignment_history[assignment.variation_group_id] = assignment.variation_id
+            flags, variations = result.flags, result.variations
+            self._flags = merge_flags(result.assignments) if flags is None else flags
+            if variations is None:
+                variations = {a.variation_group_id: a.variation_id for a in result.assignments}
+            self.assignment_history.update(variations)
         if client.sends_segments:
             self._send_segment()
         return True
@@ -268,7 +277,9 @@ class Visitor:
         if self.panic or not self.consent:
             return False
         assignment = flag.assignment
-        marker = (assignment.variation_group_id, assignment.variation_id)
+        marker = assignment.marker
+        if marker in self._activated:  # the common case: read again, no lock needed
+            return False
         with self._lock:
             if marker in self._activated:
                 return False

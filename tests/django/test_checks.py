@@ -83,6 +83,11 @@ def test_bucket_file_alone_is_fine(settings):
         ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": "404"}, "E017"),
         ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": True}, "E017"),
         ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DRF_DENY_STATUS": None}, "E017"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DECISION_CACHE_SIZE": -1}, "E018"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DECISION_CACHE_SIZE": "2048"}, "E018"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DECISION_CACHE_SIZE": 10.0}, "E018"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DECISION_CACHE_SIZE": False}, "E018"),
+        ({"FLAGSHIP_ENV_ID": "env", "FLAGSHIP_DECISION_CACHE_SIZE": None}, "E018"),
     ],
 )
 def test_each_error(settings, overrides, expected):
@@ -91,6 +96,13 @@ def test_each_error(settings, overrides, expected):
     messages = check_settings()
     assert f"django_flagship.{expected}" in ids(messages)
     assert all(message.hint for message in messages)
+
+
+@pytest.mark.parametrize("size", [0, 1, 100_000])
+def test_decision_cache_sizes_that_are_accepted(settings, size):
+    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_DECISION_CACHE_SIZE = size
+    assert check_settings() == []
 
 
 def test_event_handler_class_is_accepted(settings):

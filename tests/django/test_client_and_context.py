@@ -53,6 +53,13 @@ def test_client_is_cached_and_rebuilt_when_settings_change(configured):
     assert first.status.name == "STOPPED"  # the old client was closed
 
 
+def test_decision_cache_size_setting(configured):
+    memo = client.get_client().decision_manager.memo
+    assert memo.size == 2048
+    configured.FLAGSHIP_DECISION_CACHE_SIZE = 0
+    assert client.get_client().decision_manager.memo.size == 0
+
+
 def test_cache_settings_change_rebuilds(configured):
     store = client.get_store()
     configured.CACHES = {
@@ -111,6 +118,8 @@ def test_decision_api_mode_config(settings):
         ("FLAGSHIP_VARY_HEADERS", "Cookie"),
         ("FLAGSHIP_AUTO_ACTIVATE", "yes"),
         ("FLAGSHIP_EVENT_HANDLER", "tests.django.support.plan_context"),
+        ("FLAGSHIP_DECISION_CACHE_SIZE", -5),
+        ("FLAGSHIP_DECISION_CACHE_SIZE", "many"),
     ],
 )
 def test_misconfiguration_serves_defaults(configured, caplog, name, value):

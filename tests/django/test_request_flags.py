@@ -169,6 +169,25 @@ def test_synchronizes_once_per_request(client, configured, monkeypatch):
     assert len(calls) == 2
 
 
+def test_a_returning_visitor_is_answered_from_memory_until_the_bucket_changes(client, configured):
+    from django.core.management import call_command
+
+    from tests.conftest import DATA
+
+    configured.FLAGSHIP_BUCKET_CHECK_INTERVAL = 0  # see a new cached bucket at once
+    memo = flagship_client.get_client().decision_manager.memo
+    first = read(client, "btn_color", "ab_color", kind="str").json()
+    assert first["values"]["btn_color"] == "red"
+    misses = memo.misses
+    for _ in range(3):
+        assert read(client, "btn_color", "ab_color", kind="str").json() == first
+    assert memo.misses - misses <= 1  # the history the first request stored, then memory
+    assert memo.hits >= 2
+    call_command("flagship_refresh_bucket", "--file", str(DATA / "bucketing-v2.json"))
+    changed = read(client, "btn_color", "ab_color", kind="str").json()
+    assert changed["values"] == {"btn_color": "green", "ab_color": first["values"]["ab_color"]}
+
+
 def test_vary_cookie_when_flags_were_read(client, configured):
     response = read(client, "vip_feature")
     assert "Cookie" in response["Vary"]

@@ -1,0 +1,140 @@
+"""Recent bucketing decisions, reused while their inputs stay the same.
+
+A decision is a pure function of the bucket, the visitor id, the context and
+the visitor's assignment history. A returning visitor asks the same question
+on every page, so each process keeps the answers to the last questions it was
+asked. The memo belongs to one bucket: a new bucketing file starts an empty
+one, so a changed campaign is never answered from memory.
+
+An entry is used only when every input is equal to the one it was computed
+from, compared with types (``True``, ``1`` and ``1.0`` are three contexts, and
+so are ``0.0`` and ``-0.0``), the history included. The oldest entry makes
+room for a new one; ``size=0`` turns the memo off.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .bucketing import Bucket
+from .constants import DECISION_CACHE_SIZE
+from .model import Assignment, FlagInfo, merge_flags
+
+__all__ = ["DecisionMemo", "MemoizedDecision"]
+
+_float = float
+
+
+class MemoizedDecision:
+    """A decision and the flags merged from it, shared by every visitor it serves.
+
+    Both are read-only for their users: :class:`~.visitor.Visitor` copies what
+    it hands out.
+    """
+
+    __slots__ = ("assignments", "flags", "history", "variations")
+
+    def __init__(self, assignments: tuple[Assignment, ...], history: dict[str, str] | None) -> None:
+        self.assignments = assignments
+        self.flags: dict[str, FlagInfo] = merge_flags(assignments)
+        self.variations = {a.variation_group_id: a.variation_id for a in assignments}
+        self.history = history
+
+
+def context_key(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A hashable form of ``context`` that keeps each value's type; ``None`` if impossible."""
+    try:
+        key = tuple(
+            [
+                (name, value.__class__, value.hex() if value.__class__ is _float else value)
+                for name, value in context.items()
+            ]
+        )
+        hash(key)
+    except (TypeError, AttributeError):
+        return None
+    return key
+
+
+class DecisionMemo:
+    """The last ``size`` decisions made from one bucket (thread-safe)."""
+
+    def __init__(self, size: int = DECISION_CACHE_SIZE) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise ValueError(f"the decision memo size must be an int >= 0, got {size!r}")
+        self.size = size
+        self.hits = 0
+        self.misses = 0
+        self._bucket: Bucket | None = None
+        self._entries: dict[tuple[Any, ...], MemoizedDecision] = {}
+        self._strings: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return (
+            f"<DecisionMemo size={self.size} entries={len(self._entries)} "
+            f"hits={self.hits} misses={self.misses}>"
+        )
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._bucket = None
+            self._entries = {}
+            self._strings = {}
+
+    def decide(
+        self,
+        bucket: Bucket,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        assignments: Mapping[str, str] | None = None,
+    ) -> MemoizedDecision:
+        """``bucket.decide(...)``, from memory when these exact inputs were seen."""
+        ctx = context_key(context) if self.size else None
+        if ctx is None or type(visitor_id) is not str:
+            return MemoizedDecision(
+                tuple(bucket.decide(visitor_id, context, assignments=assignments)), None
+            )
+        history = assignments or None
+        key = (visitor_id, ctx)
+        entries = self._entries
+        if self._bucket is bucket:
+            entry = entries.get(key)
+            if entry is not None and entry.history == history:
+                self.hits += 1
+                return entry
+        decided = tuple(bucket.decide(visitor_id, context, assignments=assignments))
+        self.misses += 1
+        with self._lock:
+            if self._bucket is not bucket:
+                self._bucket = bucket
+                self._entries = entries = {}
+                self._strings = _bucket_strings(bucket)
+            entry = MemoizedDecision(decided, self._copy(history))
+            entries.pop(key, None)  # re-inserted last: the newest entry
+            entries[key] = entry
+            while len(entries) > self.size:
+                del entries[next(iter(entries))]
+        return entry
+
+    def _copy(self, history: Mapping[str, str] | None) -> dict[str, str] | None:
+        if not history:
+            return None
+        strings = self._strings
+        return {strings.get(k, k): strings.get(v, v) for k, v in history.items()}
+
+
+def _bucket_strings(bucket: Bucket) -> dict[str, str]:
+    """The bucket's own id strings, so remembered histories do not keep copies."""
+    strings: dict[str, str] = {}
+    for campaign in bucket.campaigns:
+        for group in campaign.variation_groups:
+            strings[group.id] = group.id
+            for variation_id in group.by_id:
+                strings[variation_id] = variation_id
+    return strings

@@ -1,0 +1,291 @@
+"""The decision memo: remembered answers must be exactly the answers."""
+
+import copy
+import random
+import threading
+
+import pytest
+
+from django_flagship.sdk import Config, Flagship, Mode
+from django_flagship.sdk.bucket_source import StaticBucketSource
+from django_flagship.sdk.bucketing import Bucket
+from django_flagship.sdk.decision import BucketingDecisionManager
+from django_flagship.sdk.memo import DecisionMemo, context_key
+from django_flagship.sdk.tracking import MemoryTracker
+
+from .conftest import SAMPLE_BUCKET, all_users, targeting, variation
+
+
+def split_campaign(cid, key, value, *, type_="ab"):
+    """A campaign whose first group targets ``key == value`` and splits 4 ways."""
+    return {
+        "id": cid,
+        "type": type_,
+        "variationGroups": [
+            {
+                "id": f"{cid}-vg-t",
+                "targeting": targeting(key, "EQUALS", value),
+                "variations": [
+                    variation(f"{cid}-t{n}", 25, {f"{cid}_flag": f"t{n}"}) for n in range(4)
+                ],
+            },
+            {
+                "id": f"{cid}-vg-all",
+                "targeting": all_users(),
+                "variations": [
+                    variation(f"{cid}-a{n}", 25, {f"{cid}_flag": f"a{n}"}) for n in range(4)
+                ],
+            },
+        ],
+    }
+
+
+def mixed_bucket():
+    return Bucket.parse(
+        {
+            "campaigns": [
+                *SAMPLE_BUCKET["campaigns"],
+                split_campaign("c-plan", "plan", "gold"),
+                split_campaign("c-age", "age", 30, type_="toggle"),
+                split_campaign("c-score", "score", 1.5),
+                split_campaign("c-beta", "beta", True),
+                {
+                    "id": "c-starts",
+                    "type": "perso",
+                    "variationGroups": [
+                        {
+                            "id": "c-starts-vg",
+                            "targeting": targeting("age", "STARTS_WITH", "-"),
+                            "variations": [variation("c-starts-v", 100, {"neg": True})],
+                        }
+                    ],
+                },
+            ]
+        }
+    )
+
+
+def random_context(rng):
+    context = {}
+    for key, values in (
+        ("plan", ["gold", "silver", "Gold"]),
+        ("age", [30, 31, 30.0, -0.0, 0.0, True]),
+        ("score", [1.5, 1, 2.5]),
+        ("beta", [True, False, 1, 1.0]),
+        ("isVip", [True, False]),
+    ):
+        if rng.random() < 0.8:
+            context[key] = rng.choice(values)
+    return context
+
+
+def ids(assignments):
+    return [(a.campaign_id, a.variation_group_id, a.variation_id) for a in assignments]
+
+
+def test_every_remembered_answer_is_the_computed_one():
+    bucket = mixed_bucket()
+    memo = DecisionMemo(64)
+    rng = random.Random(11)
+    visitors = [f"visitor-{n}" for n in range(8)]
+    contexts = [random_context(rng) for _ in range(12)]
+    for _ in range(3000):
+        visitor_id = rng.choice(visitors)
+        context = dict(rng.choice(contexts))
+        history = {}
+        if rng.random() < 0.3:
+            history = {"c-plan-vg-all": rng.choice(["c-plan-a0", "c-plan-a3", "gone"])}
+        expected = bucket.decide(visitor_id, context, assignments=history)
+        got = memo.decide(bucket, visitor_id, context, history)
+        assert ids(got.assignments) == ids(expected), (visitor_id, context, history)
+        assert got.variations == {a.variation_group_id: a.variation_id for a in expected}
+    # More questions than entries: answered from memory and computed, both often.
+    assert memo.hits > 300
+    assert memo.misses > 300
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(True, 1), (1, 1.0), (True, 1.0), (0.0, -0.0), ("1", 1), (False, 0)],
+)
+def test_values_equal_in_python_but_of_another_type_are_other_questions(first, second):
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    for value in (first, second, first, second):
+        context = {"age": value, "beta": value}
+        expected = bucket.decide("v", context)
+        assert ids(memo.decide(bucket, "v", context).assignments) == ids(expected)
+    assert len(memo) == 2
+    assert memo.hits == 2
+
+
+def test_the_zero_sign_changes_a_string_targeting_and_the_memo_keeps_them_apart():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    positive = memo.decide(bucket, "v", {"age": 0.0})
+    negative = memo.decide(bucket, "v", {"age": -0.0})
+    assert ids(positive.assignments) == ids(bucket.decide("v", {"age": 0.0}))
+    assert ids(negative.assignments) == ids(bucket.decide("v", {"age": -0.0}))
+    assert context_key({"age": 0.0}) != context_key({"age": -0.0})
+
+
+def test_a_changed_history_is_a_new_question():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    plain = memo.decide(bucket, "v", {}, {})
+    chosen = next(a for a in plain.assignments if a.variation_group_id == "c-plan-vg-all")
+    other = next(f"c-plan-a{n}" for n in range(4) if f"c-plan-a{n}" != chosen.variation_id)
+    stored = memo.decide(bucket, "v", {}, {"c-plan-vg-all": other})
+    assert stored.variations["c-plan-vg-all"] == other
+    assert memo.decide(bucket, "v", {}, {}).variations["c-plan-vg-all"] == chosen.variation_id
+    assert memo.hits == 0
+
+
+def test_the_history_the_caller_changes_afterwards_does_not_change_the_entry():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    history = {"c-plan-vg-all": "c-plan-a1"}
+    memo.decide(bucket, "v", {}, history)
+    history["c-plan-vg-all"] = "c-plan-a2"
+    answer = memo.decide(bucket, "v", {}, history)
+    assert answer.variations["c-plan-vg-all"] == "c-plan-a2"
+    assert memo.hits == 0
+
+
+def test_a_new_bucket_empties_the_memo():
+    raw = {"campaigns": [split_campaign("c-plan", "plan", "gold")]}
+    old = Bucket.parse(raw)
+    changed = copy.deepcopy(raw)
+    for group in changed["campaigns"][0]["variationGroups"]:
+        for item in group["variations"]:
+            item["modifications"]["value"]["c-plan_flag"] = "new"
+    new = Bucket.parse(changed)
+    memo = DecisionMemo()
+    assert memo.decide(old, "v", {}).flags["c-plan_flag"].value != "new"
+    assert memo.decide(new, "v", {}).flags["c-plan_flag"].value == "new"
+    assert len(memo) == 1
+    assert memo.hits == 0
+
+
+def test_the_oldest_entry_makes_room():
+    bucket = mixed_bucket()
+    memo = DecisionMemo(3)
+    for n in range(10):
+        memo.decide(bucket, f"v{n}", {})
+    assert len(memo) == 3
+    memo.decide(bucket, "v9", {})
+    memo.decide(bucket, "v0", {})
+    assert (memo.hits, memo.misses) == (1, 11)
+
+
+def test_size_zero_remembers_nothing_and_still_decides():
+    bucket = mixed_bucket()
+    memo = DecisionMemo(0)
+    for _ in range(3):
+        answer = memo.decide(bucket, "v", {"plan": "gold"})
+        assert ids(answer.assignments) == ids(bucket.decide("v", {"plan": "gold"}))
+    assert len(memo) == 0
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, "10", True, None])
+def test_a_bad_size_is_refused(size):
+    with pytest.raises(ValueError, match="decision memo size"):
+        DecisionMemo(size)
+
+
+def test_an_unhashable_context_is_decided_without_the_memo():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    context = {"plan": ["gold"]}
+    assert context_key(context) is None
+    answer = memo.decide(bucket, "v", context)
+    assert ids(answer.assignments) == ids(bucket.decide("v", context))
+    assert len(memo) == 0
+
+
+def test_remembered_histories_share_the_buckets_strings():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    history = {"".join(["c-plan-", "vg-all"]): "".join(["c-plan-", "a1"])}
+    entry = memo.decide(bucket, "v", {}, history)
+    ((key, value),) = entry.history.items()
+    group = next(g for c in bucket.campaigns for g in c.variation_groups if g.id == key)
+    assert key is group.id
+    assert value is next(v for v in group.by_id if v == value)
+
+
+def test_threads_deciding_at_once_get_the_right_answers():
+    bucket = mixed_bucket()
+    memo = DecisionMemo(16)
+    errors = []
+
+    def work(seed):
+        rng = random.Random(seed)
+        for _ in range(400):
+            visitor_id = f"v{rng.randrange(30)}"
+            context = random_context(rng)
+            expected = ids(bucket.decide(visitor_id, context))
+            if ids(memo.decide(bucket, visitor_id, context).assignments) != expected:
+                errors.append((visitor_id, context))
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(memo) <= 16
+
+
+def test_the_manager_answers_a_new_bucket_from_the_source():
+    first = mixed_bucket()
+    source = StaticBucketSource(first)
+    manager = BucketingDecisionManager(source, memo_size=8)
+
+    def decide():
+        return manager.decide(
+            "v", {}, anonymous_id=None, consent=True, assignments={}, on_error=print
+        )
+
+    assert decide().flags is not None
+    source._bucket = Bucket.parse({"campaigns": []})
+    assert decide().assignments == []
+
+
+def test_visitors_sharing_a_remembered_decision_cannot_change_each_other(bucket_path):
+    client = Flagship(
+        Config("env", mode=Mode.BUCKETING, bucket_file=bucket_path), tracker=MemoryTracker()
+    )
+    try:
+        first = client.create_visitor("same", {"isVip": True})
+        first.synchronize_modifications()
+        first.flags.clear()
+        first.assignments.clear()
+        first.assignment_history["vg-vip"] = "changed"
+        second = client.create_visitor("same", {"isVip": True})
+        second.synchronize_modifications()
+        assert second.get_modification("vip_feature", False) is True
+        assert {a.variation_group_id for a in second.assignments} >= {"vg-vip", "vg-ab"}
+        assert second.assignment_history["vg-vip"] == "var-vip"
+        assert client.decision_manager.memo.hits == 1
+    finally:
+        client.stop()
+
+
+def test_config_carries_the_size_to_the_manager(bucket_path):
+    client = Flagship(
+        Config("env", mode=Mode.BUCKETING, bucket_file=bucket_path, decision_cache_size=5),
+        tracker=MemoryTracker(),
+    )
+    try:
+        assert client.decision_manager.memo.size == 5
+    finally:
+        client.stop()
+
+
+@pytest.mark.parametrize(
+    ("size", "error"), [(-1, ValueError), (True, TypeError), ("5", TypeError), (2.0, TypeError)]
+)
+def test_config_refuses_a_bad_size(size, error):
+    with pytest.raises(error, match="decision_cache_size"):
+        Config("env", mode=Mode.BUCKETING, decision_cache_size=size)
