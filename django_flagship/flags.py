@@ -54,6 +54,8 @@ _last_warning: dict[str, float] = {}
 
 def typed(value: Any, default: Any) -> tuple[Any, bool]:
     """:func:`typed_value`, where a ``str`` subclass default (``SafeString``) means ``str``."""
+    if value.__class__ is default.__class__:
+        return value, True
     if isinstance(default, str) and type(default) is not str:
         plain, matched = typed_value(value, "")
         return (plain, True) if matched else (default, False)
@@ -308,7 +310,7 @@ class Flags:
             if isinstance(anonymous, dict):
                 return self._use_history(visitor, anonymous, copied=True, mirrored=False)
         if not isinstance(record, dict):
-            return {"assignments": {}, "segment": None, "copied": False, "mirrored": False}
+            return {"segment": None, "copied": False, "mirrored": False}
         return self._use_history(visitor, record, copied=False, mirrored=False)
 
     @staticmethod
@@ -320,19 +322,14 @@ class Flags:
             visitor.assignment_history.update(assignments)
         # A copied history belongs to other ids: their segment does not count.
         visitor.segment_digest = None if copied else record.get("segment")
-        return {
-            "assignments": dict(visitor.assignment_history),
-            "segment": visitor.segment_digest,
-            "copied": copied,
-            "mirrored": mirrored,
-        }
+        return {"segment": visitor.segment_digest, "copied": copied, "mirrored": mirrored}
 
     def _save_history(self, rt: Runtime, visitor: Visitor, record: dict[str, Any] | None) -> None:
         if record is None or not visitor.synchronized:
             return
         changed = (
             record["copied"]
-            or record["assignments"] != visitor.assignment_history
+            or visitor.history_changed
             or record["segment"] != visitor.segment_digest
         )
         value = {"assignments": visitor.assignment_history, "segment": visitor.segment_digest}
@@ -397,7 +394,8 @@ class Flags:
         ``FLAGSHIP_AUTO_ACTIVATE = False``.
         """
         try:
-            return self._read(self._load(), key, default, activate)
+            source = self._source if self._synchronized else self._load()
+            return self._read(source, key, default, activate)
         except Exception:
             logger.exception("Flagship: reading flag %r failed; the default is served", key)
             return default

@@ -488,10 +488,10 @@ class LogTracker:
         self.logger = logger if logger is not None else logging.getLogger("django_flagship.hits")
 
     def add_hit(self, item: TrackedHit) -> None:
-        self._write("hit", item.to_payload())
+        self._write("hit", item)
 
     def add_activation(self, item: Activation) -> None:
-        self._write("activation", item.to_payload())
+        self._write("activation", item)
 
     def flush(self, timeout: float | None = None) -> bool:
         return True
@@ -499,9 +499,10 @@ class LogTracker:
     def close(self) -> None:
         pass
 
-    def _write(self, kind: str, payload: dict[str, Any]) -> None:
+    def _write(self, kind: str, item: TrackedHit | Activation) -> None:
         if not self.logger.isEnabledFor(logging.INFO):
-            return
+            return  # before building the payload: a disabled log costs nothing
+        payload = item.to_payload()
         line = json.dumps(payload, ensure_ascii=False, default=str)
         self.logger.info("%s", line, extra={"flagship_kind": kind, "flagship_payload": payload})
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -11,10 +10,11 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .constants import SDK_CLIENT, SDK_VERSION
+from .constants import RESERVED_CONTEXT_KEYS, SDK_CLIENT, SDK_VERSION
 from .context import ContextError, check_context_item, normalize_context_update
 from .decision_api import DecisionError
 from .hits import Activation, Consent, Hit, HitType, InvalidHitError, segment_values
+from .memo import context_key
 from .model import Assignment, FlagInfo, merge_flags
 from .tracking import TrackedHit
 
@@ -27,14 +27,32 @@ _MISSING = object()
 
 
 def _digest(values: Mapping[str, str]) -> str:
-    return _digest_of(tuple(values.items()))
-
-
-@functools.lru_cache(maxsize=4096)
-def _digest_of(items: tuple[tuple[str, str], ...]) -> str:
-    # Remembered: most requests come from visitors whose context did not change.
-    text = json.dumps(dict(items), sort_keys=True, separators=(",", ":"))
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+#: SEGMENT digests of recent contexts, by :func:`~.memo.context_key`: most
+#: requests come from visitors whose context did not change.
+_context_digests: dict[tuple[Any, ...], str] = {}
+_CONTEXT_DIGESTS_SIZE = 4096
+
+
+def _context_digest(context: Mapping[str, Any]) -> str:
+    """``_digest(segment_values(context))``, remembered for recent contexts."""
+    key = context_key(context)
+    digest = _context_digests.get(key) if key is not None else None
+    if digest is None:
+        digest = _digest(segment_values(context))
+        if key is not None:
+            if len(_context_digests) >= _CONTEXT_DIGESTS_SIZE:
+                _context_digests.clear()
+            _context_digests[key] = digest
+    return digest
+
+
+#: Values whose validity :func:`check_context_item` settles by their type
+#: alone (a float must also be finite): the common case is checked inline.
+_PLAIN_CONTEXT_TYPES = frozenset({str, bool, int})
 
 
 def typed_value(value: Any, default: Any) -> tuple[Any, bool]:
@@ -44,6 +62,8 @@ def typed_value(value: Any, default: Any) -> tuple[Any, bool]:
     JSON has one number type, so an int default takes an integral float and a
     float default takes an int (as a float). A ``None`` default accepts anything.
     """
+    if value.__class__ is default.__class__:
+        return value, True
     if value is None:
         return default, default is None
     if default is None:
@@ -89,6 +109,7 @@ class Visitor:
         self.anonymous_id = anonymous_id
         self.consent = bool(consent)
         self._context: dict[str, Any] = {}
+        self._full_context: dict[str, Any] | None = None
         self._flags: dict[str, FlagInfo] = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
@@ -96,6 +117,8 @@ class Visitor:
         self.assignment_history: dict[str, str] = dict(assignment_history or {})
         self.panic = False
         self.synchronized = False
+        #: Whether the last synchronization added to ``assignment_history``.
+        self.history_changed = False
         self.last_error: str | None = None
         # The last SEGMENT sent (its ``s`` values) and its digest; the digest
         # alone when it came from a stored history (see ``segment_digest``).
@@ -119,7 +142,15 @@ class Visitor:
     @property
     def decision_context(self) -> dict[str, Any]:
         """The context sent to or evaluated by the decision engine."""
-        return {**self._context, "fs_client": SDK_CLIENT, "fs_version": SDK_VERSION}
+        return dict(self._decision_context())
+
+    def _decision_context(self) -> dict[str, Any]:
+        # Built once per context change; never handed out (see decision_context).
+        full = self._full_context
+        if full is None:
+            full = {**self._context, "fs_client": SDK_CLIENT, "fs_version": SDK_VERSION}
+            self._full_context = full
+        return full
 
     def update_context(self, context: Any, synchronize: bool = False) -> None:
         """Set values from a ``(key, value)`` tuple or a dict.
@@ -132,13 +163,21 @@ class Visitor:
         except ContextError as exc:
             self._client.log(logging.ERROR, str(exc))
             return
+        own = self._context
+        self._full_context = None
         for key, value in pairs:
-            try:
-                check_context_item(key, value)
-            except ContextError as exc:
-                self._client.log(logging.ERROR, str(exc))
-                continue
-            self._context[key] = value
+            if not (
+                value.__class__ in _PLAIN_CONTEXT_TYPES
+                and key.__class__ is str
+                and key
+                and key not in RESERVED_CONTEXT_KEYS
+            ):
+                try:
+                    check_context_item(key, value)
+                except ContextError as exc:
+                    self._client.log(logging.ERROR, str(exc))
+                    continue
+            own[key] = value
         if synchronize:
             self.synchronize_modifications()
 
@@ -151,11 +190,12 @@ class Visitor:
         so reads serve the defaults; the error goes to the event handler.
         """
         client = self._client
+        self.history_changed = False
         try:
             manager = client.decision_manager
             result = manager.decide(
                 self.visitor_id,
-                self.decision_context,
+                self._decision_context(),
                 anonymous_id=self.anonymous_id,
                 consent=self.consent,
                 assignments=self.assignment_history,
@@ -183,7 +223,10 @@ class Visitor:
             self._flags = merge_flags(result.assignments) if flags is None else flags
             if variations is None:
                 variations = {a.variation_group_id: a.variation_id for a in result.assignments}
-            self.assignment_history.update(variations)
+            history = self.assignment_history
+            if not history.items() >= variations.items():
+                self.history_changed = True
+                history.update(variations)
         if client.sends_segments:
             self._send_segment()
         return True
@@ -209,18 +252,17 @@ class Visitor:
     def _send_segment(self) -> None:
         # The context was validated key by key when it was set, so the hit is
         # built from it directly instead of being checked again.
-        values = segment_values(self.decision_context)
-        if self._segment_sent is not None:
-            if values == self._segment_sent:
-                return
-            digest = None
-        elif self._segment_digest is not None:
-            digest = _digest(values)
+        context = self._decision_context()
+        digest = None
+        if self._segment_sent is None and self._segment_digest is not None:
+            # A returning visitor: the digest kept with the history says whether
+            # the context changed since the last SEGMENT.
+            digest = _context_digest(context)
             if digest == self._segment_digest:
-                self._segment_sent = values
                 return
-        else:
-            digest = None
+        values = segment_values(context)
+        if self._segment_sent is not None and values == self._segment_sent:
+            return
         self._segment_sent, self._segment_digest = values, digest
         item = TrackedHit(
             {"t": HitType.SEGMENT.value, "ds": "APP", "s": values},

@@ -351,3 +351,52 @@ def test_a_stored_segment_digest_spares_the_next_visitor_its_segment(bucketing, 
     assert changed.segment_digest != digest
     segments = [h.payload["s"]["age"] for h in tracker.hits if h.hit_type == "SEGMENT"]
     assert segments == ["3", "4"]
+
+
+@pytest.mark.parametrize(("before", "after"), [(1, True), (True, 1), (1.0, 1), (0.0, -0.0)])
+def test_a_value_of_another_type_is_a_changed_segment(bucketing, tracker, before, after):
+    # 1, 1.0 and True are equal in Python but not on the wire ("1", "1.0", "true").
+    first = bucketing.create_visitor("v1", {"x": before})
+    first.synchronize_modifications()
+    second = bucketing.create_visitor("v1", {"x": after})
+    second.segment_digest = first.segment_digest
+    second.synchronize_modifications()
+    segments = [h.payload["s"]["x"] for h in tracker.hits if h.hit_type == "SEGMENT"]
+    assert len(segments) == 2
+    assert segments[0] != segments[1]
+
+
+def test_history_changed_says_whether_a_synchronization_added_assignments(bucketing):
+    first = bucketing.create_visitor("v1", {"isVip": True})
+    first.synchronize_modifications()
+    assert first.history_changed
+    again = bucketing.create_visitor(
+        "v1", {"isVip": True}, assignment_history=first.assignment_history
+    )
+    again.synchronize_modifications()
+    assert not again.history_changed
+    again.update_context({"isVip": False})
+    again.synchronize_modifications()
+    assert not again.history_changed  # fewer campaigns: nothing new to remember
+    fresh = bucketing.create_visitor("v1", {"isVip": True}, assignment_history={"vg-ab": "x"})
+    fresh.synchronize_modifications()
+    assert fresh.history_changed
+
+
+def test_decision_context_is_a_copy(bucketing):
+    visitor = bucketing.create_visitor("v1", {"age": 3})
+    visitor.decision_context["age"] = 99
+    assert visitor.decision_context["age"] == 3
+    visitor.update_context({"age": 4})
+    assert visitor.decision_context["age"] == 4
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("", "x"), ("fs_client", "x"), (3, "x"), ("k", float("nan")), ("k", [1]), ("k", None)],
+)
+def test_update_context_still_refuses_bad_pairs(bucketing, handler, key, value):
+    visitor = bucketing.create_visitor("v1", {"ok": 1})
+    visitor.update_context({key: value})
+    assert visitor.context == {"ok": 1}
+    assert "refused" in handler.text()
