@@ -18,6 +18,8 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from django.http import HttpResponseBase
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
 from .cache import BucketStore
@@ -63,6 +65,8 @@ class Runtime:
     context_hook: Callable[[Any], Any] | None
     consent_hook: Callable[[Any], Any] | None
     vary_headers: tuple[str, ...]
+    #: The ``Vary`` value ``vary_headers`` give a response that has none yet.
+    vary_value: str
     cookie_name: str
     cookie_age: float
     history_in_session: bool
@@ -272,6 +276,12 @@ def _vary(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _vary_value(headers: tuple[str, ...]) -> str:
+    probe = HttpResponseBase()
+    patch_vary_headers(probe, headers)
+    return probe.get("Vary", "")
+
+
 def _flag(name: str, value: Any) -> bool:
     if not isinstance(value, bool):
         raise ImproperlyConfigured(f"{name} must be True or False")
@@ -297,7 +307,8 @@ def _common(config: Config | None) -> dict[str, Any]:
         "visitor_id_hook": _import_callable("FLAGSHIP_VISITOR_ID", conf.visitor_id),
         "context_hook": _import_callable("FLAGSHIP_CONTEXT", conf.context),
         "consent_hook": _import_callable("FLAGSHIP_CONSENT", conf.consent),
-        "vary_headers": _vary(conf.vary_headers),
+        "vary_headers": (vary := _vary(conf.vary_headers)),
+        "vary_value": _vary_value(vary),
         "cookie_name": _string("FLAGSHIP_COOKIE_NAME", conf.cookie_name) or "flagship_visitor",
         "cookie_age": _number("FLAGSHIP_COOKIE_AGE", conf.cookie_age, allow_zero=False),
         "history_in_session": settings.SESSION_ENGINE != COOKIE_SESSIONS,
@@ -376,6 +387,7 @@ def _fallback_common() -> dict[str, Any]:
         "context_hook": None,
         "consent_hook": None,
         "vary_headers": ("Cookie",),
+        "vary_value": "Cookie",
         "cookie_name": "flagship_visitor",
         "cookie_age": 365 * 24 * 3600.0,
         "history_in_session": False,

@@ -13,6 +13,9 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import translation
 
@@ -43,12 +46,39 @@ def device_type(user_agent: str) -> str:
     return "desktop"
 
 
+class _LanguageQuestion:
+    """What ``get_language_from_request`` reads of a request (without the path)."""
+
+    __slots__ = ("COOKIES", "META")
+
+    def __init__(self, cookie: str | None, accept: str) -> None:
+        self.COOKIES = {} if cookie is None else {settings.LANGUAGE_COOKIE_NAME: cookie}
+        self.META = {"HTTP_ACCEPT_LANGUAGE": accept}
+
+
+@functools.lru_cache(maxsize=512)
+def _language_for(cookie: str | None, accept: str) -> str | None:
+    # Django parses the header and looks for translations each time; a site
+    # sees few distinct headers, so the answers are remembered (and forgotten
+    # when settings change, see below).
+    return translation.get_language_from_request(_LanguageQuestion(cookie, accept)) or None
+
+
+@receiver(setting_changed)
+def _forget_languages(**kwargs: Any) -> None:
+    _language_for.cache_clear()
+
+
 def _language(request: HttpRequest) -> str | None:
-    # LocaleMiddleware has decided already; otherwise read Accept-Language.
+    # LocaleMiddleware has decided already; otherwise read the language cookie
+    # and Accept-Language, as Django does.
     language = getattr(request, "LANGUAGE_CODE", None)
     if language:
         return language
-    return translation.get_language_from_request(request) or None
+    return _language_for(
+        request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME),
+        request.META.get("HTTP_ACCEPT_LANGUAGE", ""),
+    )
 
 
 def default_context(request: HttpRequest) -> dict[str, Any]:

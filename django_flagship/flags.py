@@ -86,6 +86,8 @@ class _Source(Protocol):
 
     def activate_modification(self, key: str) -> bool: ...
 
+    def activate_flag(self, flag: FlagInfo) -> bool: ...
+
     def get_modification_info(self, key: str) -> dict[str, Any] | None: ...
 
     def send_hit(self, hit: Hit) -> bool: ...
@@ -132,8 +134,10 @@ class _OverrideVisitor:
 
     def activate_modification(self, key: str) -> bool:
         flag = self.get_flag(key)
-        if flag is None:
-            return False
+        return False if flag is None else self.activate_flag(flag)
+
+    def activate_flag(self, flag: FlagInfo) -> bool:
+        key = flag.key
         marker = flag.assignment.marker
         if marker in self._activated:
             return False
@@ -371,7 +375,7 @@ class Flags:
             self._report_mismatch(key, flag.value, default)
             return value
         if self._auto_activate(activate):
-            source.activate_modification(key)
+            source.activate_flag(flag)
         return value
 
     def _report_mismatch(self, key: str, value: Any, default: Any) -> None:

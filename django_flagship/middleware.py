@@ -65,7 +65,10 @@ def finish_response(flags: RequestFlags, response: HttpResponseBase) -> HttpResp
     if rt is None:
         return response
     if rt.vary_headers:
-        patch_vary_headers(response, rt.vary_headers)
+        if response.has_header("Vary"):
+            patch_vary_headers(response, rt.vary_headers)
+        else:
+            response.headers["Vary"] = rt.vary_value
     new_cookie = flags.new_cookie
     if new_cookie:
         response.set_signed_cookie(

@@ -23,8 +23,13 @@ class DecisionManager(Protocol):
         consent: bool,
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
+        context_key: tuple[Any, ...] | None = None,
     ) -> DecisionResult:
-        """The visitor's assignments; raises :class:`DecisionError` on failure."""
+        """The visitor's assignments; raises :class:`DecisionError` on failure.
+
+        ``context_key`` is :func:`~.memo.context_key` of ``context`` when the
+        caller has it already.
+        """
 
     def close(self) -> None: ...
 
@@ -38,7 +43,9 @@ class ApiDecisionManager:
     def __init__(self, client: DecisionApiClient) -> None:
         self.client = client
 
-    def decide(self, visitor_id, context, *, anonymous_id, consent, assignments, on_error):
+    def decide(
+        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
+    ):
         return self.client.fetch(
             visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
         )
@@ -60,13 +67,15 @@ class BucketingDecisionManager:
         """Whether a bucket is loaded (until then every decision fails)."""
         return self.source.current() is not None
 
-    def decide(self, visitor_id, context, *, anonymous_id, consent, assignments, on_error):
+    def decide(
+        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
+    ):
         bucket = self.source.current()
         if bucket is None:
             raise DecisionError("no bucketing file is loaded yet")
         if bucket.panic:
             return DecisionResult([], panic=True)
-        decision = self.memo.decide(bucket, visitor_id, context, assignments)
+        decision = self.memo.decide(bucket, visitor_id, context, assignments, key=context_key)
         return DecisionResult(
             list(decision.assignments), flags=decision.flags, variations=decision.variations
         )

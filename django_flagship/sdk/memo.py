@@ -93,18 +93,25 @@ class DecisionMemo:
         visitor_id: str,
         context: Mapping[str, Any],
         assignments: Mapping[str, str] | None = None,
+        *,
+        key: tuple[Any, ...] | None = None,
     ) -> MemoizedDecision:
-        """``bucket.decide(...)``, from memory when these exact inputs were seen."""
-        ctx = context_key(context) if self.size else None
+        """``bucket.decide(...)``, from memory when these exact inputs were seen.
+
+        ``key`` is ``context_key(context)``, when the caller has it already.
+        """
+        ctx = None
+        if self.size:
+            ctx = key if key is not None else context_key(context)
         if ctx is None or type(visitor_id) is not str:
             return MemoizedDecision(
                 tuple(bucket.decide(visitor_id, context, assignments=assignments)), None
             )
         history = assignments or None
-        key = (visitor_id, ctx)
+        question = (visitor_id, ctx)
         entries = self._entries
         if self._bucket is bucket:
-            entry = entries.get(key)
+            entry = entries.get(question)
             if entry is not None and entry.history == history:
                 self.hits += 1
                 return entry
@@ -116,8 +123,8 @@ class DecisionMemo:
                 self._entries = entries = {}
                 self._strings = _bucket_strings(bucket)
             entry = MemoizedDecision(decided, self._copy(history))
-            entries.pop(key, None)  # re-inserted last: the newest entry
-            entries[key] = entry
+            entries.pop(question, None)  # re-inserted last: the newest entry
+            entries[question] = entry
             while len(entries) > self.size:
                 del entries[next(iter(entries))]
         return entry

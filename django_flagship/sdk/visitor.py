@@ -37,9 +37,8 @@ _context_digests: dict[tuple[Any, ...], str] = {}
 _CONTEXT_DIGESTS_SIZE = 4096
 
 
-def _context_digest(context: Mapping[str, Any]) -> str:
-    """``_digest(segment_values(context))``, remembered for recent contexts."""
-    key = context_key(context)
+def _context_digest(context: Mapping[str, Any], key: tuple[Any, ...] | None) -> str:
+    """``_digest(segment_values(context))``, remembered for recent contexts by ``key``."""
     digest = _context_digests.get(key) if key is not None else None
     if digest is None:
         digest = _digest(segment_values(context))
@@ -110,6 +109,7 @@ class Visitor:
         self.consent = bool(consent)
         self._context: dict[str, Any] = {}
         self._full_context: dict[str, Any] | None = None
+        self._full_context_key: tuple[Any, ...] | None = None
         self._flags: dict[str, FlagInfo] = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
@@ -150,6 +150,7 @@ class Visitor:
         if full is None:
             full = {**self._context, "fs_client": SDK_CLIENT, "fs_version": SDK_VERSION}
             self._full_context = full
+            self._full_context_key = context_key(full)
         return full
 
     def update_context(self, context: Any, synchronize: bool = False) -> None:
@@ -200,6 +201,7 @@ class Visitor:
                 consent=self.consent,
                 assignments=self.assignment_history,
                 on_error=lambda message: client.log(logging.WARNING, message),
+                context_key=self._full_context_key,
             )
         except DecisionError as exc:
             self.last_error = str(exc)
@@ -257,7 +259,7 @@ class Visitor:
         if self._segment_sent is None and self._segment_digest is not None:
             # A returning visitor: the digest kept with the history says whether
             # the context changed since the last SEGMENT.
-            digest = _context_digest(context)
+            digest = _context_digest(context, self._full_context_key)
             if digest == self._segment_digest:
                 return
         values = segment_values(context)
@@ -312,6 +314,10 @@ class Visitor:
         if flag is None:
             self._client.log(logging.INFO, f"activate_modification: no flag {key!r}")
             return False
+        return self._activate(flag)
+
+    def activate_flag(self, flag: FlagInfo) -> bool:
+        """:meth:`activate_modification` for a flag already read with :meth:`get_flag`."""
         return self._activate(flag)
 
     def _activate(self, flag: FlagInfo) -> bool:

@@ -1,6 +1,7 @@
 import logging
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.cache import SessionStore
 
@@ -178,6 +179,39 @@ def test_default_context_has_nothing_personal(rf):
 def test_locale_middleware_language_wins(rf):
     request = make_request(rf, HTTP_ACCEPT_LANGUAGE="fr")
     request.LANGUAGE_CODE = "de"
+    assert default_context(request)["language"] == "de"
+
+
+@pytest.mark.parametrize(
+    ("cookie", "header"),
+    [
+        (None, "fr-FR,fr;q=0.9"),
+        (None, "xx, de;q=0.5"),
+        (None, "*"),
+        (None, ""),
+        ("de", "fr"),
+        ("zz", "fr"),
+        ("en", ""),
+    ],
+)
+def test_language_is_the_one_django_picks(rf, cookie, header):
+    from django.utils import translation
+
+    request = make_request(rf, HTTP_ACCEPT_LANGUAGE=header)
+    if cookie is not None:
+        request.COOKIES[settings.LANGUAGE_COOKIE_NAME] = cookie
+    expected = translation.get_language_from_request(request)
+    for _ in range(2):  # the second answer comes from memory
+        assert default_context(request)["language"] == expected
+
+
+def test_remembered_languages_follow_a_settings_change(rf, settings):
+    request = make_request(rf, HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9")
+    assert default_context(request)["language"].startswith("fr")
+    settings.LANGUAGES = [("en", "English"), ("de", "German")]
+    assert default_context(request)["language"] == settings.LANGUAGE_CODE[:2]
+    settings.LANGUAGE_COOKIE_NAME = "lang"
+    request.COOKIES["lang"] = "de"
     assert default_context(request)["language"] == "de"
 
 

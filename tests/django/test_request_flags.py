@@ -5,6 +5,7 @@ import mmh3
 import pytest
 import responses
 from django.contrib.auth.models import User
+from django.contrib.sessions.backends.cache import SessionStore
 from django.test import RequestFactory
 
 from django_flagship import client as flagship_client
@@ -197,6 +198,28 @@ def test_vary_headers_setting(client, configured):
     configured.FLAGSHIP_VARY_HEADERS = ["Cookie", "X-Visitor"]
     response = read(client, "vip_feature")
     assert "X-Visitor" in response["Vary"]
+
+
+@pytest.mark.parametrize(
+    "headers", [["Cookie"], ["Cookie", "cookie", "X-Visitor"], ["*"], ["Cookie", "*"]]
+)
+@pytest.mark.parametrize("existing", [None, "Accept-Encoding", "Cookie", "*"])
+def test_vary_is_what_patch_vary_headers_gives(rf, configured, headers, existing):
+    from django.http import HttpResponse
+    from django.utils.cache import patch_vary_headers
+
+    from django_flagship.middleware import finish_response
+
+    configured.FLAGSHIP_VARY_HEADERS = headers
+    request = rf.get("/")
+    request.session = SessionStore()
+    flags = RequestFlags(request)
+    flags.get("vip_feature", False)
+    ours, expected = HttpResponse(), HttpResponse()
+    if existing is not None:
+        ours["Vary"] = expected["Vary"] = existing
+    patch_vary_headers(expected, headers)
+    assert finish_response(flags, ours)["Vary"] == expected["Vary"]
 
 
 def test_anonymous_id_is_kept_in_the_session(client, configured):
