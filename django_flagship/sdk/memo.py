@@ -8,13 +8,14 @@ one, so a changed campaign is never answered from memory.
 
 An entry is used only when every input is equal to the one it was computed
 from, compared with types (``True``, ``1`` and ``1.0`` are three contexts, and
-so are ``0.0`` and ``-0.0``), the history included. The oldest entry makes
-room for a new one; ``size=0`` turns the memo off.
+so are ``0.0`` and ``-0.0``), the history included. The least recently used
+entry makes room for a new one; ``size=0`` turns the memo off.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,8 +24,6 @@ from .constants import DECISION_CACHE_SIZE
 from .model import Assignment, FlagInfo, merge_flags
 
 __all__ = ["DecisionMemo", "MemoizedDecision"]
-
-_float = float
 
 
 class MemoizedDecision:
@@ -36,19 +35,43 @@ class MemoizedDecision:
 
     __slots__ = ("assignments", "flags", "history", "variations")
 
-    def __init__(self, assignments: tuple[Assignment, ...], history: dict[str, str] | None) -> None:
+    def __init__(self, assignments: tuple[Assignment, ...]) -> None:
         self.assignments = assignments
         self.flags: dict[str, FlagInfo] = merge_flags(assignments)
         self.variations = {a.variation_group_id: a.variation_id for a in assignments}
-        self.history = history
+        #: The assignment history the decision was made with (``None``: none).
+        self.history: Mapping[str, str] | None = None
+
+
+#: A number for each type of context value seen (negative for floats), so
+#: that keys hold numbers rather than types: a tuple of strings and numbers is
+#: left alone by the garbage collector, which otherwise walks every key kept.
+_type_numbers: dict[type, int] = {float: -1, str: 1, bool: 2, int: 3}
+_type_numbers_lock = threading.Lock()
+
+
+def _type_number(cls: type) -> int:
+    with _type_numbers_lock:
+        number = _type_numbers.get(cls)
+        if number is None:
+            number = len(_type_numbers) + 1
+            _type_numbers[cls] = -number if issubclass(cls, float) else number
+        return _type_numbers[cls]
 
 
 def context_key(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """A hashable form of ``context`` that keeps each value's type; ``None`` if impossible."""
+    """A hashable form of ``context`` that keeps each value's type; ``None`` if impossible.
+
+    Floats are keyed by their exact form (``float.hex``), so ``0.0`` and
+    ``-0.0``, equal in Python, stay two contexts.
+    """
+    numbers = _type_numbers
     try:
         key = tuple(
             [
-                (name, value.__class__, value.hex() if value.__class__ is _float else value)
+                (name, value.hex(), number)
+                if (number := numbers.get(value.__class__) or _type_number(value.__class__)) < 0
+                else (name, value, number)
                 for name, value in context.items()
             ]
         )
@@ -68,7 +91,7 @@ class DecisionMemo:
         self.hits = 0
         self.misses = 0
         self._bucket: Bucket | None = None
-        self._entries: dict[tuple[Any, ...], MemoizedDecision] = {}
+        self._entries: OrderedDict[tuple[Any, ...], MemoizedDecision] = OrderedDict()
         self._strings: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -84,7 +107,7 @@ class DecisionMemo:
     def clear(self) -> None:
         with self._lock:
             self._bucket = None
-            self._entries = {}
+            self._entries = OrderedDict()
             self._strings = {}
 
     def decide(
@@ -105,7 +128,7 @@ class DecisionMemo:
             ctx = key if key is not None else context_key(context)
         if ctx is None or type(visitor_id) is not str:
             return MemoizedDecision(
-                tuple(bucket.decide(visitor_id, context, assignments=assignments)), None
+                tuple(bucket.decide(visitor_id, context, assignments=assignments))
             )
         history = assignments or None
         question = (visitor_id, ctx)
@@ -114,24 +137,32 @@ class DecisionMemo:
             entry = entries.get(question)
             if entry is not None and entry.history == history:
                 self.hits += 1
+                try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hit path
+                    entries.move_to_end(question)  # the least recently used goes first
+                except KeyError:  # made room for another meanwhile
+                    pass
                 return entry
         decided = tuple(bucket.decide(visitor_id, context, assignments=assignments))
         self.misses += 1
         with self._lock:
             if self._bucket is not bucket:
                 self._bucket = bucket
-                self._entries = entries = {}
+                self._entries = entries = OrderedDict()
                 self._strings = _bucket_strings(bucket)
-            entry = MemoizedDecision(decided, self._copy(history))
-            entries.pop(question, None)  # re-inserted last: the newest entry
+            entry = MemoizedDecision(decided)
+            if history:
+                # A returning visitor's history is usually just what was decided:
+                # then it costs no copy and no memory of its own.
+                entry.history = (
+                    entry.variations if history == entry.variations else self._copy(history)
+                )
             entries[question] = entry
+            entries.move_to_end(question)
             while len(entries) > self.size:
-                del entries[next(iter(entries))]
+                entries.popitem(last=False)
         return entry
 
-    def _copy(self, history: Mapping[str, str] | None) -> dict[str, str] | None:
-        if not history:
-            return None
+    def _copy(self, history: Mapping[str, str]) -> dict[str, str]:
         strings = self._strings
         return {strings.get(k, k): strings.get(v, v) for k, v in history.items()}
 

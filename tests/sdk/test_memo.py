@@ -167,15 +167,30 @@ def test_a_new_bucket_empties_the_memo():
     assert memo.hits == 0
 
 
-def test_the_oldest_entry_makes_room():
+def test_the_least_recently_used_entry_makes_room():
     bucket = mixed_bucket()
     memo = DecisionMemo(3)
     for n in range(10):
         memo.decide(bucket, f"v{n}", {})
-    assert len(memo) == 3
-    memo.decide(bucket, "v9", {})
-    memo.decide(bucket, "v0", {})
+    assert len(memo) == 3  # v7, v8, v9
+    memo.decide(bucket, "v7", {})  # used again: now the most recent
+    memo.decide(bucket, "v10", {})  # makes room: v8 goes
     assert (memo.hits, memo.misses) == (1, 11)
+    memo.decide(bucket, "v7", {})
+    memo.decide(bucket, "v9", {})
+    assert memo.hits == 3
+    memo.decide(bucket, "v8", {})
+    assert memo.misses == 12
+
+
+def test_a_history_equal_to_the_decision_is_kept_once():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    first = memo.decide(bucket, "v", {})
+    again = memo.decide(bucket, "v", {}, dict(first.variations))
+    assert again.history is again.variations
+    assert memo.decide(bucket, "v", {}, dict(first.variations)) is again
+    assert memo.hits == 1
 
 
 def test_size_zero_remembers_nothing_and_still_decides():
@@ -289,3 +304,23 @@ def test_config_carries_the_size_to_the_manager(bucket_path):
 def test_config_refuses_a_bad_size(size, error):
     with pytest.raises(error, match="decision_cache_size"):
         Config("env", mode=Mode.BUCKETING, decision_cache_size=size)
+
+
+def test_subclasses_are_other_types_and_float_subclasses_keep_their_sign():
+    import enum
+
+    class Plan(str, enum.Enum):
+        GOLD = "gold"
+
+    class Ratio(float):
+        pass
+
+    assert context_key({"plan": Plan.GOLD}) != context_key({"plan": "gold"})
+    assert context_key({"r": Ratio(0.0)}) != context_key({"r": Ratio(-0.0)})
+    assert context_key({"r": Ratio(1.5)}) != context_key({"r": 1.5})
+    assert context_key({"r": Ratio(1.5)}) == context_key({"r": Ratio(1.5)})
+
+
+def test_keys_hold_no_types():
+    key = context_key({"a": "x", "b": 1, "c": True, "d": 2.5})
+    assert all(not isinstance(part, type) for item in key for part in item)
