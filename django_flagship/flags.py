@@ -367,14 +367,16 @@ class Flags:
         flag = source.get_flag(key)
         if flag is None:
             return default
-        value, matched = typed(flag.value, default)
-        if not matched and flag.value is not None:
-            # A misconfigured flag: the visitor sees the default, not the
-            # variation, so no exposure is reported (a null flag, the reference
-            # variation's "keep the default", is one and is activated).
-            self._report_mismatch(key, flag.value, default)
-            return value
-        if self._auto_activate(activate):
+        value = flag.value
+        if value.__class__ is not default.__class__:  # else the type matches: no check
+            value, matched = typed(value, default)
+            if not matched and flag.value is not None:
+                # A misconfigured flag: the visitor sees the default, not the
+                # variation, so no exposure is reported (a null flag, the reference
+                # variation's "keep the default", is one and is activated).
+                self._report_mismatch(key, flag.value, default)
+                return value
+        if activate if activate is not None else self._runtime.auto_activate:  # type: ignore[union-attr]
             source.activate_flag(flag)
         return value
 

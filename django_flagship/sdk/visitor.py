@@ -322,11 +322,11 @@ class Visitor:
 
     def _activate(self, flag: FlagInfo) -> bool:
         """Send at most one activation per variation for the life of this visitor."""
-        if self.panic or not self.consent:
-            return False
         assignment = flag.assignment
         marker = assignment.marker
         if marker in self._activated:  # the common case: read again, no lock needed
+            return False
+        if self.panic or not self.consent:
             return False
         with self._lock:
             if marker in self._activated:
