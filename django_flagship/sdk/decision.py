@@ -23,12 +23,13 @@ class DecisionManager(Protocol):
         consent: bool,
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
-        context_key: tuple[Any, ...] | None = None,
+        context_key: Callable[[], tuple[Any, ...] | None] | None = None,
     ) -> DecisionResult:
         """The visitor's assignments; raises :class:`DecisionError` on failure.
 
-        ``context_key`` is :func:`~.memo.context_key` of ``context`` when the
-        caller has it already.
+        ``context_key``, when given, returns :func:`~.memo.context_key` of
+        ``context``; the caller may have it already, and it is asked for only
+        when needed.
         """
 
     def close(self) -> None: ...
@@ -75,6 +76,8 @@ class BucketingDecisionManager:
             raise DecisionError("no bucketing file is loaded yet")
         if bucket.panic:
             return DecisionResult([], panic=True)
+        if not self.memo.size:
+            return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
         decision = self.memo.decide(bucket, visitor_id, context, assignments, key=context_key)
         return DecisionResult(
             list(decision.assignments), flags=decision.flags, variations=decision.variations

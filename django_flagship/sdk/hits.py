@@ -519,7 +519,10 @@ class Segment(Hit):
 
 def segment_values(context: Mapping[str, str | int | float | bool]) -> dict[str, str]:
     """The ``s`` of a SEGMENT hit: each value of a valid context as text."""
-    return {key: _segment_text(value) for key, value in context.items()}
+    return {
+        key: value if value.__class__ is str else _segment_text(value)
+        for key, value in context.items()
+    }
 
 
 class Consent(Event):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .bucketing import Bucket
@@ -117,15 +117,16 @@ class DecisionMemo:
         context: Mapping[str, Any],
         assignments: Mapping[str, str] | None = None,
         *,
-        key: tuple[Any, ...] | None = None,
+        key: Callable[[], tuple[Any, ...] | None] | None = None,
     ) -> MemoizedDecision:
         """``bucket.decide(...)``, from memory when these exact inputs were seen.
 
-        ``key`` is ``context_key(context)``, when the caller has it already.
+        ``key``, when given, returns ``context_key(context)`` (the caller may
+        have it already).
         """
         ctx = None
         if self.size:
-            ctx = key if key is not None else context_key(context)
+            ctx = key() if key is not None else context_key(context)
         if ctx is None or type(visitor_id) is not str:
             return MemoizedDecision(
                 tuple(bucket.decide(visitor_id, context, assignments=assignments))

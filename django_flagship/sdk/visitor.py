@@ -109,7 +109,7 @@ class Visitor:
         self.consent = bool(consent)
         self._context: dict[str, Any] = {}
         self._full_context: dict[str, Any] | None = None
-        self._full_context_key: tuple[Any, ...] | None = None
+        self._full_context_key: Any = _MISSING
         self._flags: dict[str, FlagInfo] = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
@@ -150,8 +150,15 @@ class Visitor:
         if full is None:
             full = {**self._context, "fs_client": SDK_CLIENT, "fs_version": SDK_VERSION}
             self._full_context = full
-            self._full_context_key = context_key(full)
+            self._full_context_key = _MISSING
         return full
+
+    def _context_key(self) -> tuple[Any, ...] | None:
+        """``context_key`` of the decision context, computed when first asked for."""
+        key = self._full_context_key
+        if key is _MISSING:
+            key = self._full_context_key = context_key(self._decision_context())
+        return key  # type: ignore[return-value]
 
     def update_context(self, context: Any, synchronize: bool = False) -> None:
         """Set values from a ``(key, value)`` tuple or a dict.
@@ -165,7 +172,7 @@ class Visitor:
             self._client.log(logging.ERROR, str(exc))
             return
         own = self._context
-        self._full_context = None
+        self._full_context, self._full_context_key = None, _MISSING
         for key, value in pairs:
             if not (
                 value.__class__ in _PLAIN_CONTEXT_TYPES
@@ -201,7 +208,7 @@ class Visitor:
                 consent=self.consent,
                 assignments=self.assignment_history,
                 on_error=lambda message: client.log(logging.WARNING, message),
-                context_key=self._full_context_key,
+                context_key=self._context_key,
             )
         except DecisionError as exc:
             self.last_error = str(exc)
@@ -259,7 +266,7 @@ class Visitor:
         if self._segment_sent is None and self._segment_digest is not None:
             # A returning visitor: the digest kept with the history says whether
             # the context changed since the last SEGMENT.
-            digest = _context_digest(context, self._full_context_key)
+            digest = _context_digest(context, self._context_key())
             if digest == self._segment_digest:
                 return
         values = segment_values(context)
