@@ -324,3 +324,37 @@ def test_subclasses_are_other_types_and_float_subclasses_keep_their_sign():
 def test_keys_hold_no_types():
     key = context_key({"a": "x", "b": 1, "c": True, "d": 2.5})
     assert all(not isinstance(part, type) for item in key for part in item)
+
+
+def test_a_manager_without_memory_decides_every_time():
+    bucket = mixed_bucket()
+    manager = BucketingDecisionManager(StaticBucketSource(bucket), memo_size=0)
+    for _ in range(2):
+        result = manager.decide(
+            "v", {"plan": "gold"}, anonymous_id=None, consent=True, assignments={}, on_error=print
+        )
+        assert ids(result.assignments) == ids(bucket.decide("v", {"plan": "gold"}))
+        assert result.flags is None  # the visitor merges them itself
+    assert len(manager.memo) == 0
+
+
+def test_the_context_key_is_asked_for_only_by_a_memo_in_use():
+    bucket = mixed_bucket()
+    asked = []
+
+    def key():
+        asked.append(1)
+        return context_key({"plan": "gold"})
+
+    for size, expected in ((0, 0), (4, 1)):
+        manager = BucketingDecisionManager(StaticBucketSource(bucket), memo_size=size)
+        manager.decide(
+            "v",
+            {"plan": "gold"},
+            anonymous_id=None,
+            consent=True,
+            assignments={},
+            on_error=print,
+            context_key=key,
+        )
+        assert len(asked) == expected
