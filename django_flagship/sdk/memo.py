@@ -81,6 +81,9 @@ def context_key(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
     return key
 
 
+_Entries = OrderedDict[tuple[Any, ...], MemoizedDecision]
+
+
 class DecisionMemo:
     """The last ``size`` decisions made from one bucket (thread-safe)."""
 
@@ -90,25 +93,23 @@ class DecisionMemo:
         self.size = size
         self.hits = 0
         self.misses = 0
-        self._bucket: Bucket | None = None
-        self._entries: OrderedDict[tuple[Any, ...], MemoizedDecision] = OrderedDict()
-        self._strings: dict[str, str] = {}
+        # (the bucket, its entries, its id strings), replaced as one so that a
+        # thread never reads one bucket's entries for another.
+        self._state: tuple[Bucket | None, _Entries, dict[str, str]] = (None, OrderedDict(), {})
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return (
-            f"<DecisionMemo size={self.size} entries={len(self._entries)} "
+            f"<DecisionMemo size={self.size} entries={len(self)} "
             f"hits={self.hits} misses={self.misses}>"
         )
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._state[1])
 
     def clear(self) -> None:
         with self._lock:
-            self._bucket = None
-            self._entries = OrderedDict()
-            self._strings = {}
+            self._state = (None, OrderedDict(), {})
 
     def decide(
         self,
@@ -133,8 +134,8 @@ class DecisionMemo:
             )
         history = assignments or None
         question = (visitor_id, ctx)
-        entries = self._entries
-        if self._bucket is bucket:
+        remembered_bucket, entries, _ = self._state
+        if remembered_bucket is bucket:
             entry = entries.get(question)
             if entry is not None and entry.history == history:
                 self.hits += 1
@@ -146,26 +147,24 @@ class DecisionMemo:
         decided = tuple(bucket.decide(visitor_id, context, assignments=assignments))
         self.misses += 1
         with self._lock:
-            if self._bucket is not bucket:
-                self._bucket = bucket
-                self._entries = entries = OrderedDict()
-                self._strings = _bucket_strings(bucket)
+            remembered_bucket, entries, strings = self._state
+            if remembered_bucket is not bucket:
+                entries, strings = OrderedDict(), _bucket_strings(bucket)
+                self._state = (bucket, entries, strings)
             entry = MemoizedDecision(decided)
             if history:
                 # A returning visitor's history is usually just what was decided:
                 # then it costs no copy and no memory of its own.
                 entry.history = (
-                    entry.variations if history == entry.variations else self._copy(history)
+                    entry.variations
+                    if history == entry.variations
+                    else {strings.get(k, k): strings.get(v, v) for k, v in history.items()}
                 )
             entries[question] = entry
             entries.move_to_end(question)
             while len(entries) > self.size:
                 entries.popitem(last=False)
         return entry
-
-    def _copy(self, history: Mapping[str, str]) -> dict[str, str]:
-        strings = self._strings
-        return {strings.get(k, k): strings.get(v, v) for k, v in history.items()}
 
 
 def _bucket_strings(bucket: Bucket) -> dict[str, str]:

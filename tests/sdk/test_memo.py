@@ -2,6 +2,7 @@
 
 import copy
 import random
+import sys
 import threading
 
 import pytest
@@ -358,3 +359,37 @@ def test_the_context_key_is_asked_for_only_by_a_memo_in_use():
             context_key=key,
         )
         assert len(asked) == expected
+
+
+def test_threads_on_two_buckets_at_once_never_get_the_other_buckets_answer():
+    # What happens around a bucket change: requests still holding the old bucket
+    # run beside those holding the new one.
+    raw = {"campaigns": [split_campaign("c-plan", "plan", "gold")]}
+    changed = copy.deepcopy(raw)
+    for group in changed["campaigns"][0]["variationGroups"]:
+        for item in group["variations"]:
+            item["modifications"]["value"]["c-plan_flag"] = "new"
+    buckets = [Bucket.parse(raw), Bucket.parse(changed)]
+    memo = DecisionMemo(8)
+    errors = []
+
+    def work(seed):
+        rng = random.Random(seed)
+        for _ in range(2000):
+            bucket = rng.choice(buckets)
+            visitor_id = f"v{rng.randrange(4)}"
+            value = memo.decide(bucket, visitor_id, {}).flags["c-plan_flag"].value
+            if (value == "new") != (bucket is buckets[1]):
+                errors.append((seed, visitor_id))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns often: the race gets its chances
+    try:
+        threads = [threading.Thread(target=work, args=(seed,)) for seed in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
