@@ -25,6 +25,7 @@ Id                         Problem
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
 ``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
+``django_flagship.W009``   a template backend loads the flag tags without the request processor
 =========================  ===========================================================
 
 Settings are read as given through :meth:`django_flagship.conf.FlagshipSettings.raw`
@@ -38,9 +39,11 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import InvalidCacheBackendError, caches
 from django.core.checks import CheckMessage, Error, Warning
+from django.template.backends.django import DjangoTemplates
 from django.utils.module_loading import import_string
 
 from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
@@ -48,7 +51,7 @@ from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
 from .sdk.bucketing import Bucket, BucketError
 
-__all__ = ["check_deploy", "check_middleware", "check_settings"]
+__all__ = ["check_deploy", "check_middleware", "check_settings", "check_templates"]
 
 MIDDLEWARE_PATH = "django_flagship.middleware.FlagshipMiddleware"
 _MUST_COME_AFTER = (
@@ -527,3 +530,78 @@ def check_deploy(**kwargs: Any) -> list[CheckMessage]:
             "FLAGSHIP_CACHE_ALIAS at Redis or Memcached.",
         )
     ]
+
+
+REQUEST_PROCESSOR = "django.template.context_processors.request"
+#: The app's template libraries, by the name ``{% load %}`` gives them; every
+#: tag in them reads ``request.flags`` from the template context.
+_TAG_LIBRARIES = {
+    "flagship": "django_flagship.templatetags.flagship",
+    "flagship_browser": "django_flagship.templatetags.flagship_browser",
+}
+
+
+def _is_django_templates(backend: Any) -> bool:
+    if backend == "django.template.backends.django.DjangoTemplates":
+        return True
+    try:
+        imported = import_string(backend) if isinstance(backend, str) else None
+    except ImportError:
+        return False  # Django reports a backend that does not import
+    return isinstance(imported, type) and issubclass(imported, DjangoTemplates)
+
+
+def _loads_flag_tags(options: dict[str, Any]) -> bool:
+    """Whether templates of a DjangoTemplates backend with ``options`` can load our tags.
+
+    An installed app's libraries are offered to every DjangoTemplates backend
+    (with or without ``APP_DIRS``), unless ``OPTIONS["libraries"]`` gives their
+    name to another module; ``builtins`` and ``libraries`` can also name ours.
+    """
+    libraries = options.get("libraries") or {}
+    builtins = options.get("builtins") or []
+    if not isinstance(libraries, dict) or not isinstance(builtins, (list, tuple)):
+        return False  # Django reports malformed OPTIONS when the engine is built
+    ours = set(_TAG_LIBRARIES.values())
+    named = [*builtins, *libraries.values()]
+    if any(isinstance(path, str) and path in ours for path in named):
+        return True
+    return apps.is_installed("django_flagship") and any(
+        libraries.get(name, module) == module for name, module in _TAG_LIBRARIES.items()
+    )
+
+
+def check_templates(**kwargs: Any) -> list[CheckMessage]:
+    """The flag tags need ``request`` in the template context: its processor must be on.
+
+    Without it ``{% flag %}``, ``{% ifflag %}`` and ``{% flags_json %}`` find no
+    request and serve defaults, which otherwise shows only as a log line at the
+    first render. Other backends (Jinja2 gets the request from Django) are not
+    concerned.
+    """
+    templates = getattr(settings, "TEMPLATES", None)
+    if not isinstance(templates, (list, tuple)):
+        return []
+    warnings: list[CheckMessage] = []
+    for index, backend in enumerate(templates):
+        if not isinstance(backend, dict) or not _is_django_templates(backend.get("BACKEND")):
+            continue
+        options = backend.get("OPTIONS") or {}
+        if not isinstance(options, dict) or not _loads_flag_tags(options):
+            continue
+        processors = options.get("context_processors") or []
+        if isinstance(processors, (list, tuple)) and REQUEST_PROCESSOR in processors:
+            continue
+        where = f"TEMPLATES[{index}]"
+        name = backend.get("NAME")
+        named = f" (NAME {name!r})" if isinstance(name, str) else ""
+        warnings.append(
+            _warning(
+                9,
+                f"{where}{named} can load the Flagship template tags but lacks the "
+                f"{REQUEST_PROCESSOR!r} context processor: {{% flag %}}, {{% ifflag %}} "
+                "and {% flags_json %} find no request there and serve every default.",
+                f'Add the line "{REQUEST_PROCESSOR}", to {where}["OPTIONS"]["context_processors"].',
+            )
+        )
+    return warnings
