@@ -124,6 +124,9 @@ class BucketStore:
         self._bucket: Bucket | None = None
         self.version: str | None = None
         self.last_modified: str | None = None
+        #: When the bucket in use was stored in the cache (``time.time()``), or
+        #: loaded by this process alone; ``None`` when the cache entry does not say.
+        self.stored_at: float | None = None
         self._pointer: str | None = None  # last pointer version seen in the cache
         self._pending = False  # the pointer moved: fetch the entry on the next check
         self._next_check = 0.0
@@ -147,6 +150,11 @@ class BucketStore:
     @property
     def cache(self) -> BaseCache:
         return self._cache()
+
+    @property
+    def installed(self) -> Bucket | None:
+        """The bucket this process uses now, without asking the cache (diagnostics)."""
+        return self._bucket
 
     # -- reading (request path) ------------------------------------------------
 
@@ -244,14 +252,17 @@ class BucketStore:
             if self._bucket is None and self.bucket_file:
                 self._load_file_locally()
             return
-        self._install(bucket, version, entry.get("last_modified"))
+        self._install(bucket, version, entry.get("last_modified"), _stored_at(entry))
 
-    def _install(self, bucket: Bucket, version: str, last_modified: str | None) -> None:
+    def _install(
+        self, bucket: Bucket, version: str, last_modified: str | None, stored_at: float | None
+    ) -> None:
         with self._install_lock:
             changed = version != self.version
             self._bucket = bucket
             self.version = version
             self.last_modified = last_modified
+            self.stored_at = stored_at
             self._pointer = version
         if changed:
             for _receiver, error in bucket_changed.send_robust(
@@ -278,7 +289,7 @@ class BucketStore:
         # add, not set: a refresh that raced us must win.
         if self.cache.add(self.entry_key, entry, timeout=None):
             self.cache.add(self.pointer_key, self._pointer_of(entry), timeout=None)
-        self._install(bucket, version, None)
+        self._install(bucket, version, None, entry["stored_at"])
 
     def _load_file_locally(self) -> None:
         try:
@@ -286,7 +297,7 @@ class BucketStore:
         except BucketError as exc:
             logger.error("Flagship: %s", exc)
             return
-        self._install(bucket, _version_of(text), None)
+        self._install(bucket, _version_of(text), None, time.time())
 
     @staticmethod
     def _read_file(path: str, *, warn: bool) -> tuple[str, Bucket]:
@@ -382,7 +393,7 @@ class BucketStore:
         if entry is not None and entry.get("version") == version:
             # A server that ignores If-Modified-Since: same content, nothing to write.
             if self.version != version:
-                self._install(bucket, version, entry.get("last_modified"))
+                self._install(bucket, version, entry.get("last_modified"), _stored_at(entry))
             return self._result(updated=False)
         new = self._entry(text, version, download.last_modified, source="download")
         if cache_ok:
@@ -390,12 +401,12 @@ class BucketStore:
                 self._store(new)
             except Exception as exc:
                 self._cache_down(exc)
-                self._install(bucket, version, download.last_modified)
+                self._install(bucket, version, download.last_modified, new["stored_at"])
                 raise BucketError(
                     f"the bucket was downloaded but could not be stored in the cache: "
                     f"{type(exc).__name__}: {exc}"
                 ) from None
-        self._install(bucket, version, download.last_modified)
+        self._install(bucket, version, download.last_modified, new["stored_at"])
         return self._result(updated=True)
 
     def load_file(self, path: str) -> RefreshResult:
@@ -409,7 +420,7 @@ class BucketStore:
             raise BucketError(
                 f"the bucket could not be stored in the cache: {type(exc).__name__}: {exc}"
             ) from None
-        self._install(bucket, version, None)
+        self._install(bucket, version, None, entry["stored_at"])
         return self._result(updated=True)
 
     def _result(
@@ -474,6 +485,14 @@ class BucketStore:
         if self._session is not None:
             self._session.close()
             self._session = None
+
+
+def _stored_at(entry: dict) -> float | None:
+    """The entry's ``stored_at`` when it is a plausible timestamp (the cache is not trusted)."""
+    value = entry.get("stored_at")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if 0 < value < float("inf") else None
 
 
 def _dump(data: Any) -> str:

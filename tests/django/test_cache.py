@@ -476,3 +476,59 @@ def test_once_checked_a_process_without_a_bucket_never_waits_on_the_lock(cache, 
     clock.now += 10
     with store._check_lock:  # another thread is checking (a hanging cache, say)
         assert store.current() is None  # answers at once
+
+
+# -- what the bucket in use is, for diagnostics ------------------------------------
+
+
+def test_installed_is_the_bucket_in_use_without_a_round_trip(cache, clock, bucket_path):
+    store = make_store(cache, clock, bucket_file=str(bucket_path))
+    assert store.installed is None
+    bucket = store.current()
+    cache.calls.clear()
+    clock.now += 60.0  # a check is due: current() would ask the cache, installed does not
+    assert store.installed is bucket
+    assert cache.calls == []
+
+
+def test_stored_at_is_when_the_bucket_was_stored_in_the_cache(cache, clock, bucket_path):
+    seeder = make_store(cache, bucket_file=str(bucket_path))
+    seeder.current()
+    entry = cache.inner.get("test:env:bucket")
+    assert seeder.stored_at == entry["stored_at"]
+    # Another process, later, reads the same entry: the same time, not its own.
+    cache.inner.set("test:env:bucket", {**entry, "stored_at": 1_700_000_000.5}, timeout=None)
+    reader = make_store(cache, bucket_file=str(bucket_path))
+    reader.current()
+    assert reader.stored_at == 1_700_000_000.5
+
+    writer = make_store(cache, bucket_file=str(bucket_path))
+    writer.load_file(str(DATA / "bucketing-v2.json"))
+    assert writer.stored_at == cache.inner.get("test:env:bucket")["stored_at"]
+
+
+@responses.activate
+def test_stored_at_of_a_download(cache):
+    responses.get(URL, json=bucket_json(), headers={"Last-Modified": LAST_MODIFIED})
+    store = make_store(cache, url=URL)
+    store.refresh()
+    assert store.stored_at == cache.inner.get("test:env:bucket")["stored_at"]
+    assert store.last_modified == LAST_MODIFIED
+
+
+@pytest.mark.parametrize("stored_at", ["yesterday", None, True, float("nan"), -5, float("inf")])
+def test_a_cached_stored_at_that_is_not_a_time_is_unknown(cache, bucket_path, stored_at):
+    make_store(cache, bucket_file=str(bucket_path)).current()
+    entry = cache.inner.get("test:env:bucket")
+    cache.inner.set("test:env:bucket", {**entry, "stored_at": stored_at}, timeout=None)
+    reader = make_store(cache)
+    assert colour(reader) == "red"  # the bucket is used all the same
+    assert reader.stored_at is None
+
+
+def test_a_bucket_file_read_by_this_process_alone_is_stored_now(cache, bucket_path, monkeypatch):
+    monkeypatch.setattr("django_flagship.cache.time.time", lambda: 1_800_000_000.0)
+    cache.down = True
+    store = make_store(cache, bucket_file=str(bucket_path))
+    assert colour(store) == "red"
+    assert store.stored_at == 1_800_000_000.0
