@@ -20,7 +20,8 @@ import logging
 import threading
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
@@ -39,7 +40,7 @@ from .sdk.visitor import typed_value
 if TYPE_CHECKING:
     from .sdk.visitor import Visitor
 
-__all__ = ["Flags", "RequestFlags", "typed"]
+__all__ = ["FlagRead", "Flags", "RequestFlags", "typed"]
 
 logger = logging.getLogger("django_flagship")
 
@@ -68,6 +69,16 @@ def warn_rarely(topic: str, message: str, *args: Any) -> None:
     if now - _last_warning.get(topic, -_WARN_EVERY) >= _WARN_EVERY:
         _last_warning[topic] = now
         logger.warning(message, *args)
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRead:
+    """One ``get()``: the key, the default given, the value served, ``activate`` given."""
+
+    key: str
+    default: Any
+    value: Any
+    activate: bool | None
 
 
 class _Source(Protocol):
@@ -170,6 +181,12 @@ class Flags:
     request.
     """
 
+    #: Keep each ``get()`` in :attr:`reads`. Off unless a diagnostic turns it on
+    #: for the process (the debug-toolbar panel does), so reads cost nothing more.
+    record_reads: ClassVar[bool] = False
+    _reads: list[FlagRead] | None = None
+    _history_used: dict[str, str] | None = None
+
     def __init__(
         self,
         visitor_id: str | None = None,
@@ -198,6 +215,24 @@ class Flags:
     def runtime(self) -> Runtime | None:
         """The settings snapshot this accessor used (``None`` before any read)."""
         return self._runtime
+
+    @property
+    def decided(self) -> bool:
+        """Whether the flags were decided (a read happened); never decides itself."""
+        return self._synchronized
+
+    @property
+    def reads(self) -> tuple[FlagRead, ...]:
+        """The ``get()`` calls so far, oldest first, when :attr:`record_reads` is on."""
+        return tuple(self._reads or ())
+
+    @property
+    def history_used(self) -> dict[str, str] | None:
+        """The stored assignments the decision started from, when :attr:`record_reads` is on.
+
+        The visitor's ``assignment_history`` also holds what the decision added.
+        """
+        return None if self._history_used is None else dict(self._history_used)
 
     # -- what subclasses supply ----------------------------------------------
 
@@ -252,6 +287,8 @@ class Flags:
                     logger.debug("Flagship: no bucket yet; defaults are served")
                     return
                 record = self._load_history(rt, visitor)
+                if self.record_reads:
+                    self._history_used = dict(visitor.assignment_history)
                 visitor.synchronize_modifications()
                 self._save_history(rt, visitor, record)
             else:
@@ -401,10 +438,15 @@ class Flags:
         """
         try:
             source = self._source if self._synchronized else self._load()
-            return self._read(source, key, default, activate)
+            value = self._read(source, key, default, activate)
         except Exception:
             logger.exception("Flagship: reading flag %r failed; the default is served", key)
-            return default
+            value = default
+        if self.record_reads:
+            if self._reads is None:
+                self._reads = []
+            self._reads.append(FlagRead(key, default, value, activate))
+        return value
 
     def info(self, key: str) -> dict[str, Any] | None:
         """Campaign, variation group and variation behind ``key``, or ``None``."""
