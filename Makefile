@@ -28,7 +28,7 @@ $(STAMP): setup.cfg pyproject.toml
 # `make run` needs the package alone, not the test tools.
 $(RUN_STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[debug-toolbar]"
 	touch $(RUN_STAMP)
 
 venv: $(STAMP)

@@ -11,6 +11,7 @@ Three ways to run it, chosen by the environment (or ``example_project/.env``):
   the mode ``FLAGSHIP_MODE`` names (BUCKETING by default).
 """
 
+import importlib.util
 from pathlib import Path
 
 import environ
@@ -70,6 +71,24 @@ LOGIN_REDIRECT_URL = "shop:home"
 LOGOUT_REDIRECT_URL = "shop:home"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-debug-toolbar with the Flagship panel, for requests from this machine:
+# on by default with DEBUG when the toolbar is installed (`make run` installs the
+# package's [debug-toolbar] extra); EXAMPLE_DEBUG_TOOLBAR=false turns it off.
+EXAMPLE_DEBUG_TOOLBAR = env.bool(
+    "EXAMPLE_DEBUG_TOOLBAR",
+    default=DEBUG and importlib.util.find_spec("debug_toolbar") is not None,
+)
+if EXAMPLE_DEBUG_TOOLBAR:
+    from debug_toolbar.settings import PANELS_DEFAULTS
+
+    INSTALLED_APPS.append("debug_toolbar")
+    MIDDLEWARE.insert(0, "debug_toolbar.middleware.DebugToolbarMiddleware")
+    INTERNAL_IPS = ["127.0.0.1", "::1"]
+    DEBUG_TOOLBAR_PANELS = [
+        *PANELS_DEFAULTS,
+        "django_flagship.contrib.debug_toolbar.FlagshipPanel",
+    ]
 
 # -- Flagship ------------------------------------------------------------------
 

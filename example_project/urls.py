@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
@@ -12,3 +13,8 @@ urlpatterns = [
     path("decision-api/", include("django_flagship.urls")),
     path("admin/", admin.site.urls),
 ]
+
+if getattr(settings, "EXAMPLE_DEBUG_TOOLBAR", False):
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()

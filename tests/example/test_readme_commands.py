@@ -112,6 +112,8 @@ def test_make_run_serves_the_shop_from_a_fresh_clone(fresh_clone, tmp_path):
     # The shop itself, deciding from the bundled bucket: not an error page.
     assert "Buy" in body
     assert "Traceback" not in body
+    # django-debug-toolbar and its Flagship panel, for this machine's requests.
+    assert 'id="djdt-FlagshipPanel"' in body
     assert (fresh_clone / ".venv" / "bin" / "python").exists()
     output = log.read_text()
     assert "Log in as alice or bob" in output  # prepare_example ran: bucket and demo users
