@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
@@ -40,7 +40,7 @@ from .sdk.visitor import typed_value
 if TYPE_CHECKING:
     from .sdk.visitor import Visitor
 
-__all__ = ["FlagRead", "Flags", "RequestFlags", "typed"]
+__all__ = ["FlagRead", "Flags", "RequestFlags", "record_reads", "recording_reads", "typed"]
 
 logger = logging.getLogger("django_flagship")
 
@@ -51,6 +51,25 @@ HISTORY_SESSION_KEY = "_flagship_history"
 #: once per this many seconds and process, so an outage cannot flood the log.
 _WARN_EVERY = 60.0
 _last_warning: dict[str, float] = {}
+
+#: Whether ``get()`` keeps its reads (see :func:`record_reads`). A module global:
+#: testing it is the cheapest thing a read can do.
+_recording = False
+
+
+def record_reads(on: bool = True) -> None:
+    """From now on, every accessor of the process keeps its ``get()`` calls in ``reads``.
+
+    Off by default; the debug-toolbar panel turns it on when the toolbar starts.
+    Off, a read costs nothing more.
+    """
+    global _recording
+    _recording = bool(on)
+
+
+def recording_reads() -> bool:
+    """Whether :func:`record_reads` is on."""
+    return _recording
 
 
 def typed(value: Any, default: Any) -> tuple[Any, bool]:
@@ -181,9 +200,7 @@ class Flags:
     request.
     """
 
-    #: Keep each ``get()`` in :attr:`reads`. Off unless a diagnostic turns it on
-    #: for the process (the debug-toolbar panel does), so reads cost nothing more.
-    record_reads: ClassVar[bool] = False
+    # Kept only while record_reads() is on.
     _reads: list[FlagRead] | None = None
     _history_used: dict[str, str] | None = None
 
@@ -223,12 +240,12 @@ class Flags:
 
     @property
     def reads(self) -> tuple[FlagRead, ...]:
-        """The ``get()`` calls so far, oldest first, when :attr:`record_reads` is on."""
+        """The ``get()`` calls so far, oldest first, while :func:`record_reads` is on."""
         return tuple(self._reads or ())
 
     @property
     def history_used(self) -> dict[str, str] | None:
-        """The stored assignments the decision started from, when :attr:`record_reads` is on.
+        """The stored assignments the decision started from, while :func:`record_reads` is on.
 
         The visitor's ``assignment_history`` also holds what the decision added.
         """
@@ -287,7 +304,7 @@ class Flags:
                     logger.debug("Flagship: no bucket yet; defaults are served")
                     return
                 record = self._load_history(rt, visitor)
-                if self.record_reads:
+                if _recording:
                     self._history_used = dict(visitor.assignment_history)
                 visitor.synchronize_modifications()
                 self._save_history(rt, visitor, record)
@@ -442,11 +459,14 @@ class Flags:
         except Exception:
             logger.exception("Flagship: reading flag %r failed; the default is served", key)
             value = default
-        if self.record_reads:
-            if self._reads is None:
-                self._reads = []
-            self._reads.append(FlagRead(key, default, value, activate))
+        if _recording:
+            self._record(FlagRead(key, default, value, activate))
         return value
+
+    def _record(self, read: FlagRead) -> None:
+        if self._reads is None:
+            self._reads = []
+        self._reads.append(read)
 
     def info(self, key: str) -> dict[str, Any] | None:
         """Campaign, variation group and variation behind ``key``, or ``None``."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..flags import FlagRead, Flags, typed
+from ..flags import FlagRead, Flags, recording_reads, typed
 from ..sdk import Mode
 from ..sdk.bucketing import Bucket, CampaignOutcome
 from ..sdk.model import Assignment, FlagInfo
@@ -39,7 +39,7 @@ def request_report(request: Any, *, clock: Callable[[], float] = time.time) -> d
     report: dict[str, Any] = {
         "state": "decided",
         "mode": rt.mode.name if rt is not None and rt.configured else "not configured",
-        "recording": Flags.record_reads,
+        "recording": recording_reads(),
     }
     if visitor is None:
         # A test override, or a visitor that could not be prepared (logged then).

@@ -13,7 +13,7 @@ and variation behind it, whether the variation was activated; the visitor id
 and the context the decision used, the mode, the bucket's version and age, and
 for each campaign not entered, why. Only this module imports the toolbar: the
 app's request path never does. When the toolbar starts, the panel turns on the
-recording of reads (:attr:`Flags.record_reads`) for the process. It only
+recording of reads (:func:`~django_flagship.flags.record_reads`) for the process. It only
 looks: a request that read no flag stays undecided, and nothing is activated.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from debug_toolbar.panels import Panel
 
-from ..flags import Flags
+from ..flags import record_reads
 from ._debug_report import request_report
 
 __all__ = ["FlagshipPanel"]
@@ -44,7 +44,7 @@ class FlagshipPanel(Panel):
     @classmethod
     def ready(cls) -> None:
         # Called once by the toolbar's AppConfig.ready(), for its configured panels.
-        Flags.record_reads = True
+        record_reads()
 
     @property
     def nav_subtitle(self) -> str:

@@ -19,6 +19,7 @@ from django.core.cache import caches
 from django.http import HttpResponse
 
 from django_flagship import client as flagship_client
+from django_flagship import flags as flags_module
 from django_flagship.contrib._debug_report import request_report
 from django_flagship.flags import Flags
 from django_flagship.middleware import FlagshipMiddleware
@@ -33,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture
 def toolbar_settings(configured, monkeypatch):
     """The test settings with the toolbar and this panel; reads are recorded."""
-    monkeypatch.setattr(Flags, "record_reads", False)  # restored after the test
+    monkeypatch.setattr(flags_module, "_recording", False)  # restored after the test
     # The toolbar's models need its app installed before its panels are loaded.
     configured.INSTALLED_APPS = [*configured.INSTALLED_APPS, "debug_toolbar"]
     configured.DEBUG_TOOLBAR_PANELS = [PANEL]
@@ -264,7 +265,7 @@ def test_the_bucket_age_comes_from_when_it_was_stored(rf, toolbar_settings):
 
 
 def test_reads_are_not_recorded_unless_the_panel_is_ready(rf, configured, monkeypatch):
-    monkeypatch.setattr(Flags, "record_reads", False)
+    monkeypatch.setattr(flags_module, "_recording", False)
     request = rf.get("/")
     chain(reading(("vip_feature", False)))(request)
     assert request.flags.decided
@@ -300,8 +301,8 @@ from django.test import Client
 import django_flagship.templatetags.flagship, django_flagship.templatetags.flagship_browser
 response = Client().get("/read/?key=vip_feature")
 assert response.json()["values"] == {"vip_feature": True}, response.content
-from django_flagship.flags import Flags
-print(any(m.startswith("debug_toolbar") for m in sys.modules), Flags.record_reads)
+from django_flagship.flags import recording_reads
+print(any(m.startswith("debug_toolbar") for m in sys.modules), recording_reads())
 """
 
 
