@@ -252,6 +252,55 @@ def test_unconfigured_flagship_reads_defaults(rf, toolbar_settings):
     assert stats["reads"][0]["why"].startswith("no campaign")
 
 
+def test_in_decision_api_mode_the_campaigns_are_those_the_api_returned(
+    rf, toolbar_settings, live_server
+):
+    """The site asks the Decision API it serves itself (in the live server's thread)."""
+    base = f"{live_server.url}/decision-api/v2"
+    toolbar_settings.ROOT_URLCONF = "tests.decision_api.urls"
+    toolbar_settings.FLAGSHIP_MODE = "DECISION_API"
+    toolbar_settings.FLAGSHIP_ENV_ID = "panel-env"
+    toolbar_settings.FLAGSHIP_API_KEY = "panel-key"
+    toolbar_settings.FLAGSHIP_DECISION_API_URL = base
+    toolbar_settings.FLAGSHIP_ACTIVATE_URL = f"{base}/activate"
+    toolbar_settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = {"panel-env": ["panel-key"]}
+    # The served API decides from the bucket file; nothing is ever downloaded.
+    toolbar_settings.FLAGSHIP_BUCKETING_URL = f"{live_server.url}/no-bucket/{{env_id}}.json"
+    toolbar_settings.FLAGSHIP_POLLING_INTERVAL = 0
+
+    _, _, panel = run_panel(rf, reading(("btn_color", "blue")))
+    stats = panel.get_stats()
+    assert stats["mode"] == "DECISION_API"
+    assert stats["bucket"] is None
+    campaigns = by_key(stats["campaigns"], "id")
+    assert list(campaigns) == ["c-toggles", "c-ab"]  # no language, not staff, no phone
+    assert {c["reason"] for c in campaigns.values()} == {"returned by the Decision API"}
+    assert campaigns["c-ab"]["name"] == "Checkout colour"
+    (row,) = stats["reads"]
+    assert (row["value"], row["campaign_name"], row["activated"]) == ('"red"', "Toggles", True)
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_an_async_view_under_the_toolbar(async_rf, toolbar_settings, tracker):
+    """Under ASGI the panel is enabled (is_async) and reports the async reads."""
+    from debug_toolbar.toolbar import DebugToolbar
+
+    async def view(request):
+        color = await request.flags.aget("btn_color", "blue")
+        return HttpResponse(f"<html><body>{color}</body></html>")
+
+    request = async_rf.get("/")
+    toolbar = DebugToolbar(request, chain(view))
+    panel = toolbar.get_panel_by_id("FlagshipPanel")
+    assert panel.enabled
+    response = await toolbar.process_request(request)
+    panel.generate_stats(request, response)
+    (row,) = panel.get_stats()["reads"]
+    assert (row["key"], row["value"], row["activated"]) == ("btn_color", '"red"', True)
+    assert len(tracker.activations) == 1
+
+
 def test_a_request_without_the_middleware(rf):
     assert request_report(rf.get("/"))["state"] == "no-middleware"
 
