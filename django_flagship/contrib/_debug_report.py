@@ -68,16 +68,29 @@ def request_report(request: Any, *, clock: Callable[[], float] = time.time) -> d
     bucketing = rt is not None and rt.configured and rt.mode is Mode.BUCKETING
     store = rt.store if bucketing and rt is not None else None
     bucket = store.installed if store is not None else None
+    report["bucket"] = None
     if bucket is not None and store is not None:
         report["bucket"] = _bucket(
             bucket, store.version, store.last_modified, store.stored_at, clock
         )
         report["campaigns"] = _explained(bucket, visitor, flags.history_used)
-    else:
-        report["bucket"] = None
+        report["campaigns_note"] = ""
+    elif rt is not None and rt.configured and rt.mode is Mode.DECISION_API:
         report["campaigns"] = [
             _entered(a, reason="returned by the Decision API") for a in visitor.assignments
         ]
+        report["campaigns_note"] = (
+            "The Decision API decided: it returns the campaigns the visitor entered and "
+            "says nothing of the others."
+        )
+    else:
+        report["campaigns"] = []
+        report["campaigns_note"] = (
+            "No bucket yet: every flag serves its default."
+            if bucketing
+            else "Flagship is not configured (no FLAGSHIP_ENV_ID, no FLAGSHIP_BUCKET_FILE): "
+            "every flag serves its default."
+        )
     return report
 
 
