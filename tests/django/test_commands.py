@@ -77,7 +77,7 @@ def test_refresh_download_refuses_a_private_cache_without_downloading(configured
     configured.FLAGSHIP_ENV_ID = "env-cmd"
     configured.FLAGSHIP_POLLING_INTERVAL = 0
     responses.get("https://cdn.flagship.io/env-cmd/bucketing.json", body="{}")
-    with pytest.raises(CommandError, match="LocMemCache.*--this-process-only") as info:
+    with pytest.raises(CommandError, match=r"LocMemCache.*--this-process-only") as info:
         run("flagship_refresh_bucket")
     assert "valid bucketing file" not in str(info.value)
     assert len(responses.calls) == 0
