@@ -1,6 +1,8 @@
 """``flagship_decide``: describing the visitor as a request to the site."""
 
 import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
 
 import pytest
@@ -9,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import path
 
+from tests.conftest import DATA
 from tests.django.test_decide_matches_site import site_view
 
 urlpatterns = [path("site/", site_view)]
@@ -221,3 +224,59 @@ def test_decision_api_mode_sends_the_request_context(settings, django_user_model
         "matched",
         "decision_api",
     ]
+
+
+class _Cdn(BaseHTTPRequestHandler):
+    """Flagship's CDN on loopback: the test bucket, or a 500 when told so."""
+
+    status = 200
+    requests: list[str] = []
+
+    def do_GET(self):
+        type(self).requests.append(self.path)
+        body = (DATA / "bucketing.json").read_bytes() if self.status == 200 else b"down"
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def cdn(settings):
+    _Cdn.requests = []
+    _Cdn.status = 200
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Cdn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.FLAGSHIP_ENV_ID = "env-cdn"
+    settings.FLAGSHIP_BUCKETING_URL = (
+        f"http://127.0.0.1:{server.server_address[1]}/{{env_id}}/bucketing.json"
+    )
+    settings.FLAGSHIP_POLLING_INTERVAL = 0
+    settings.FLAGSHIP_TRACKER = "tests.django.support.memory_tracker"
+    yield _Cdn
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_cache_with_no_bucket_gets_it_downloaded_for_the_command(cdn):
+    """The README's locmemcache:// is empty in a new process: decide downloads, as the site."""
+    output = run("--visitor", "v1", "--user-agent", IPHONE)
+    lines = output.splitlines()
+    assert lines[1].startswith("The cache held no bucket: it was downloaded from Flagship")
+    assert "/env-cdn/bucketing.json" in cdn.requests
+    row = next(line for line in lines if line.startswith("c-mobile"))
+    assert "matched" in row.split()
+    report = decide("--visitor", "v1")
+    assert report["bucket"]["downloaded"] is False  # this process has it now
+    assert report["bucket"]["version"]
+
+
+def test_a_failed_download_is_an_error(cdn):
+    cdn.status = 500
+    with pytest.raises(CommandError, match="No bucket is available, and downloading it failed"):
+        run("--visitor", "v1")

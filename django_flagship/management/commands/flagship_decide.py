@@ -12,7 +12,7 @@ from ...client import Runtime, get_bucket, runtime
 from ...flags import RequestFlags
 from ...identity import ANONYMOUS_ID_SESSION_KEY, Identity
 from ...sdk import Mode
-from ...sdk.bucketing import Bucket, CampaignOutcome
+from ...sdk.bucketing import Bucket, BucketError, CampaignOutcome
 from ...sdk.context import ContextError, check_context_item
 from ...sdk.model import Assignment, merge_flags
 from ...visitor_request import RequestError, VisitorDescription, build_request, find_user
@@ -155,11 +155,7 @@ class Command(BaseCommand):
     def _bucketing(
         self, rt: Runtime, flags: RequestFlags, visitor: Visitor, use_history: bool
     ) -> dict[str, Any]:
-        bucket = get_bucket()
-        if bucket is None:
-            raise CommandError(
-                "No bucket is available: run 'manage.py flagship_refresh_bucket' first."
-            )
+        bucket, downloaded = _bucket(rt)
         history = (
             self._history(rt, flags, visitor)
             if use_history
@@ -173,6 +169,7 @@ class Command(BaseCommand):
         names = _names(bucket)
         return {
             "mode": "BUCKETING",
+            "bucket": {"version": rt.store.version if rt.store else None, "downloaded": downloaded},
             "panic": bucket.panic,
             "history": history,
             "campaigns": [_bucketing_row(o, stored, names) for o in outcomes],
@@ -258,6 +255,11 @@ class Command(BaseCommand):
         write(_visitor_line(report))
         if report["panic"]:
             write("Panic mode: every flag serves its default.")
+        if report.get("bucket", {}).get("downloaded"):
+            write(
+                "The cache held no bucket: it was downloaded from Flagship for this command "
+                f"(version {report['bucket']['version']})."
+            )
         if "history" in report:
             write(_history_line(report["history"]))
         write("")
@@ -295,6 +297,30 @@ class Command(BaseCommand):
         write("")
         header = ("flag", "value", "from campaign", "variation", "from")
         write(_table(header, flag_rows) if flag_rows else "No flags.")
+
+
+def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
+    """The bucket the site decides with; downloaded now if the cache holds none.
+
+    A cache private to each process (the README's ``locmemcache://``) is
+    empty in a new process, so the command downloads the bucket as the
+    site's first request would, rather than tell the user to run a refresh
+    whose result it could not see either.
+    """
+    bucket = get_bucket()
+    if bucket is not None:
+        return bucket, False
+    store = rt.store
+    if store is None or not store.url:
+        raise CommandError("No bucket is available: run 'manage.py flagship_refresh_bucket' first.")
+    try:
+        store.refresh(force=True)
+    except BucketError as exc:
+        raise CommandError(f"No bucket is available, and downloading it failed: {exc}") from None
+    bucket = store.current()
+    if bucket is None:
+        raise CommandError("No bucket is available: the download gave none.")
+    return bucket, True
 
 
 def _describe(options: dict[str, Any]) -> VisitorDescription:
