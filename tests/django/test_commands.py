@@ -1,5 +1,9 @@
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 import responses
@@ -416,3 +420,33 @@ def test_decide_decision_api_failure_never_shows_the_key(settings):
     with pytest.raises(CommandError, match=r"answered 401: .*bad x-api-key \*\*\*") as info:
         run("flagship_decide", "--visitor", "v1")
     assert "the-real-api-key" not in str(info.value)
+
+
+def _manage(*args):
+    root = Path(__file__).resolve().parents[2]
+    return subprocess.run(
+        [sys.executable, "-m", "django", *args],
+        capture_output=True,
+        text=True,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.django.locmem_settings",
+            "PYTHONPATH": str(root),
+        },
+        cwd=root,
+        timeout=60,
+    )
+
+
+def test_refresh_in_its_own_process_with_a_private_cache_exits_non_zero():
+    """What a user of the README's locmemcache:// runs: it must not report success."""
+    done = _manage("flagship_refresh_bucket", "--file", str(DATA / "bucketing-v2.json"))
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "CommandError: The file is a valid bucketing file, but it was not stored" in done.stderr
+    assert "LocMemCache" in done.stderr
+    done = _manage(
+        "flagship_refresh_bucket", "--file", str(DATA / "bucketing-v2.json"), "--this-process-only"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Only this process was updated")
