@@ -72,7 +72,8 @@ def find_user(text: str) -> Any:
         user = manager.filter(pk=pk).first()
         if user is not None:
             return user
-    user = manager.filter(**{model.USERNAME_FIELD: text}).first()
+    lookup: dict[str, Any] = {str(model.USERNAME_FIELD): text}
+    user = manager.filter(**lookup).first()
     if user is None:
         raise RequestError(f"no user has the primary key or the {model.USERNAME_FIELD} {text!r}")
     return user
@@ -106,10 +107,10 @@ def build_request(description: VisitorDescription, *, cookie_name: str) -> HttpR
     d = description
     headers: dict[str, str] = {}
     if d.user_agent is not None:
-        headers["HTTP_USER_AGENT"] = d.user_agent
+        headers["User-Agent"] = d.user_agent
     if d.accept_language is not None:
-        headers["HTTP_ACCEPT_LANGUAGE"] = d.accept_language
-    request = RequestFactory().get(d.path or "/", **headers)  # type: ignore[arg-type]
+        headers["Accept-Language"] = d.accept_language
+    request = RequestFactory().get(d.path or "/", headers=headers)
     sessions = _site_middleware(SESSION_MIDDLEWARE)
     auth = _site_middleware(AUTH_MIDDLEWARE) if sessions is not None else None
     if d.session_key is not None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import HttpRequest
@@ -15,10 +16,8 @@ from ...sdk import Mode
 from ...sdk.bucketing import Bucket, BucketError, CampaignOutcome
 from ...sdk.context import ContextError, check_context_item
 from ...sdk.model import Assignment, merge_flags
+from ...sdk.visitor import Visitor
 from ...visitor_request import RequestError, VisitorDescription, build_request, find_user
-
-if TYPE_CHECKING:
-    from ...sdk.visitor import Visitor
 
 __all__ = ["Command"]
 
@@ -135,7 +134,7 @@ class Command(BaseCommand):
             )
         flags = RequestFlags(request)
         visitor = flags._prepare()
-        if visitor is None or flags._identity is None:
+        if not isinstance(visitor, Visitor) or flags._identity is None:
             raise CommandError("The visitor could not be prepared: see the error logged above.")
         identity = flags._identity
         visitor_context = dict(visitor.context)
@@ -156,7 +155,7 @@ class Command(BaseCommand):
         self, rt: Runtime, flags: RequestFlags, visitor: Visitor, use_history: bool
     ) -> dict[str, Any]:
         bucket, downloaded = _bucket(rt)
-        history = (
+        history: dict[str, Any] = (
             self._history(rt, flags, visitor)
             if use_history
             else {"status": "ignored", "assignments": {}}
@@ -496,7 +495,7 @@ def _history_line(history: dict[str, Any]) -> str:
     return "Assignment history: unavailable (the cache could not be read); hash alone."
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
