@@ -250,7 +250,7 @@ def cdn(settings):
     _Cdn.requests = []
     _Cdn.status = 200
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Cdn)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     settings.FLAGSHIP_ENV_ID = "env-cdn"
     settings.FLAGSHIP_BUCKETING_URL = (
