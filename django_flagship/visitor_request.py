@@ -29,6 +29,7 @@ from django.test import RequestFactory
 from django.utils import translation
 from django.utils.module_loading import import_string
 
+from .checks import _is_middleware
 from .identity import _MAX_ID_LENGTH, ANONYMOUS_ID_SESSION_KEY, COOKIE_SALT, _usable
 
 __all__ = ["RequestError", "VisitorDescription", "build_request", "find_user"]
@@ -81,8 +82,6 @@ def find_user(text: str) -> Any:
 
 def _site_middleware(wanted: str) -> Any:
     """The site's instance of ``wanted`` (or of its subclass), or ``None``."""
-    from .checks import _is_middleware
-
     for path in getattr(settings, "MIDDLEWARE", None) or []:
         if _is_middleware(path, wanted):
             # Only its request phase runs: the response callable is never called.
