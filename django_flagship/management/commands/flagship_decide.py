@@ -51,7 +51,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        who = parser.add_argument_group("who the visitor is (one of them is needed)")
+        who = parser.add_argument_group(
+            "who the visitor is (--visitor, --user or --session is needed)"
+        )
         who.add_argument(
             "--visitor",
             metavar="ID",
