@@ -30,6 +30,7 @@ from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
 from .sdk.tracking import LogTracker, Tracker
 from .signals import SignalTracker
+from .startup import log_setup
 
 __all__ = [
     "build_config",
@@ -117,7 +118,7 @@ def _build() -> Runtime:
             try:
                 _runtime = _build_runtime()
             except ImproperlyConfigured as exc:
-                logger.error("Flagship is misconfigured, every flag serves its default: %s", exc)
+                log_setup(None, placeholder_env=LOCAL_ENV_ID, problem=str(exc))
                 _runtime = _unconfigured_runtime()
         return _runtime
 
@@ -321,10 +322,7 @@ def _build_runtime() -> Runtime:
     config = build_config()
     common = _common(config)
     if config is None:
-        logger.warning(
-            "Flagship is not configured (no FLAGSHIP_ENV_ID, no FLAGSHIP_BUCKET_FILE): "
-            "every flag serves its default"
-        )
+        log_setup(None, placeholder_env=LOCAL_ENV_ID)
         return _unconfigured_runtime(common)
     store = BucketStore(
         lambda alias=common["cache_alias"]: caches[alias],
@@ -342,8 +340,10 @@ def _build_runtime() -> Runtime:
         config,
         bucket_source=store if store is not None else StaticBucketSource(None),
         tracker=tracker,
+        announce=False,
     )
     history = _flag("FLAGSHIP_ASSIGNMENT_HISTORY", conf.assignment_history)
+    log_setup(config, placeholder_env=LOCAL_ENV_ID)
     return Runtime(
         client=client,
         store=store,
@@ -362,10 +362,12 @@ def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
         except ImproperlyConfigured:
             common = _fallback_common()
     config = Config(LOCAL_ENV_ID, mode=Mode.BUCKETING, polling_interval=0)
+    # Its config is a stand-in; log_setup() has said what is really in effect.
     client = Flagship(
         config,
         bucket_source=StaticBucketSource(None),
         tracker=SignalTracker(LogTracker(logging.getLogger("django_flagship.hits"))),
+        announce=False,
     )
     return Runtime(
         client=client,

@@ -48,6 +48,7 @@ class Flagship:
         *,
         bucket_source: BucketSource | None = None,
         tracker: Tracker | None = None,
+        announce: bool = True,
     ) -> None:
         self.status = Status.NOT_INITIALIZED
         self.config: Config | None = None
@@ -56,7 +57,7 @@ class Flagship:
         self.tracker: Tracker | None = None
         self._update_listeners: list[Callable[[Bucket | None], None]] = []
         if config is not None:
-            self.start(config, bucket_source=bucket_source, tracker=tracker)
+            self.start(config, bucket_source=bucket_source, tracker=tracker, announce=announce)
 
     @classmethod
     def instance(cls) -> Flagship:
@@ -78,8 +79,13 @@ class Flagship:
         *,
         bucket_source: BucketSource | None = None,
         tracker: Tracker | None = None,
+        announce: bool = True,
     ) -> Flagship:
-        """Configure the client; a running client is stopped and restarted."""
+        """Configure the client; a running client is stopped and restarted.
+
+        ``announce=False`` leaves out the "Flagship started" log line, for a
+        caller that logs its own account of the configuration.
+        """
         if not isinstance(config, Config):
             raise TypeError(f"start() needs a Config, got {type(config).__name__}")
         if self.status is Status.READY:
@@ -102,7 +108,8 @@ class Flagship:
                 memo_size=config.decision_cache_size,
             )
         self.status = Status.READY
-        self.log(logging.INFO, f"Flagship started: {config!r}")
+        if announce:
+            self.log(logging.INFO, f"Flagship started: {config!r}")
         return self
 
     def _default_tracker(self, config: Config) -> Tracker:

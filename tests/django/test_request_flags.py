@@ -184,7 +184,9 @@ def test_a_returning_visitor_is_answered_from_memory_until_the_bucket_changes(cl
         assert read(client, "btn_color", "ab_color", kind="str").json() == first
     assert memo.misses - misses <= 1  # the history the first request stored, then memory
     assert memo.hits >= 2
-    call_command("flagship_refresh_bucket", "--file", str(DATA / "bucketing-v2.json"))
+    call_command(
+        "flagship_refresh_bucket", "--file", str(DATA / "bucketing-v2.json"), "--this-process-only"
+    )
     changed = read(client, "btn_color", "ab_color", kind="str").json()
     assert changed["values"] == {"btn_color": "green", "ab_color": first["values"]["ab_color"]}
 

@@ -4,6 +4,7 @@ import pytest
 import responses
 
 from django_flagship.sdk import Config, Flagship, Mode
+from django_flagship.sdk.bucket_source import StaticBucketSource
 from django_flagship.sdk.hits import Event, EventCategory, Page, Segment, Transaction
 from django_flagship.sdk.tracking import MemoryTracker, TrackedHit
 from django_flagship.sdk.visitor import typed_value
@@ -81,6 +82,15 @@ def test_typed_value(value, default, expected):
 def test_create_visitor_needs_a_started_client():
     with pytest.raises(RuntimeError, match="not started"):
         Flagship().create_visitor("v")
+
+
+def test_start_is_announced_unless_asked_not_to(handler, tracker):
+    config = Config("env", mode=Mode.BUCKETING, event_handler=handler, polling_interval=0)
+    Flagship(config, bucket_source=StaticBucketSource(None), tracker=tracker)
+    assert handler.logs == [(logging.INFO, f"Flagship started: {config!r}")]
+    handler.logs.clear()
+    Flagship(config, bucket_source=StaticBucketSource(None), tracker=tracker, announce=False)
+    assert handler.logs == []
 
 
 def test_instance_is_a_singleton():

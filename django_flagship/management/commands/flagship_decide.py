@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.http import HttpRequest
 
 from ...client import Runtime, get_bucket, runtime
-from ...flags import Flags
+from ...flags import RequestFlags
+from ...identity import ANONYMOUS_ID_SESSION_KEY, Identity
 from ...sdk import Mode
-from ...sdk.bucketing import CampaignOutcome
+from ...sdk.bucketing import Bucket, BucketError, CampaignOutcome
 from ...sdk.context import ContextError, check_context_item
 from ...sdk.model import Assignment, merge_flags
-
-if TYPE_CHECKING:
-    from ...sdk.visitor import Visitor
+from ...sdk.visitor import Visitor
+from ...visitor_request import RequestError, VisitorDescription, build_request, find_user
 
 __all__ = ["Command"]
 
@@ -42,26 +44,70 @@ class Command(BaseCommand):
     help = (
         "Show which campaign, variation group and variation a visitor gets, and the "
         "resulting flags: a table by default (-v 2 adds the targeting details), JSON "
-        "with --json. In BUCKETING mode the visitor's stored assignment history wins "
-        "over the hash, as on the site (--no-history for the hash alone)."
+        "with --json. The visitor is described as a request to the site (user, session, "
+        "user agent, language) and decided by the code behind request.flags: the same "
+        "visitor id, context and assignment history as on the site (--no-history for the "
+        "hash alone)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--visitor", required=True, metavar="ID", help="The visitor id.")
-        parser.add_argument(
+        who = parser.add_argument_group(
+            "who the visitor is (--visitor, --user or --session is needed)"
+        )
+        who.add_argument(
+            "--visitor",
+            metavar="ID",
+            help="An anonymous visitor's id: what the site keeps in the session (or in the "
+            "FLAGSHIP_COOKIE_NAME cookie without sessions), as request.flags.visitor_id shows.",
+        )
+        who.add_argument(
+            "--user",
+            metavar="ID|USERNAME",
+            help="A logged-in user, by primary key or username: the visitor id is then the "
+            "site's id for that user (str(pk), or FLAGSHIP_VISITOR_ID's).",
+        )
+        who.add_argument(
+            "--session",
+            metavar="KEY",
+            help="A session key (the value of the session cookie): the visitor id, the user "
+            "logged in and the session's copy of the assignment history come from it.",
+        )
+        who.add_argument(
+            "--anonymous",
+            action="store_true",
+            help="The visitor is not logged in (the default without --user).",
+        )
+        who.add_argument(
             "--anonymous-id",
             metavar="ID",
-            help="The visitor's anonymous id, for an authenticated visitor: sent to the "
-            "Decision API; in BUCKETING mode its stored history is used when the user has "
-            "none yet, as on the first request after a login.",
+            help="With --user: the id the visitor had before logging in, which the session "
+            "keeps; sent to the Decision API, and in BUCKETING mode its stored history is "
+            "used when the user has none yet, as on the first request after a login.",
+        )
+        request = parser.add_argument_group("what the request carries")
+        request.add_argument(
+            "--user-agent",
+            metavar="TEXT",
+            help="The User-Agent header (device_type comes from it; without one it is "
+            "'unknown', as for a request that sends none).",
+        )
+        request.add_argument(
+            "--language",
+            metavar="TEXT",
+            help="The Accept-Language header, e.g. 'fr' or 'fr-CA,fr;q=0.8': the context "
+            "gets the language Django picks from it for this site's LANGUAGES.",
+        )
+        request.add_argument(
+            "--path", default="/", help="The request path, for FLAGSHIP_CONTEXT (default /)."
         )
         parser.add_argument(
             "--context",
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="A context value; repeat it. Values are JSON when they parse: age=31, "
-            "vip=true, zip='\"75001\"' (a string), anything else is text.",
+            help="A context value that wins over the request's; repeat it. Values are JSON "
+            "when they parse: age=31, vip=true, zip='\"75001\"' (a string), anything else "
+            "is text.",
         )
         parser.add_argument(
             "--no-history",
@@ -72,85 +118,78 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.verbosity = options.get("verbosity", 1)
-        visitor_id = options["visitor"]
-        if not visitor_id:
-            raise CommandError("--visitor must not be empty")
-        context = dict(parse_context_item(item) for item in options["context"])
+        overrides = dict(parse_context_item(item) for item in options["context"])
+        description = _describe(options)
         rt = runtime()
         if not rt.configured:
             raise CommandError(
                 "Flagship is not configured: set FLAGSHIP_ENV_ID or FLAGSHIP_BUCKET_FILE."
             )
-        if rt.mode is Mode.BUCKETING:
-            report = self._bucketing(
-                visitor_id, context, options["anonymous_id"], not options["no_history"]
+        try:
+            request = build_request(description, cookie_name=rt.cookie_name)
+        except RequestError as exc:
+            raise CommandError(str(exc)) from None
+        if description.session_key is not None and _needs_new_id(request, rt):
+            raise CommandError(
+                f"--session: session {description.session_key!r} has no visitor id yet (no "
+                "flag was read with it): the site would give it a new random one."
             )
+        flags = RequestFlags(request)
+        visitor = flags._prepare()
+        if not isinstance(visitor, Visitor) or flags._identity is None:
+            raise CommandError("The visitor could not be prepared: see the error logged above.")
+        identity = flags._identity
+        visitor_context = dict(visitor.context)
+        if overrides:
+            visitor.update_context(overrides)
+        header = _header(identity, request, description, visitor_context, overrides, visitor)
+        if rt.mode is Mode.BUCKETING:
+            report = self._bucketing(rt, flags, visitor, not options["no_history"])
         else:
-            report = self._decision_api(visitor_id, context, options["anonymous_id"])
+            report = self._decision_api(visitor)
+        report = {**header, **report}
         if options["json"]:
             self.stdout.write(json.dumps(report, indent=2, ensure_ascii=False, default=str))
         else:
             self._tables(report)
 
     def _bucketing(
-        self,
-        visitor_id: str,
-        context: dict[str, Any],
-        anonymous_id: str | None,
-        use_history: bool,
+        self, rt: Runtime, flags: RequestFlags, visitor: Visitor, use_history: bool
     ) -> dict[str, Any]:
-        bucket = get_bucket()
-        if bucket is None:
-            raise CommandError(
-                "No bucket is available: run 'manage.py flagship_refresh_bucket' first."
-            )
-        rt = runtime()
-        visitor = rt.client.create_visitor(visitor_id, context, anonymous_id=anonymous_id)
-        history = (
-            self._history(rt, visitor) if use_history else {"status": "ignored", "assignments": {}}
+        bucket, downloaded = _bucket(rt)
+        history: dict[str, Any] = (
+            self._history(rt, flags, visitor)
+            if use_history
+            else {"status": "ignored", "assignments": {}}
         )
         stored = history.get("assignments") or {}
-        full_context = visitor.decision_context
-        outcomes = bucket.explain(visitor_id, full_context, assignments=stored)
+        outcomes = bucket.explain(visitor.visitor_id, visitor.decision_context, assignments=stored)
         assignments = [o.assignment for o in outcomes if o.assignment is not None]
         # By variation group: a duplicate campaign id is skipped, its group is not.
         sources = {o.variation_group_id: _source(o, stored) for o in outcomes if o.matched}
+        names = _names(bucket)
         return {
-            "visitor_id": visitor_id,
             "mode": "BUCKETING",
-            "context": full_context,
+            "bucket": {"version": rt.store.version if rt.store else None, "downloaded": downloaded},
             "panic": bucket.panic,
             "history": history,
-            "campaigns": [
-                {
-                    "campaign_id": o.campaign_id,
-                    "result": o.reason,
-                    "source": _source(o, stored),
-                    "variation_group_id": o.variation_group_id,
-                    "variation_id": o.assignment.variation_id if o.assignment else None,
-                    "variation_name": o.assignment.variation_name if o.assignment else None,
-                    "bucket": o.bucket,
-                    "detail": list(o.detail),
-                }
-                for o in outcomes
-            ],
+            "campaigns": [_bucketing_row(o, stored, names) for o in outcomes],
             "flags": self._flags(assignments, sources),
         }
 
     @staticmethod
-    def _history(rt: Runtime, visitor: Visitor) -> dict[str, Any]:
+    def _history(rt: Runtime, flags: RequestFlags, visitor: Visitor) -> dict[str, Any]:
         """The visitor's stored assignments, read exactly as ``request.flags`` reads them.
 
-        ``Flags._load_history`` looks the visitor id up in the Django cache (and,
-        when the user has no history yet, the anonymous id's, as at login) and
-        loads it into ``visitor.assignment_history``. Nothing is written back: the
-        command changes no history and sends no hit. A session's copy of the
-        history is not seen; the site reads that copy first, and it is written
-        together with the cache.
+        ``Flags._load_history`` takes the session's copy when it belongs to this
+        visitor, else looks the visitor id up in the Django cache (and, when the
+        user has no history yet, the anonymous id's, as at login), and loads it
+        into ``visitor.assignment_history``. Nothing is written back: the
+        command changes no history and sends no hit.
         """
         if not rt.assignment_history:
             return {"status": "off", "assignments": {}}
-        record = Flags(visitor.visitor_id)._load_history(rt, visitor)
+        record = flags._load_history(rt, visitor)
         if record is None:
             return {"status": "unavailable", "assignments": {}}
         assignments = dict(visitor.assignment_history)
@@ -162,26 +201,27 @@ class Command(BaseCommand):
             }
         if not assignments:
             return {"status": "none", "assignments": {}}
-        return {"status": "stored", "owner": visitor.visitor_id, "assignments": assignments}
+        return {
+            "status": "stored",
+            "owner": visitor.visitor_id,
+            "read_from": "session" if record["mirrored"] else "cache",
+            "assignments": assignments,
+        }
 
-    def _decision_api(
-        self, visitor_id: str, context: dict[str, Any], anonymous_id: str | None
-    ) -> dict[str, Any]:
-        client = runtime().client
-        visitor = client.create_visitor(visitor_id, context, anonymous_id=anonymous_id)
+    def _decision_api(self, visitor: Visitor) -> dict[str, Any]:
         if not visitor.synchronize_modifications():
             raise CommandError(f"The Decision API call failed: {visitor.last_error}")
         return {
-            "visitor_id": visitor_id,
             "mode": "DECISION_API",
-            "context": visitor.decision_context,
             "panic": visitor.panic,
             "campaigns": [
                 {
                     "campaign_id": a.campaign_id,
+                    "campaign_name": a.campaign_name,
                     "result": "matched",
                     "source": "decision_api",
                     "variation_group_id": a.variation_group_id,
+                    "variation_group_name": a.variation_group_name,
                     "variation_id": a.variation_id,
                     "variation_name": a.variation_name,
                     "bucket": None,
@@ -203,7 +243,9 @@ class Command(BaseCommand):
             key: {
                 "value": flag.value,
                 "campaign_id": flag.assignment.campaign_id,
+                "campaign_name": flag.assignment.campaign_name,
                 "variation_id": flag.assignment.variation_id,
+                "variation_name": flag.assignment.variation_name,
                 "source": sources.get(flag.assignment.variation_group_id),
             }
             for key, flag in merge_flags(assignments).items()
@@ -211,16 +253,27 @@ class Command(BaseCommand):
 
     def _tables(self, report: dict[str, Any]) -> None:
         write = self.stdout.write
-        write(f"Visitor {report['visitor_id']!r} ({report['mode']})")
+        write(_visitor_line(report))
         if report["panic"]:
             write("Panic mode: every flag serves its default.")
+        if report.get("bucket", {}).get("downloaded"):
+            write(
+                "The cache held no bucket: it was downloaded from Flagship for this command "
+                f"(version {report['bucket']['version']})."
+            )
         if "history" in report:
             write(_history_line(report["history"]))
+        write("")
+        context_rows = [
+            (key, json.dumps(value, ensure_ascii=False), report["context_sources"][key])
+            for key, value in report["context"].items()
+        ]
+        write(_table(("context", "value", "from"), context_rows))
         rows = [
             (
-                c["campaign_id"],
-                c["variation_group_id"] or "-",
-                c["variation_id"] or "-",
+                _named(c["campaign_id"], c["campaign_name"]),
+                _named(c["variation_group_id"], c["variation_group_name"]),
+                _named(c["variation_id"], c["variation_name"]),
                 c["result"],
                 c["source"] or "-",
             )
@@ -236,14 +289,175 @@ class Command(BaseCommand):
             (
                 key,
                 json.dumps(flag["value"], ensure_ascii=False),
-                flag["campaign_id"],
+                _named(flag["campaign_id"], flag["campaign_name"]),
+                _named(flag["variation_id"], flag["variation_name"]),
                 flag["source"] or "-",
             )
             for key, flag in report["flags"].items()
         ]
         write("")
-        header = ("flag", "value", "from campaign", "from")
+        header = ("flag", "value", "from campaign", "variation", "from")
         write(_table(header, flag_rows) if flag_rows else "No flags.")
+
+
+def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
+    """The bucket the site decides with; downloaded now if the cache holds none.
+
+    A cache private to each process (the README's ``locmemcache://``) is
+    empty in a new process, so the command downloads the bucket as the
+    site's first request would, rather than tell the user to run a refresh
+    whose result it could not see either.
+    """
+    bucket = get_bucket()
+    if bucket is not None:
+        return bucket, False
+    store = rt.store
+    if store is None or not store.url:
+        raise CommandError("No bucket is available: run 'manage.py flagship_refresh_bucket' first.")
+    try:
+        store.refresh(force=True)
+    except BucketError as exc:
+        raise CommandError(f"No bucket is available, and downloading it failed: {exc}") from None
+    bucket = store.current()
+    if bucket is None:
+        raise CommandError("No bucket is available: the download gave none.")
+    return bucket, True
+
+
+def _describe(options: dict[str, Any]) -> VisitorDescription:
+    """The request the options describe; refuses combinations no request has."""
+    visitor_id, user_text, session_key = options["visitor"], options["user"], options["session"]
+    anonymous_id = options["anonymous_id"]
+    if visitor_id is None and user_text is None and session_key is None:
+        raise CommandError(
+            "Say who the visitor is: --visitor ID, --user ID|USERNAME or --session KEY."
+        )
+    if user_text is not None and options["anonymous"]:
+        raise CommandError("--user and --anonymous contradict each other.")
+    if visitor_id is not None and user_text is not None:
+        raise CommandError(
+            "--visitor is an anonymous visitor's id; a logged-in user's id is the site's "
+            "id for the user: pass --user alone (and --anonymous-id for the id the visitor "
+            "had before logging in)."
+        )
+    if visitor_id is not None and session_key is not None:
+        raise CommandError("--visitor and --session both say who the visitor is: pass one.")
+    if anonymous_id is not None and user_text is None:
+        raise CommandError(
+            "--anonymous-id goes with --user: it is the id a visitor had before logging in "
+            "(an anonymous visitor's own id is --visitor)."
+        )
+    user = None
+    if user_text is not None:
+        try:
+            user = find_user(user_text)
+        except RequestError as exc:
+            raise CommandError(f"--user: {exc}") from None
+    return VisitorDescription(
+        visitor_id=visitor_id,
+        anonymous_id=anonymous_id,
+        user=user,
+        anonymous=options["anonymous"],
+        session_key=session_key,
+        user_agent=options["user_agent"],
+        accept_language=options["language"],
+        path=options["path"],
+    )
+
+
+def _needs_new_id(request: HttpRequest, rt: Runtime) -> bool:
+    """An anonymous session without a visitor id: the site would make one up."""
+    if rt.visitor_id_hook is not None:
+        return False
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return False
+    return ANONYMOUS_ID_SESSION_KEY not in request.session  # type: ignore[attr-defined]
+
+
+def _header(
+    identity: Identity,
+    request: HttpRequest,
+    description: VisitorDescription,
+    visitor_context: dict[str, Any],
+    overrides: dict[str, Any],
+    visitor: Visitor,
+) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    authenticated = user is not None and user.is_authenticated
+    context = visitor.decision_context
+    return {
+        "visitor_id": identity.visitor_id,
+        "anonymous_id": identity.anonymous_id,
+        "user": (
+            {"pk": str(user.pk), "username": user.get_username()}  # type: ignore[union-attr]
+            if authenticated
+            else None
+        ),
+        "request": {
+            "path": request.path,
+            "user_agent": description.user_agent,
+            "accept_language": description.accept_language,
+            "session": description.session_key,
+        },
+        "consent": visitor.consent,
+        "context": context,
+        "context_sources": {
+            key: "--context" if key in overrides else "request" if key in visitor_context else "SDK"
+            for key in context
+        },
+    }
+
+
+def _names(bucket: Bucket) -> dict[str, tuple[str | None, dict[str, str | None]]]:
+    """Campaign id -> (name, {variation group id: name}); the first of a repeated id."""
+    names: dict[str, tuple[str | None, dict[str, str | None]]] = {}
+    for campaign in bucket.campaigns:
+        if campaign.id not in names:
+            groups = {group.id: group.name for group in campaign.variation_groups}
+            names[campaign.id] = (campaign.name, groups)
+    return names
+
+
+def _bucketing_row(
+    outcome: CampaignOutcome,
+    stored: dict[str, str],
+    names: dict[str, tuple[str | None, dict[str, str | None]]],
+) -> dict[str, Any]:
+    campaign_name, group_names = names.get(outcome.campaign_id, (None, {}))
+    assignment = outcome.assignment
+    group_id = outcome.variation_group_id
+    return {
+        "campaign_id": outcome.campaign_id,
+        "campaign_name": campaign_name,
+        "result": outcome.reason,
+        "source": _source(outcome, stored),
+        "variation_group_id": group_id,
+        "variation_group_name": group_names.get(group_id) if group_id else None,
+        "variation_id": assignment.variation_id if assignment else None,
+        "variation_name": assignment.variation_name if assignment else None,
+        "bucket": outcome.bucket,
+        "detail": list(outcome.detail),
+    }
+
+
+def _named(identifier: str | None, name: str | None) -> str:
+    """``id (name)``; the id alone when the name is missing or the same."""
+    if not identifier:
+        return "-"
+    return f"{identifier} ({name})" if name and name != identifier else identifier
+
+
+def _visitor_line(report: dict[str, Any]) -> str:
+    line = f"Visitor {report['visitor_id']!r} ({report['mode']})"
+    user = report["user"]
+    if user is not None:
+        line += f", logged in as {user['username']!r} (pk {user['pk']})"
+    else:
+        line += ", anonymous"
+    if report["anonymous_id"]:
+        line += f", anonymous id {report['anonymous_id']!r}"
+    return line + "."
 
 
 def _source(outcome: CampaignOutcome, stored: dict[str, str]) -> str | None:
@@ -265,7 +479,10 @@ def _history_line(history: dict[str, Any]) -> str:
     status = history["status"]
     count = len(history.get("assignments") or {})
     if status == "stored":
-        return f"Assignment history: {count} stored for {history['owner']!r}."
+        return (
+            f"Assignment history: {count} stored for {history['owner']!r} "
+            f"(read from the {history['read_from']})."
+        )
     if status == "copied":
         return (
             f"Assignment history: none for this id; {count} copied from the anonymous id "
@@ -280,7 +497,7 @@ def _history_line(history: dict[str, Any]) -> str:
     return "Assignment history: unavailable (the cache could not be read); hash alone."
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> str:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     lines = [
         "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
