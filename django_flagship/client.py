@@ -24,7 +24,7 @@ from django.utils.module_loading import import_string
 
 from .cache import BucketStore
 from .conf import DEFAULTS, conf
-from .delivery import build_hit_tracker
+from .delivery import HITS_LOGGER, build_hit_tracker
 from .sdk import Config, Flagship, FlagshipEventHandler, Mode
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
@@ -250,8 +250,8 @@ def build_config() -> Config | None:
 def build_tracker(config: Config) -> Tracker:
     """Where hits and activations go: signals, then the sink (see :mod:`.delivery`).
 
-    ``FLAGSHIP_HIT_SINK`` picks the sink (the log without an API key, Flagship's
-    collector through a background thread with one). ``FLAGSHIP_TRACKER``, a
+    ``FLAGSHIP_HIT_SINK`` picks the sink (Flagship's collector through a
+    background thread when an environment id is set, the log without one). ``FLAGSHIP_TRACKER``, a
     dotted path to ``f(config)`` returning an object with ``add_hit``,
     ``add_activation``, ``flush`` and ``close``, replaces the sink when set.
     """
@@ -366,7 +366,7 @@ def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
     client = Flagship(
         config,
         bucket_source=StaticBucketSource(None),
-        tracker=SignalTracker(LogTracker(logging.getLogger("django_flagship.hits"))),
+        tracker=SignalTracker(LogTracker(logging.getLogger(HITS_LOGGER))),
         announce=False,
     )
     return Runtime(

@@ -4,7 +4,10 @@ Every client the app builds gets a :class:`~django_flagship.signals.SignalTracke
 whose receivers hand the items to one sink:
 
 ``"auto"`` (default)
-    ``"collector"`` when ``FLAGSHIP_API_KEY`` is set, else ``"log"``.
+    ``"collector"`` when ``FLAGSHIP_ENV_ID`` is set, with or without an API key
+    (the collector and the activate endpoint take none), else ``"log"``: with
+    no environment id (offline) there is nowhere to send them. That choice is
+    logged once, at WARNING, when the sink is built.
 ``"collector"``
     Flagship's collector, through a
     :class:`~django_flagship.sdk.flusher.BackgroundTracker` (bounded queue,
@@ -21,6 +24,7 @@ a dotted path
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -38,15 +42,23 @@ from .sdk.tracking import CollectorClient, LogTracker, MemoryTracker, Tracker
 from .signals import SignalTracker
 
 __all__ = [
+    "HITS_LOGGER",
     "SINKS",
     "build_collector_tracker",
     "build_hit_tracker",
     "build_sink",
     "build_spool",
+    "has_env_id",
     "memory_sink",
     "page_hit_url",
     "send_page_hit",
+    "warn_hits_logged",
 ]
+
+logger = logging.getLogger("django_flagship")
+
+#: The logger of the ``"log"`` sink.
+HITS_LOGGER = "django_flagship.hits"
 
 #: The sink names ``FLAGSHIP_HIT_SINK`` accepts besides a dotted path.
 SINKS = ("auto", "collector", "log", "memory")
@@ -104,11 +116,13 @@ def build_sink(config: Config) -> Tracker:
         )
     name = setting.strip()
     if name == "auto":
-        name = "collector" if config.api_key else "log"
+        name = "collector" if has_env_id() else "log"
+        if name == "log":
+            warn_hits_logged("FLAGSHIP_ENV_ID is not set (offline)")
     if name == "collector":
         return build_collector_tracker(config)
     if name == "log":
-        return LogTracker()
+        return LogTracker(logging.getLogger(HITS_LOGGER))
     if name == "memory":
         return MemoryTracker(maxlen=conf.hit_queue_size)
     try:
@@ -123,6 +137,22 @@ def build_sink(config: Config) -> Tracker:
             f"{', '.join(missing)}"
         )
     return sink
+
+
+def has_env_id() -> bool:
+    """Whether ``FLAGSHIP_ENV_ID`` names an environment that hits can be sent for."""
+    env_id = conf.env_id
+    return isinstance(env_id, str) and bool(env_id.strip())
+
+
+def warn_hits_logged(reason: str) -> None:
+    """Say, at WARNING, that hits go to the log: INFO is not shown by a default setup."""
+    logger.warning(
+        "Flagship: hits and activations are written to the %r logger at INFO, not sent "
+        "to Flagship: %s. Set FLAGSHIP_ENV_ID to send them to Flagship's collector.",
+        HITS_LOGGER,
+        reason,
+    )
 
 
 def build_hit_tracker(config: Config, sink: Tracker | None = None) -> SignalTracker:

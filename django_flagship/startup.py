@@ -84,7 +84,8 @@ def log_setup(config: Config | None, *, placeholder_env: str, problem: str | Non
             in_effect(config, placeholder_env=placeholder_env),
         )
         return
-    off = "every flag serves its default"
+    # Nothing to send hits for either: say where they go (INFO is not shown by default).
+    off = "every flag serves its default and hits go to the 'django_flagship.hits' log, not sent"
     if problem is not None:
         logger.error(
             "Flagship is misconfigured: configured %s; in effect: %s, because %s",

@@ -20,7 +20,7 @@ from .handler import FlagshipEventHandler
 from .hits import Activation
 from .http import make_session
 from .model import Assignment
-from .tracking import CollectorClient, LogTracker, TrackedHit, Tracker
+from .tracking import CollectorClient, TrackedHit, Tracker
 from .visitor import Visitor
 
 __all__ = ["Flagship", "Status"]
@@ -113,8 +113,9 @@ class Flagship:
         return self
 
     def _default_tracker(self, config: Config) -> Tracker:
-        if not config.api_key:
-            return LogTracker(logging.getLogger("django_flagship.hits"))
+        # The collector and the activate endpoint take no API key (protocol
+        # 1.2): the environment id is all they need, so hits go with or
+        # without one. Keeping them local is a choice: tracker=LogTracker().
         collector = CollectorClient(
             config.env_id,
             events_url=config.events_url,

@@ -58,10 +58,12 @@ class Config:
     """Configuration of a :class:`~django_flagship.sdk.Flagship` client.
 
     Every time is in float seconds. ``polling_interval=0`` fetches the bucketing
-    file once and never polls. ``bucket_file`` bucketing offline from a local
-    file, with no network at all. ``decision_cache_size`` is how many recent
-    bucketing decisions the process remembers (see :mod:`.memo`); 0 turns the
-    memory off.
+    file once and never polls. ``bucket_file`` buckets from a local file, with
+    no download. Hits and activations go to Flagship's collector for
+    ``env_id``, with or without ``api_key`` (neither endpoint takes one);
+    ``tracker`` sends them elsewhere (``LogTracker()`` keeps them in the log).
+    ``decision_cache_size`` is how many recent bucketing decisions the process
+    remembers (see :mod:`.memo`); 0 turns the memory off.
     """
 
     __slots__ = (

@@ -14,8 +14,11 @@ INSTALLED_APPS = [
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 COLLECTOR_URL = os.environ["COLLECTOR_URL"]
-FLAGSHIP_API_KEY = "script-key"
+# An environment id and no API key: the collector needs none.
+FLAGSHIP_ENV_ID = "script-env"
 FLAGSHIP_BUCKET_FILE = str(Path(__file__).parent / "data" / "bucketing.json")
+FLAGSHIP_BUCKETING_URL = f"{COLLECTOR_URL}/bucketing.json"
+FLAGSHIP_POLLING_INTERVAL = 0  # the bucket file seeds the cache: nothing is downloaded
 FLAGSHIP_EVENTS_URL = f"{COLLECTOR_URL}/events"
 FLAGSHIP_ACTIVATE_URL = f"{COLLECTOR_URL}/activate"
 # Nothing would leave before the exit flush: no timer, no full batch, no spool.

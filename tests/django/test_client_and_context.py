@@ -13,6 +13,8 @@ from django_flagship.sdk.flusher import BackgroundTracker
 from django_flagship.sdk.tracking import LogTracker, MemoryTracker
 from django_flagship.signals import SignalTracker
 
+from ..conftest import DATA
+
 pytestmark = pytest.mark.django_db
 
 
@@ -73,16 +75,17 @@ def test_cache_settings_change_rebuilds(configured):
 
 
 def test_default_trackers(settings):
-    settings.FLAGSHIP_ENV_ID = "env"
+    settings.FLAGSHIP_BUCKET_FILE = str(DATA / "bucketing.json")
     settings.FLAGSHIP_POLLING_INTERVAL = 0
-    config = client.build_config()
-    tracker = client.build_tracker(config)
-    assert isinstance(tracker, SignalTracker)
-    assert isinstance(tracker.sink, LogTracker)
-    settings.FLAGSHIP_API_KEY = "key"
     tracker = client.build_tracker(client.build_config())
-    assert isinstance(tracker.sink, BackgroundTracker)  # Flagship's collector, batched
-    tracker.close()
+    assert isinstance(tracker, SignalTracker)
+    assert isinstance(tracker.sink, LogTracker)  # offline: no environment id
+    for api_key in ("", "key"):  # the collector takes no key
+        settings.FLAGSHIP_ENV_ID = "env"
+        settings.FLAGSHIP_API_KEY = api_key
+        tracker = client.build_tracker(client.build_config())
+        assert isinstance(tracker.sink, BackgroundTracker)  # Flagship's collector, batched
+        tracker.close()
 
 
 def test_tracker_setting(settings):

@@ -29,7 +29,8 @@ def test_decision_api_without_an_environment_says_so(settings, startup):
     assert record.getMessage() == (
         "Flagship is not configured: configured FLAGSHIP_MODE='DECISION_API', "
         "FLAGSHIP_ENV_ID unset, FLAGSHIP_API_KEY unset, FLAGSHIP_BUCKET_FILE unset; "
-        "in effect: every flag serves its default, because DECISION_API mode needs "
+        "in effect: every flag serves its default and hits go to the 'django_flagship.hits' "
+        "log, not sent, because DECISION_API mode needs "
         "FLAGSHIP_ENV_ID and FLAGSHIP_API_KEY"
     )
 
@@ -105,7 +106,10 @@ def test_misconfigured_says_what_was_given_and_why_it_is_off(
     assert record.levelno == logging.ERROR
     assert message.startswith("Flagship is misconfigured: configured FLAGSHIP_MODE=")
     assert "FLAGSHIP_ENV_ID='env-42'" in message
-    assert "in effect: every flag serves its default, because " + because in message
+    assert (
+        "in effect: every flag serves its default and hits go to the 'django_flagship.hits' "
+        "log, not sent, because " + because in message
+    )
     assert "the-secret-key" not in message
     assert "mode=BUCKETING" not in message
 

@@ -9,9 +9,10 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from django_flagship import client
+from django_flagship import client as client_module
 from django_flagship.checks import check_settings
 from django_flagship.consent import get_consent
-from django_flagship.delivery import build_sink, memory_sink
+from django_flagship.delivery import HITS_LOGGER, build_sink, memory_sink
 from django_flagship.sdk.flusher import BackgroundTracker
 from django_flagship.sdk.spool import Spool
 from django_flagship.sdk.tracking import LogTracker, MemoryTracker
@@ -64,23 +65,57 @@ def test_the_client_tracker_sends_signals_to_the_chosen_sink(site):
 
 
 @pytest.mark.parametrize(
-    ("sink_setting", "api_key", "expected"),
+    ("sink_setting", "env_id", "api_key", "expected"),
     [
-        ("auto", "", LogTracker),
-        ("auto", "a-key", BackgroundTracker),
-        ("collector", "", BackgroundTracker),
-        ("log", "a-key", LogTracker),
-        ("memory", "", MemoryTracker),
-        ("tests.hits.views.custom_sink", "", MemoryTracker),
+        ("auto", ENV, "", BackgroundTracker),  # the collector takes no key
+        ("auto", ENV, "a-key", BackgroundTracker),
+        ("auto", "", "a-key", LogTracker),  # offline: no environment to send for
+        ("auto", "", "", LogTracker),
+        ("collector", ENV, "", BackgroundTracker),
+        ("log", ENV, "a-key", LogTracker),
+        ("memory", ENV, "", MemoryTracker),
+        ("tests.hits.views.custom_sink", ENV, "", MemoryTracker),
     ],
 )
-def test_sink_choice(site, sink_setting, api_key, expected):
+def test_sink_choice(site, sink_setting, env_id, api_key, expected):
     site.FLAGSHIP_HIT_SINK = sink_setting
+    site.FLAGSHIP_ENV_ID = env_id
     site.FLAGSHIP_API_KEY = api_key
     tracker = client.get_client().tracker
     assert type(tracker.sink) is expected
     if sink_setting.startswith("tests."):
         assert tracker.sink.maxlen == 7
+
+
+def test_without_a_key_hits_and_activations_reach_the_collector(site, client, collector):
+    """The default sink, an environment id and no API key: everything is sent."""
+    site.FLAGSHIP_HIT_SINK = "auto"
+    site.FLAGSHIP_API_KEY = ""
+    assert client.get("/send/?visitor=v-key&label=no-key").json() == {"sent": True, "btn": "red"}
+    assert client.get("/flush/").json() == {"flushed": True}
+    assert [h["el"] for h in collector.hits() if h["t"] == "EVENT"] == ["no-key"]
+    assert [(a["vid"], a["caid"], a["vaid"]) for a in collector.activations()] == [
+        ("v-key", "vg-1", "var-1")
+    ]
+    assert collector.requests
+    for request in collector.requests:
+        assert "x-api-key" not in request.headers
+        assert request.body["cid"] == ENV
+
+
+def test_offline_hits_are_logged_with_one_warning(site, client, caplog):
+    site.FLAGSHIP_HIT_SINK = "auto"
+    site.FLAGSHIP_ENV_ID = ""  # the bucket file alone: offline
+    with caplog.at_level(logging.INFO, logger="django_flagship"):
+        for label in ("first", "second"):
+            assert client.get(f"/send/?label={label}").json() == {"sent": True, "btn": "red"}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "not sent" in warnings[0]
+    assert "FLAGSHIP_ENV_ID is not set" in warnings[0]
+    assert isinstance(client_module.get_client().tracker.sink, LogTracker)
+    logged = [json.loads(r.getMessage()) for r in caplog.records if r.name == HITS_LOGGER]
+    assert [h["el"] for h in logged if h.get("t") == "EVENT"] == ["first", "second"]
 
 
 def test_the_collector_sink_takes_the_hit_settings(site, tmp_path):

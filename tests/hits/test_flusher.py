@@ -457,10 +457,14 @@ def test_every_request_goes_to_the_configured_paths(make_tracker, collector):
     assert sorted(r.path for r in collector.requests) == sorted([EVENTS_PATH, ACTIVATE_PATH])
 
 
-def test_the_sdk_client_sends_through_a_background_tracker_when_it_has_a_key(collector):
+@pytest.mark.parametrize("api_key", ["a-key", ""])
+def test_the_sdk_client_sends_through_a_background_tracker_with_or_without_a_key(
+    collector, api_key
+):
+    """``Config(env_id)`` alone is enough: the collector and activate endpoint take no key."""
     config = Config(
         ENV,
-        "a-key",
+        api_key,
         mode=Mode.BUCKETING,
         bucket_file=__file__,  # unusable as a bucket: flags serve defaults, hits still go
         events_url=collector.events_url,
@@ -469,11 +473,25 @@ def test_the_sdk_client_sends_through_a_background_tracker_when_it_has_a_key(col
     flagship = Flagship(config)
     try:
         assert isinstance(flagship.tracker, BackgroundTracker)
-        flagship.create_visitor("v1").send_hit(Screen("sdk-screen"))
+        visitor = flagship.create_visitor("v1")
+        assert visitor.send_hit(Screen("sdk-screen"))
+        flagship.track_activation(activation("var-1"), None)
         assert flagship.tracker.flush(5)
         assert [h["dl"] for h in collector.hits()] == ["sdk-screen"]
+        assert [(a["vid"], a["caid"], a["vaid"]) for a in collector.activations()] == [
+            ("v1", "vg-1", "var-1")
+        ]
+        assert all("x-api-key" not in r.headers for r in collector.requests)
+        assert {r.body["cid"] for r in collector.requests} == {ENV}
     finally:
         flagship.stop()
-    offline = Flagship(Config(ENV, mode=Mode.BUCKETING, bucket_file=__file__))
-    assert isinstance(offline.tracker, LogTracker)
-    offline.stop()
+
+
+def test_the_sdk_client_keeps_hits_local_only_when_told(collector):
+    flagship = Flagship(
+        Config(ENV, mode=Mode.BUCKETING, bucket_file=__file__), tracker=LogTracker()
+    )
+    try:
+        assert isinstance(flagship.tracker, LogTracker)
+    finally:
+        flagship.stop()

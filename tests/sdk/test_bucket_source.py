@@ -13,6 +13,7 @@ from django_flagship.sdk.bucket_source import (
     load_bucketing_file,
 )
 from django_flagship.sdk.bucketing import BucketError
+from django_flagship.sdk.tracking import MemoryTracker
 
 from .conftest import SAMPLE_BUCKET
 
@@ -134,7 +135,8 @@ def test_bucketing_client_from_cdn(handler):
         headers={"Last-Modified": LAST_MODIFIED},
     )
     client = Flagship(
-        Config("env42", mode=Mode.BUCKETING, polling_interval=0, event_handler=handler)
+        Config("env42", mode=Mode.BUCKETING, polling_interval=0, event_handler=handler),
+        tracker=MemoryTracker(),  # the visitor's SEGMENT stays here
     )
     try:
         visitor = client.create_visitor("v", {"isVip": True})
