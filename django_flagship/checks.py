@@ -149,7 +149,7 @@ def _check_mode() -> list[CheckMessage]:
         _warning(
             1,
             "Flagship is not configured: every flag serves its default.",
-            "Set FLAGSHIP_ENV_ID (and FLAGSHIP_API_KEY to send hits), or point "
+            "Set FLAGSHIP_ENV_ID (hits then go to Flagship too), or point "
             "FLAGSHIP_BUCKET_FILE at a bucketing file to run offline.",
         )
     ]

@@ -8,7 +8,7 @@ reports the malformed ones and the client falls back to serving defaults.
 Setting                             Default                 Meaning
 ==================================  ======================  =====================================
 ``FLAGSHIP_ENV_ID``                 ``""``                  Flagship environment id
-``FLAGSHIP_API_KEY``                ``""``                  API key (DECISION_API mode, hits)
+``FLAGSHIP_API_KEY``                ``""``                  API key (DECISION_API mode)
 ``FLAGSHIP_MODE``                   ``"BUCKETING"``         ``"BUCKETING"`` or ``"DECISION_API"``
 ``FLAGSHIP_BUCKET_FILE``            ``None``                local bucketing file seeding the cache
 ``FLAGSHIP_TIMEOUT``                ``2.0``                 seconds for any Flagship HTTP call
@@ -30,8 +30,9 @@ Setting                             Default                 Meaning
                                                             (bucketing); ``0`` turns it off
 ``FLAGSHIP_TRACKER``                ``None``                dotted path: ``f(config) -> tracker``,
                                                             the sink behind the hit signals
-``FLAGSHIP_HIT_SINK``               ``"auto"``              ``"collector"``, ``"log"``,
-                                                            ``"memory"`` or a dotted path
+``FLAGSHIP_HIT_SINK``               ``"auto"``              ``"collector"`` (with an env id),
+                                                            ``"log"``, ``"memory"`` or a
+                                                            dotted path
 ``FLAGSHIP_HIT_QUEUE_SIZE``         ``10000``               hits waiting in memory per process
 ``FLAGSHIP_HIT_FLUSH_INTERVAL``     ``5.0``                 seconds between background sends
 ``FLAGSHIP_HIT_BATCH_SIZE``         ``100``                 items per request to the collector
