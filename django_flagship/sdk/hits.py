@@ -59,6 +59,7 @@ __all__ = [
     "Screen",
     "Segment",
     "Transaction",
+    "is_absolute_url",
     "new_item_id",
     "queue_time_ms",
     "segment_values",
@@ -134,22 +135,15 @@ def _text(max_bytes: int) -> _Rule:
     return rule
 
 
-def _absolute_url(max_bytes: int) -> _Rule:
-    text = _text(max_bytes)
-
-    def rule(value: Any) -> str | None:
-        problem = text(value)
-        if problem:
-            return problem
-        try:
-            parts = urlsplit(value)
-        except ValueError:
-            return f"must be an absolute URL, got {_show(value)}"
-        if not (parts.scheme and parts.netloc):
-            return f"must be an absolute URL (scheme and host), got {_show(value)}"
-        return None
-
-    return rule
+def is_absolute_url(value: Any) -> bool:
+    """Whether ``value`` is a URL with a scheme and a host: what a ``PAGEVIEW``'s ``dl`` holds."""
+    if not isinstance(value, str):
+        return False
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return bool(parts.scheme and parts.netloc)
 
 
 def _currency(value: Any) -> str | None:
@@ -241,7 +235,8 @@ def _wire(value: Any) -> Any:
 class Hit:
     """Base of every tracking hit; holds the fields any hit may carry."""
 
-    hit_type: ClassVar[HitType]
+    #: The ``t`` it is sent with (a :class:`Page`'s depends on its origin).
+    hit_type: HitType
     # wire name -> (label used in messages, rule)
     _rules: ClassVar[dict[str, tuple[str, _Rule]]] = {}
     _required: ClassVar[tuple[str, ...]] = ()
@@ -338,15 +333,23 @@ class Hit:
 
 
 class Page(Hit):
-    """A page view; ``origin`` is the page's absolute URL (``dl``)."""
+    """A view of a page, an interface or a script (the seed's "uri / interface name / script name").
+
+    Flagship's collector takes a ``PAGEVIEW`` only for an absolute URL (scheme
+    and host) in ``dl``; any other origin (``"checkout_interface"``,
+    ``"/cart"``, ``"nightly_export.py"``) is sent as a ``SCREENVIEW`` with the
+    name in ``dl``, as :class:`Screen` sends it.
+    """
 
     hit_type = HitType.PAGEVIEW
-    _rules = {"dl": ("origin URL", _absolute_url(2048))}
+    _rules = {"dl": ("origin", _text(2048))}
     _required = ("dl",)
 
     def __init__(self, origin: str) -> None:
         super().__init__()
         self._fields["dl"] = origin
+        if not is_absolute_url(origin):
+            self.hit_type = HitType.SCREENVIEW
 
 
 class Screen(Hit):

@@ -121,6 +121,19 @@ def test_page_with_every_common_field(client, collector):
     }
 
 
+def test_page_with_the_seeds_interface_and_script_names(client, collector):
+    """``Page(origin)`` takes what the seed allows; the collector gets SCREENVIEWs for names."""
+    visitor = client.create_visitor("v1")
+    for origin in ("checkout_interface", "nightly_export.py", "https://shop.example/"):
+        assert visitor.send_hit(Page(origin)) is True
+    hits = received(collector, client)
+    assert [(h["t"], h["dl"]) for h in hits] == [
+        ("SCREENVIEW", "checkout_interface"),
+        ("SCREENVIEW", "nightly_export.py"),
+        ("PAGEVIEW", "https://shop.example/"),
+    ]
+
+
 def test_screen(client, collector):
     client.create_visitor("v1").send_hit(common(Screen("checkout")))
     [hit] = received(collector, client)

@@ -415,11 +415,38 @@ def test_currency_must_look_like_iso_4217(currency):
 
 
 @pytest.mark.parametrize(
-    "url",
-    ["/relative/path", "www.example.com/a", "example", "mailto:someone", "https://", "http://[::1"],
+    "origin",
+    [
+        "checkout_interface",  # an interface name
+        "nightly_export.py",  # a script name
+        "/relative/path",  # a URI without a host
+        "www.example.com/a",
+        "mailto:someone",
+        "https://",
+        "http://[::1",
+    ],
 )
-def test_page_needs_an_absolute_url(url):
-    assert_invalid(Page(url), "dl", "absolute URL")
+def test_a_page_that_is_not_an_absolute_url_is_sent_as_a_screen_view(origin):
+    """The seed: ``Page(origin)`` takes a URI, an interface name or a script name."""
+    hit = Page(origin)
+    hit.validate()
+    assert hit.hit_type is HitType.SCREENVIEW
+    assert hit.to_payload() == {"t": "SCREENVIEW", "ds": "APP", "dl": origin}
+    assert hit.to_payload() == Screen(origin).to_payload()
+
+
+@pytest.mark.parametrize(
+    "url", ["https://shop.example/checkout", "http://127.0.0.1:8000/", "app://host/screen"]
+)
+def test_a_page_with_an_absolute_url_is_a_page_view(url):
+    hit = Page(url)
+    hit.validate()
+    assert hit.to_payload() == {"t": "PAGEVIEW", "ds": "APP", "dl": url}
+
+
+@pytest.mark.parametrize("origin", ["", "   ", None, 42, "x" * 2049])
+def test_a_page_origin_is_still_a_non_blank_string_of_bounded_size(origin):
+    assert_invalid(Page(origin), "dl", "origin")
 
 
 def test_screen_name_need_not_be_a_url():
@@ -496,7 +523,7 @@ def test_error_names_the_hit_and_field_and_is_a_value_error():
 
 
 def test_long_values_are_shortened_in_messages():
-    error = assert_invalid(Page("x" * 2000), "dl")
+    error = assert_invalid(Page("x" * 3000), "dl")
     assert len(str(error)) < 200
 
 

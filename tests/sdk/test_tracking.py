@@ -96,7 +96,7 @@ def test_queue_time_uses_the_float_creation_time():
 
 def test_from_hit_validates():
     with pytest.raises(InvalidHitError) as info:
-        TrackedHit.from_hit(Page("not-a-url"), "v1")
+        TrackedHit.from_hit(Page(""), "v1")
     assert info.value.field == "dl"
 
 

@@ -210,7 +210,7 @@ def test_send_hit_valid_and_invalid(bucketing, tracker, handler):
     visitor = bucketing.create_visitor("v1")
     assert visitor.send_hit(Transaction("#1", "purchases").with_total_revenue(42.5))
     assert visitor.send_hit(Event(EventCategory.ACTION_TRACKING, "click"))
-    assert not visitor.send_hit(Page("not a url"))
+    assert not visitor.send_hit(Page(""))
     assert not visitor.send_hit("a string")
     assert [h.payload["t"] for h in tracker.hits] == ["TRANSACTION", "EVENT"]
     assert sum(1 for level, _ in handler.logs if level == logging.ERROR) == 2
