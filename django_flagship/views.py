@@ -164,12 +164,10 @@ def _bucket() -> Any:
 def _send_context(decision: DecisionRequest, env_id: str) -> None:
     """The SEGMENT hit Flagship's server sends for the context (protocol 1.3).
 
-    Lists, which only the server's targeting reads, are left out: a hit's
-    context holds scalars.
+    Lists included, written as the server writes them (``"[beta news]"``).
     """
-    scalars = {k: v for k, v in decision.context.items() if not isinstance(v, list)}
-    if scalars:
-        track_hit(Segment(scalars), decision.visitor_id, decision.anonymous_id, env_id)
+    if decision.context:
+        track_hit(Segment(decision.context), decision.visitor_id, decision.anonymous_id, env_id)
 
 
 # -- campaigns -----------------------------------------------------------------------

@@ -16,7 +16,8 @@ Install it with ``pip install django-flagship[openfeature]``::
 
 The evaluation context's ``targeting_key`` is the visitor id and its
 attributes are the visitor context, under the SDK's rules (str, int, float
-or bool values; anything else is dropped and logged once per key). Reading a
+or bool values, or lists of those; anything else is dropped and logged once
+per key). Reading a
 flag activates its variation, as ``request.flags.get`` does.
 
 In a Django project :func:`django_provider` builds the provider on the app's
@@ -47,8 +48,9 @@ from openfeature.track import TrackingEventDetails
 from ..sdk import Config, Flagship, Mode, Status
 from ..sdk.bucketing import Bucket
 from ..sdk.constants import RESERVED_CONTEXT_KEYS
-from ..sdk.context import ContextError, check_context_item
+from ..sdk.context import ContextError, context_value
 from ..sdk.hits import Event, EventCategory, Hit
+from ..sdk.memo import context_key as typed_context_key
 from ..sdk.model import Assignment, FlagInfo
 from ..sdk.tracking import SyncTracker
 
@@ -390,6 +392,10 @@ class FlagshipProvider(AbstractProvider):
             ):
                 continue
             items = self._accepted(items)
+            if any(value.__class__ is tuple for _, value in items):
+                # A list, kept as a tuple: keyed element by element with types.
+                context = dict(items)
+                return context, ("typed", typed_context_key(context))
             break
         # The type is part of the key: True, 1 and 1.0 are equal in Python but
         # not to targeting. The order is the caller's: the same code passes the
@@ -400,7 +406,7 @@ class FlagshipProvider(AbstractProvider):
         accepted = []
         for key, value in items:
             try:
-                check_context_item(key, value)
+                value = context_value(key, value)
             except ContextError as exc:
                 self._refuse(key, exc)
                 continue

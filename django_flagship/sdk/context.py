@@ -1,4 +1,14 @@
-"""The rules a visitor context obeys (protocol section 5)."""
+"""The rules a visitor context obeys (protocol section 5).
+
+Keys are non-empty strings other than the SDK's own (``fs_client``,
+``fs_version``). A value is a string, a finite number or a bool, or a list of
+those, as Flagship's decision engine reads a context (protocol 4.2, 5): a
+list matches ``EQUALS``/``CONTAINS`` when one element does, ``NOT_*`` when
+every element does. A list holds at most :data:`MAX_CONTEXT_LIST_ITEMS`
+elements, of any of the three kinds, and is kept as a tuple, so that a list
+the caller changes later does not change the visitor's context behind its
+back.
+"""
 
 from __future__ import annotations
 
@@ -8,26 +18,57 @@ from typing import Any
 
 from .constants import RESERVED_CONTEXT_KEYS
 
-__all__ = ["ContextError", "check_context_item", "normalize_context_update"]
+__all__ = [
+    "MAX_CONTEXT_LIST_ITEMS",
+    "ContextError",
+    "check_context_item",
+    "context_value",
+    "normalize_context_update",
+]
+
+#: The longest list a context value may be: enough for a user's groups or a
+#: visitor's tags, and a bound on what one key costs to decide and to send.
+MAX_CONTEXT_LIST_ITEMS = 100
 
 
 class ContextError(ValueError):
     """A context key or value was refused."""
 
 
-def check_context_item(key: Any, value: Any) -> None:
-    """Raise :class:`ContextError` naming ``key`` when the pair is not allowed."""
+def _scalar_problem(value: Any, kinds: str) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if not isinstance(value, (str, bool, int, float)):
+        return f"values must be {kinds}, got {type(value).__name__}"
+    return None
+
+
+def context_value(key: Any, value: Any) -> Any:
+    """``value`` as a context keeps it (a list as a tuple); :class:`ContextError` if refused."""
     if not isinstance(key, str) or not key:
         raise ContextError(f"context key {key!r} refused: keys must be non-empty strings")
     if key in RESERVED_CONTEXT_KEYS:
         raise ContextError(f"context key {key!r} refused: it is reserved by the SDK")
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        raise ContextError(f"context key {key!r} refused: {value!r} is not a finite number")
-    if not isinstance(value, (str, bool, int, float)):
-        raise ContextError(
-            f"context key {key!r} refused: values must be str, int, float or bool, "
-            f"got {type(value).__name__}"
-        )
+    if isinstance(value, (list, tuple)):
+        if len(value) > MAX_CONTEXT_LIST_ITEMS:
+            raise ContextError(
+                f"context key {key!r} refused: a list holds at most {MAX_CONTEXT_LIST_ITEMS} "
+                f"values, got {len(value)}"
+            )
+        for position, item in enumerate(value):
+            problem = _scalar_problem(item, "str, int, float or bool")
+            if problem is not None:
+                raise ContextError(f"context key {key!r} refused: item {position}: {problem}")
+        return tuple(value)
+    problem = _scalar_problem(value, "str, int, float, bool or a list of those")
+    if problem is not None:
+        raise ContextError(f"context key {key!r} refused: {problem}")
+    return value
+
+
+def check_context_item(key: Any, value: Any) -> None:
+    """Raise :class:`ContextError` naming ``key`` when the pair is not allowed."""
+    context_value(key, value)
 
 
 def normalize_context_update(update: Any) -> list[tuple[Any, Any]]:

@@ -45,6 +45,8 @@ from enum import Enum
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 
+from .context import MAX_CONTEXT_LIST_ITEMS
+
 __all__ = [
     "HIT_EXPIRATION_SECONDS",
     "Activation",
@@ -198,26 +200,50 @@ def _category(value: Any) -> str | None:
     return None
 
 
+def _scalar_context_problem(key: Any, item: Any) -> str | None:
+    if not isinstance(item, str | int | float):  # bool is an int subclass
+        return (
+            f"value for {_show(key)} must be a str, number, bool or a list of those, "
+            f"got {_type_name(item)}"
+        )
+    if isinstance(item, float) and not math.isfinite(item):
+        return f"value for {_show(key)} must be finite, got {_show(item)}"
+    return None
+
+
 def _context(value: Any) -> str | None:
     if not isinstance(value, Mapping):
         return f"must be a mapping, got {_type_name(value)}"
     for key, item in value.items():
         if not isinstance(key, str) or not key:
             return f"must have non-empty str keys, got {_show(key)}"
-        if not isinstance(item, str | int | float):  # bool is an int subclass
-            return f"value for {_show(key)} must be a str, number or bool, got {_type_name(item)}"
-        if isinstance(item, float) and not math.isfinite(item):
-            return f"value for {_show(key)} must be finite, got {_show(item)}"
+        if isinstance(item, list | tuple):
+            if len(item) > MAX_CONTEXT_LIST_ITEMS:
+                return (
+                    f"value for {_show(key)} must be a list of at most "
+                    f"{MAX_CONTEXT_LIST_ITEMS} values, got {len(item)}"
+                )
+            for element in item:
+                problem = _scalar_context_problem(key, element)
+                if problem is not None:
+                    return problem
+            continue
+        problem = _scalar_context_problem(key, item)
+        if problem is not None:
+            return problem
     return None
 
 
-def _segment_text(value: str | int | float) -> str:
+def _segment_text(value: str | int | float | list | tuple) -> str:
     # Lowercase booleans, as the Decision API server writes them; the official
-    # Python SDK 3.0.1 uses str() and sends "True".
+    # Python SDK 3.0.1 uses str() and sends "True". A list is written as the
+    # server's Go %v writes one: "[beta news]", "[1 2.5 true]".
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + " ".join(_segment_text(item) for item in value) + "]"
     return str(value)
 
 
@@ -500,17 +526,23 @@ class Segment(Hit):
     """The visitor's context (``s``), sent after a local bucketing decision.
 
     Values go out as strings: booleans as ``"true"``/``"false"``, numbers in
-    their shortest decimal form, strings unchanged. An empty context is allowed.
+    their shortest decimal form, strings unchanged, lists as Flagship's
+    Decision API server writes them (``["beta", "news"]`` as ``"[beta news]"``).
+    An empty context is allowed.
     """
 
     hit_type = HitType.SEGMENT
     _rules = {"s": ("context", _context)}
     _required = ("s",)
 
-    def __init__(self, context: Mapping[str, str | int | float | bool]) -> None:
+    def __init__(self, context: Mapping[str, Any]) -> None:
         super().__init__()
         # A copy, so later context updates do not leak into a queued hit.
-        self._fields["s"] = dict(context) if isinstance(context, Mapping) else context
+        self._fields["s"] = (
+            {k: tuple(v) if isinstance(v, list) else v for k, v in context.items()}
+            if isinstance(context, Mapping)
+            else context
+        )
 
     def to_payload(self) -> dict[str, Any]:
         payload = super().to_payload()
@@ -520,7 +552,7 @@ class Segment(Hit):
         return payload
 
 
-def segment_values(context: Mapping[str, str | int | float | bool]) -> dict[str, str]:
+def segment_values(context: Mapping[str, Any]) -> dict[str, str]:
     """The ``s`` of a SEGMENT hit: each value of a valid context as text."""
     return {
         key: value if value.__class__ is str else _segment_text(value)

@@ -8,7 +8,8 @@ one, so a changed campaign is never answered from memory.
 
 An entry is used only when every input is equal to the one it was computed
 from, compared with types (``True``, ``1`` and ``1.0`` are three contexts, and
-so are ``0.0`` and ``-0.0``), the history included. The least recently used
+so are ``0.0`` and ``-0.0``; a list's elements are compared the same way),
+the history included. The least recently used
 entry makes room for a new one; ``size=0`` turns the memo off.
 """
 
@@ -43,10 +44,24 @@ class MemoizedDecision:
         self.history: Mapping[str, str] | None = None
 
 
-#: A number for each type of context value seen (negative for floats), so
-#: that keys hold numbers rather than types: a tuple of strings and numbers is
-#: left alone by the garbage collector, which otherwise walks every key kept.
-_type_numbers: dict[type, int] = {float: -1, str: 1, bool: 2, int: 3}
+#: A number for each type of context value seen, so that keys hold numbers
+#: rather than types: a tuple of strings and numbers is left alone by the
+#: garbage collector, which otherwise walks every key kept. Each type has its
+#: own number. A negative one says that the value is not kept as it is: a
+#: float (or a float subclass) by its exact form, a list or tuple (one number
+#: for both: they decide alike) or a subclass by the typed form of its elements.
+_FLOAT = -1
+_SEQUENCE = -2
+_type_numbers: dict[type, int] = {
+    float: _FLOAT,
+    str: 1,
+    bool: 2,
+    int: 3,
+    list: _SEQUENCE,
+    tuple: _SEQUENCE,
+}
+#: The negative numbers that stand for sequences (the others stand for floats).
+_sequence_numbers: set[int] = {_SEQUENCE}
 _type_numbers_lock = threading.Lock()
 
 
@@ -55,28 +70,52 @@ def _type_number(cls: type) -> int:
         number = _type_numbers.get(cls)
         if number is None:
             number = len(_type_numbers) + 1
-            _type_numbers[cls] = -number if issubclass(cls, float) else number
-        return _type_numbers[cls]
+            if issubclass(cls, list | tuple):
+                number = -number
+                _sequence_numbers.add(number)
+            elif issubclass(cls, float):
+                number = -number
+            _type_numbers[cls] = number
+        return number
+
+
+def _typed(value: Any, number: int) -> Any:
+    """The form of a value whose type number is negative (see ``_type_numbers``)."""
+    if number not in _sequence_numbers:
+        return value.hex()
+    numbers = _type_numbers
+    return tuple(
+        [
+            (item, n)
+            if (n := numbers.get(item.__class__) or _type_number(item.__class__)) > 0
+            else (_typed(item, n), n)
+            for item in value
+        ]
+    )
 
 
 def context_key(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """A hashable form of ``context`` that keeps each value's type; ``None`` if impossible.
 
     Floats are keyed by their exact form (``float.hex``), so ``0.0`` and
-    ``-0.0``, equal in Python, stay two contexts.
+    ``-0.0``, equal in Python, stay two contexts. A list (or tuple) is keyed
+    by its elements in order, each with its type: ``[True]``, ``[1]`` and
+    ``[1.0]`` are three contexts, ``["a", "b"]`` and ``("a", "b")`` one.
     """
     numbers = _type_numbers
     try:
         key = tuple(
             [
-                (name, value.hex(), number)
-                if (number := numbers.get(value.__class__) or _type_number(value.__class__)) < 0
-                else (name, value, number)
+                (name, value, number)
+                if (number := numbers.get(value.__class__) or _type_number(value.__class__)) > 0
+                else (name, value.hex(), number)
+                if number == _FLOAT
+                else (name, _typed(value, number), number)
                 for name, value in context.items()
             ]
         )
         hash(key)
-    except (TypeError, AttributeError):
+    except (TypeError, AttributeError, RecursionError):
         return None
     return key
 

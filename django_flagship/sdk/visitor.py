@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .constants import RESERVED_CONTEXT_KEYS, SDK_CLIENT, SDK_VERSION
-from .context import ContextError, check_context_item, normalize_context_update
+from .context import ContextError, context_value, normalize_context_update
 from .decision_api import DecisionError
 from .hits import Activation, Consent, Hit, HitType, InvalidHitError, segment_values
 from .memo import context_key
@@ -49,8 +49,9 @@ def _context_digest(context: Mapping[str, Any], key: tuple[Any, ...] | None) -> 
     return digest
 
 
-#: Values whose validity :func:`check_context_item` settles by their type
-#: alone (a float must also be finite): the common case is checked inline.
+#: Values valid by their type alone, the common case, checked inline; any
+#: other (a float must be finite, a list becomes a tuple) goes through
+#: :func:`~.context.context_value`.
 _PLAIN_CONTEXT_TYPES = frozenset({str, bool, int})
 
 
@@ -163,8 +164,9 @@ class Visitor:
     def update_context(self, context: Any, synchronize: bool = False) -> None:
         """Set values from a ``(key, value)`` tuple or a dict.
 
-        A refused pair is logged with its key and changes nothing; the valid
-        pairs of the same call are applied.
+        Values are strings, numbers, bools, or lists of those (kept as
+        tuples; see :mod:`.context`). A refused pair is logged with its key
+        and changes nothing; the valid pairs of the same call are applied.
         """
         try:
             pairs = normalize_context_update(context)
@@ -181,7 +183,7 @@ class Visitor:
                 and key not in RESERVED_CONTEXT_KEYS
             ):
                 try:
-                    check_context_item(key, value)
+                    value = context_value(key, value)
                 except ContextError as exc:
                     self._client.log(logging.ERROR, str(exc))
                     continue

@@ -344,13 +344,23 @@ def test_refused_attributes_are_dropped_and_logged_once(of_client, caplog):
     with caplog.at_level(logging.WARNING, logger="django_flagship"):
         for _ in range(3):
             value = of_client.get_boolean_value(
-                "vip_feature", False, ctx("u8", isVip=True, signup=when, tags=["a"])
+                "vip_feature", False, ctx("u8", isVip=True, signup=when, tags=[{"a": 1}])
             )
             assert value is True
     dropped = [r.getMessage() for r in caplog.records if "dropped" in r.getMessage()]
     assert len(dropped) == 2
     assert any("'signup'" in message for message in dropped)
     assert any("'tags'" in message for message in dropped)
+
+
+def test_list_attributes_decide_like_the_engine_and_are_cached_with_their_types(of_client):
+    """A list matches EQUALS when one element does; [True] and [1] are two contexts."""
+    for _ in range(2):  # the second round is answered from the decision cache
+        assert of_client.get_boolean_value("vip_feature", False, ctx("u10", isVip=[False, True]))
+        assert not of_client.get_boolean_value("vip_feature", False, ctx("u10", isVip=[False]))
+        # a first element of another kind than the targeting value: the engine's error
+        assert not of_client.get_boolean_value("vip_feature", False, ctx("u10", isVip=[1]))
+        assert of_client.get_boolean_value("vip_feature", False, ctx("u10", isVip=[True]))
 
 
 def test_reserved_context_keys_are_refused(of_client, caplog):

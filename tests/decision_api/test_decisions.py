@@ -240,8 +240,19 @@ def test_context_is_sent_as_a_segment_hit(served, api):
     body = {"visitorId": "logged", "anonymousId": "anon", "context": context}
     api.post(f"{PREFIX_V2}/campaigns?exposeAllKeys=true", body)
     assert segments(served) == [
-        ("logged", "anon", {"age": "31", "vip": "true", "plan": "pro", "score": "0.5"})
+        (
+            "logged",
+            "anon",
+            {"age": "31", "vip": "true", "plan": "pro", "score": "0.5", "tags": "[a b]"},
+        )
     ]
+
+
+def test_a_context_of_lists_alone_is_sent_too(served, api):
+    """As Flagship's server does: every context value, a list written as Go's %v writes it."""
+    body = {"visitorId": "v", "context": {"groups": ["beta-testers", "staff"], "n": [1, True]}}
+    assert api.post(f"{PREFIX_V2}/campaigns", body).status_code == 200
+    assert segments(served) == [("v", None, {"groups": "[beta-testers staff]", "n": "[1 true]"})]
 
 
 @pytest.mark.parametrize(
@@ -250,7 +261,6 @@ def test_context_is_sent_as_a_segment_hit(served, api):
         ("?sendContextEvent=false", {"visitorId": "v", "context": {"a": 1}}),
         ("", {"visitorId": "v", "context": {"a": 1}, "visitor_consent": False}),
         ("", {"visitorId": "v", "context": {}}),
-        ("", {"visitorId": "v", "context": {"only": ["lists"]}}),
     ],
 )
 def test_no_segment_hit(served, api, query, body):

@@ -180,6 +180,17 @@ def test_decide_json(configured):
     }
 
 
+def test_decide_with_a_list_context_decides_like_the_site(configured):
+    """``language`` as a list: EQUALS matches when one element does (protocol 4.2)."""
+    output = run(
+        "flagship_decide", "--visitor", "v1", "--context", 'language=["de", "fr"]', "--json"
+    )
+    report = json.loads(output)
+    assert report["context"]["language"] == ["de", "fr"]
+    by_id = {c["campaign_id"]: c for c in report["campaigns"]}
+    assert by_id["c-lang"]["variation_id"] == "v-lang-fr"
+
+
 @pytest.mark.parametrize(
     ("item", "expected"),
     [
@@ -188,7 +199,11 @@ def test_decide_json(configured):
         ("vip=true", ("vip", True)),
         ("name=bob", ("name", "bob")),
         ('zip="75001"', ("zip", "75001")),
-        ("tags=[1,2]", ("tags", "[1,2]")),
+        ("tags=[1,2]", ("tags", (1, 2))),
+        ('tags=["beta", "news"]', ("tags", ("beta", "news"))),
+        ("tags=[]", ("tags", ())),
+        ('obj={"a": 1}', ("obj", '{"a": 1}')),
+        ("nothing=null", ("nothing", "null")),
         ("empty=", ("empty", "")),
         ("eq=a=b", ("eq", "a=b")),
     ],
@@ -197,7 +212,9 @@ def test_context_parsing(item, expected):
     assert parse_context_item(item) == expected
 
 
-@pytest.mark.parametrize("item", ["novalue", "=x", "fs_client=x"])
+@pytest.mark.parametrize(
+    "item", ["novalue", "=x", "fs_client=x", "tags=[[1]]", "tags=[null]", f"tags={[1] * 101}"]
+)
 def test_context_parsing_errors(item):
     with pytest.raises(CommandError):
         parse_context_item(item)

@@ -221,11 +221,24 @@ def test_segment_payload_turns_values_into_text():
     }
 
 
+def test_segment_writes_lists_as_the_decision_api_server_does():
+    """Go's ``%v`` of the context's list: elements in order, space-separated, in brackets."""
+    hit = Segment({"tags": ["beta", "news"], "mixed": (1, 2.5, True, "x y"), "none": []})
+    hit.validate()
+    assert hit.to_payload()["s"] == {
+        "tags": "[beta news]",
+        "mixed": "[1 2.5 true x y]",
+        "none": "[]",
+    }
+
+
 def test_segment_copies_the_context():
-    context = {"a": 1}
+    tags = ["beta"]
+    context = {"a": 1, "tags": tags}
     hit = Segment(context)
     context["b"] = 2
-    assert hit.to_payload()["s"] == {"a": "1"}
+    tags.append("news")
+    assert hit.to_payload()["s"] == {"a": "1", "tags": "[beta]"}
 
 
 def test_segment_accepts_an_empty_context():
@@ -502,7 +515,10 @@ def test_unknown_event_category(category):
         ({"": 1}, "non-empty str keys"),
         ({1: "a"}, "non-empty str keys"),
         ({"a": None}, "NoneType"),
-        ({"a": [1]}, "list"),
+        ({"a": [[1]]}, "list"),
+        ({"a": [None]}, "NoneType"),
+        ({"a": ["x", float("inf")]}, "finite"),
+        ({"a": ["x"] * 101}, "at most 100"),
         ({"a": {"b": 1}}, "dict"),
         ({"a": float("nan")}, "finite"),
     ],

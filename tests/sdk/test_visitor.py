@@ -129,7 +129,9 @@ def test_update_context_tuple_dict_and_synchronize(bucketing):
         (("fs_client", "x"), "reserved"),
         (("fs_version", "x"), "reserved"),
         (("bad", None), "'bad'"),
-        (("bad", [1]), "'bad'"),
+        (("bad", [[1]]), "'bad'"),
+        (("bad", ["a", None]), "item 1"),
+        (("bad", ["x"] * 101), "at most 100"),
         (("bad", {"a": 1}), "'bad'"),
         (("bad", float("nan")), "'bad'"),
         ((3, "x"), "3"),
@@ -144,6 +146,42 @@ def test_refused_context_is_logged_and_changes_nothing(bucketing, handler, updat
     errors = [m for level, m in handler.logs if level == logging.ERROR]
     assert errors
     assert fragment in errors[-1]
+
+
+def test_a_list_context_value_is_accepted_and_decides_like_the_engine(bucketing, tracker):
+    """Protocol 4.2: EQUALS/CONTAINS need one element, NOT_* every element."""
+    visitor = bucketing.create_visitor("v1", {"isVip": [False, True]})
+    tags = ["beta", "news"]
+    visitor.update_context({"tags": tags, "scores": [1, 2.5], "mixed": ("a", 1, True)})
+    tags.append("spam")  # the caller's list is not the visitor's
+    assert visitor.context == {
+        "isVip": (False, True),
+        "tags": ("beta", "news"),
+        "scores": (1, 2.5),
+        "mixed": ("a", 1, True),
+    }
+    assert visitor.synchronize_modifications()
+    assert visitor.get_modification("vip_feature", False) is True  # one element is True
+    visitor.update_context(("isVip", [False]))
+    visitor.synchronize_modifications()
+    assert visitor.get_modification("vip_feature", False) is False
+    visitor.update_context(("isVip", []))
+    visitor.synchronize_modifications()
+    assert visitor.get_modification("vip_feature", False) is False
+    segments = [h.payload["s"] for h in tracker.hits if h.hit_type == "SEGMENT"]
+    assert [s["isVip"] for s in segments] == ["[false true]", "[false]", "[]"]
+    assert segments[0]["tags"] == "[beta news]"
+
+
+@responses.activate
+def test_api_mode_sends_a_list_as_a_json_array(api):
+    responses.post(API_URL, json=api_body())
+    api.create_visitor("v1", {"tags": ["beta", "news"], "n": (1, 2.5)}).synchronize_modifications()
+    import json
+
+    context = json.loads(responses.calls[0].request.body)["context"]
+    assert context["tags"] == ["beta", "news"]
+    assert context["n"] == [1, 2.5]
 
 
 def test_valid_pairs_of_a_mixed_update_are_applied(bucketing):
@@ -403,7 +441,15 @@ def test_decision_context_is_a_copy(bucketing):
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("", "x"), ("fs_client", "x"), (3, "x"), ("k", float("nan")), ("k", [1]), ("k", None)],
+    [
+        ("", "x"),
+        ("fs_client", "x"),
+        (3, "x"),
+        ("k", float("nan")),
+        ("k", [float("inf")]),
+        ("k", [{"a": 1}]),
+        ("k", None),
+    ],
 )
 def test_update_context_still_refuses_bad_pairs(bucketing, handler, key, value):
     visitor = bucketing.create_visitor("v1", {"ok": 1})

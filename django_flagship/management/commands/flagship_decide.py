@@ -14,7 +14,7 @@ from ...flags import RequestFlags
 from ...identity import ANONYMOUS_ID_SESSION_KEY, Identity
 from ...sdk import Mode
 from ...sdk.bucketing import Bucket, BucketError, CampaignOutcome
-from ...sdk.context import ContextError, check_context_item
+from ...sdk.context import ContextError, context_value
 from ...sdk.model import Assignment, merge_flags
 from ...sdk.visitor import Visitor
 from ...visitor_request import RequestError, VisitorDescription, build_request, find_user
@@ -23,7 +23,7 @@ __all__ = ["Command"]
 
 
 def parse_context_item(item: str) -> tuple[str, Any]:
-    """``key=value``; the value is read as JSON when it is a number, bool or string."""
+    """``key=value``; the value is read as JSON when it is a number, bool, string or list."""
     key, sep, text = item.partition("=")
     if not sep or not key:
         raise CommandError(f"--context takes key=value, got {item!r}")
@@ -31,10 +31,10 @@ def parse_context_item(item: str) -> tuple[str, Any]:
         value = json.loads(text)
     except ValueError:
         value = text
-    if not isinstance(value, (str, int, float, bool)):
-        value = text  # lists, objects and null stay text
+    if not isinstance(value, (str, int, float, bool, list)):
+        value = text  # objects and null stay text
     try:
-        check_context_item(key, value)
+        value = context_value(key, value)
     except ContextError as exc:
         raise CommandError(str(exc)) from None
     return key, value
@@ -106,8 +106,8 @@ class Command(BaseCommand):
             default=[],
             metavar="KEY=VALUE",
             help="A context value that wins over the request's; repeat it. Values are JSON "
-            "when they parse: age=31, vip=true, zip='\"75001\"' (a string), anything else "
-            "is text.",
+            "when they parse: age=31, vip=true, zip='\"75001\"' (a string), "
+            "tags='[\"beta\", \"news\"]' (a list), anything else is text.",
         )
         parser.add_argument(
             "--no-history",
