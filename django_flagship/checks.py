@@ -330,6 +330,7 @@ def _check_booleans() -> list[CheckMessage]:
     for name in (
         "FLAGSHIP_AUTO_ACTIVATE",
         "FLAGSHIP_ASSIGNMENT_HISTORY",
+        "FLAGSHIP_CONTEXT_GROUPS",
         "FLAGSHIP_AUTO_PAGE_HITS",
         "FLAGSHIP_PAGE_HIT_QUERY_STRING",
     ):

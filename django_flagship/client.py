@@ -64,6 +64,8 @@ class Runtime:
     namespace: str
     visitor_id_hook: Callable[[Any], Any] | None
     context_hook: Callable[[Any], Any] | None
+    #: Whether the default context holds the user's group names.
+    context_groups: bool
     consent_hook: Callable[[Any], Any] | None
     vary_headers: tuple[str, ...]
     #: The ``Vary`` value ``vary_headers`` give a response that has none yet.
@@ -307,6 +309,7 @@ def _common(config: Config | None) -> dict[str, Any]:
         "namespace": f"{_string('FLAGSHIP_CACHE_KEY_PREFIX', conf.cache_key_prefix)}:{env_id}",
         "visitor_id_hook": _import_callable("FLAGSHIP_VISITOR_ID", conf.visitor_id),
         "context_hook": _import_callable("FLAGSHIP_CONTEXT", conf.context),
+        "context_groups": _flag("FLAGSHIP_CONTEXT_GROUPS", conf.context_groups),
         "consent_hook": _import_callable("FLAGSHIP_CONSENT", conf.consent),
         "vary_headers": (vary := _vary(conf.vary_headers)),
         "vary_value": _vary_value(vary),
@@ -387,6 +390,7 @@ def _fallback_common() -> dict[str, Any]:
         "namespace": f"flagship:{LOCAL_ENV_ID}",
         "visitor_id_hook": None,
         "context_hook": None,
+        "context_groups": True,
         "consent_hook": None,
         "vary_headers": ("Cookie",),
         "vary_value": "Cookie",

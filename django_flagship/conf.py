@@ -19,6 +19,8 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_CACHE_KEY_PREFIX``       ``"flagship"``          prefix of every cache key
 ``FLAGSHIP_VISITOR_ID``             ``None``                dotted path: ``f(request) -> str``
 ``FLAGSHIP_CONTEXT``                ``None``                dotted path: ``f(request) -> dict``
+``FLAGSHIP_CONTEXT_GROUPS``         ``True``                the user's group names in the
+                                                            default context (``groups``)
 ``FLAGSHIP_CONSENT``                ``None``                dotted path: ``f(request) -> bool``
 ``FLAGSHIP_AUTO_ACTIVATE``          ``True``                reads send the activation
 ``FLAGSHIP_ASSIGNMENT_HISTORY``     ``True``                keep assignments in the cache
@@ -87,6 +89,7 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_CACHE_KEY_PREFIX": "flagship",
     "FLAGSHIP_VISITOR_ID": None,
     "FLAGSHIP_CONTEXT": None,
+    "FLAGSHIP_CONTEXT_GROUPS": True,
     "FLAGSHIP_CONSENT": None,
     "FLAGSHIP_AUTO_ACTIVATE": True,
     "FLAGSHIP_ASSIGNMENT_HISTORY": True,
@@ -208,6 +211,10 @@ class FlagshipSettings:
     @property
     def context(self) -> str | None:
         return _get("FLAGSHIP_CONTEXT")
+
+    @property
+    def context_groups(self) -> bool:
+        return _get("FLAGSHIP_CONTEXT_GROUPS")
 
     @property
     def consent(self) -> str | None:

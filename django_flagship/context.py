@@ -1,28 +1,39 @@
 """The visitor context built from the request, for targeting.
 
 The default holds nothing personal: whether the visitor is authenticated,
-staff or superuser, their language, and a device type guessed from the user
+staff or superuser, the names of their groups (a list, so that a campaign can
+target ``groups CONTAINS "beta-testers"``; ``FLAGSHIP_CONTEXT_GROUPS = False``
+leaves it out), their language, and a device type guessed from the user
 agent. No IP address, email or user id: a project that wants them adds them
 in its ``FLAGSHIP_CONTEXT`` callable, whose values win over the defaults.
+
+The groups cost one query per request that reads flags, for an authenticated
+user only (none when they were prefetched); the answer is kept on the request.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import DatabaseError
 from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import translation
 
+from .sdk.context import MAX_CONTEXT_LIST_ITEMS
+
 if TYPE_CHECKING:
     from .client import Runtime
 
-__all__ = ["build_context", "default_context", "device_type"]
+__all__ = ["build_context", "default_context", "device_type", "group_names"]
+
+logger = logging.getLogger("django_flagship")
 
 _BOT = re.compile(r"bot\b|crawl|spider|slurp|bingpreview|facebookexternalhit|headless", re.I)
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|android(?!.*mobile)", re.I)
@@ -81,7 +92,53 @@ def _language(request: HttpRequest) -> str | None:
     )
 
 
-def default_context(request: HttpRequest) -> dict[str, Any]:
+#: Where the user's group names are kept for the rest of the request.
+_GROUPS_ATTRIBUTE = "_flagship_group_names"
+_warned_groups = False
+
+
+def group_names(request: HttpRequest, user: Any) -> tuple[str, ...] | None:
+    """The names of ``user``'s groups, sorted; ``None`` when there is no such list.
+
+    One query, once per request and user; none for a user whose groups were
+    prefetched. A user model without ``groups``, a failing query or more
+    groups than a context list holds gives ``None``: the key is left out.
+    """
+    cached = getattr(request, _GROUPS_ATTRIBUTE, None)
+    if cached is not None and cached[0] is user:
+        return cached[1]
+    names = _read_group_names(user)
+    setattr(request, _GROUPS_ATTRIBUTE, (user, names))
+    return names
+
+
+def _read_group_names(user: Any) -> tuple[str, ...] | None:
+    global _warned_groups
+    manager = getattr(user, "groups", None)
+    if manager is None:
+        return None
+    try:
+        prefetched = getattr(user, "_prefetched_objects_cache", {}).get("groups")
+        if prefetched is not None:
+            names = [group.name for group in prefetched]
+        else:
+            names = list(manager.values_list("name", flat=True)[: MAX_CONTEXT_LIST_ITEMS + 1])
+    except DatabaseError:
+        logger.exception("Flagship: the user's groups could not be read; 'groups' is left out")
+        return None
+    if len(names) > MAX_CONTEXT_LIST_ITEMS:
+        if not _warned_groups:
+            _warned_groups = True
+            logger.warning(
+                "Flagship: a user is in more than %d groups, more than a context list holds; "
+                "'groups' is left out of their context",
+                MAX_CONTEXT_LIST_ITEMS,
+            )
+        return None
+    return tuple(sorted(names))
+
+
+def default_context(request: HttpRequest, *, groups: bool = True) -> dict[str, Any]:
     """Targeting keys every project gets (see the module docstring)."""
     user = getattr(request, "user", None)
     authenticated = bool(user is not None and user.is_authenticated)
@@ -91,6 +148,10 @@ def default_context(request: HttpRequest) -> dict[str, Any]:
         "is_superuser": authenticated and bool(getattr(user, "is_superuser", False)),
         "device_type": device_type(request.META.get("HTTP_USER_AGENT", "")),
     }
+    if groups:
+        names = group_names(request, user) if authenticated else ()
+        if names is not None:
+            context["groups"] = names
     language = _language(request)
     if language:
         context["language"] = language
@@ -99,7 +160,7 @@ def default_context(request: HttpRequest) -> dict[str, Any]:
 
 def build_context(request: HttpRequest, runtime: Runtime) -> dict[str, Any]:
     """The default context updated with the project's ``FLAGSHIP_CONTEXT``."""
-    context = default_context(request)
+    context = default_context(request, groups=runtime.context_groups)
     if runtime.context_hook is not None:
         extra = runtime.context_hook(request)
         if extra is not None:

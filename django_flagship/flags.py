@@ -640,7 +640,7 @@ class RequestFlags(Flags):
             context = build_context(request, rt)
         except Exception:
             logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
-            context = default_context(request)
+            context = default_context(request, groups=rt.context_groups)
         # The choice set_consent() kept in the session wins over the hook.
         consent = get_consent(request, session_key=rt.consent_session_key)
         if consent is None:

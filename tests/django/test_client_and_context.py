@@ -171,6 +171,7 @@ def test_default_context_has_nothing_personal(rf):
         "is_authenticated": True,
         "is_staff": True,
         "is_superuser": False,
+        "groups": (),  # the names of the user's groups: none here
         "device_type": "unknown",
         "language": context["language"],
     }
@@ -239,7 +240,7 @@ def test_failing_project_context_falls_back_to_the_default(rf, configured, caplo
 
 def test_refused_context_values_are_logged_and_skipped(rf, configured, caplog, monkeypatch):
     monkeypatch.setattr(
-        "tests.django.support.plan_context", lambda request: {"bad": ["list"], "plan": "x"}
+        "tests.django.support.plan_context", lambda request: {"bad": [{"a": 1}], "plan": "x"}
     )
     configured.FLAGSHIP_CONTEXT = "tests.django.support.plan_context"
     with caplog.at_level(logging.ERROR, "django_flagship"):
@@ -248,6 +249,17 @@ def test_refused_context_values_are_logged_and_skipped(rf, configured, caplog, m
     assert flags.visitor.context["plan"] == "x"
     assert "bad" not in flags.visitor.context
     assert any("'bad' refused" in r.getMessage() for r in caplog.records)
+
+
+def test_a_project_context_may_hold_lists(rf, configured, monkeypatch):
+    """A list from ``FLAGSHIP_CONTEXT``: EQUALS matches when one element does."""
+    monkeypatch.setattr(
+        "tests.django.support.plan_context", lambda request: {"language": ["de", "fr"]}
+    )
+    configured.FLAGSHIP_CONTEXT = "tests.django.support.plan_context"
+    flags = RequestFlags(make_request(rf))
+    assert flags.get("greeting", "hello") == "bonjour"
+    assert flags.visitor.context["language"] == ("de", "fr")
 
 
 def test_failing_visitor_id_hook_serves_defaults(rf, configured, caplog):
