@@ -25,6 +25,7 @@ Id                         Problem
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
 ``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
+``django_flagship.W008``   the served Decision API answers an environment without a key
 ``django_flagship.W009``   a template backend loads the flag tags without the request processor
 =========================  ===========================================================
 
@@ -364,18 +365,34 @@ def _check_decision_api() -> list[CheckMessage]:
     from .decision_server import server_settings
 
     try:
-        server_settings()
+        served = server_settings()
     except (TypeError, ValueError) as exc:
         return [
             _error(
                 12,
                 f"{exc}.",
-                "FLAGSHIP_DECISION_API_ENVIRONMENTS maps env ids to lists of API keys, "
+                "FLAGSHIP_DECISION_API_ENVIRONMENTS maps env ids to lists of API keys "
+                "(or None to serve one without a key), "
                 "FLAGSHIP_DECISION_API_MAX_BODY is a number of bytes and "
                 "FLAGSHIP_DECISION_API_GROUP_TTL a number of seconds (or None).",
             )
         ]
-    return []
+    return [
+        _warning(
+            8,
+            f"FLAGSHIP_DECISION_API_ENVIRONMENTS serves {env_id!r} without an API key.",
+            "Anyone who can reach the Decision API URLs can then ask for the decisions of "
+            "any visitor id with any context in that environment: by trying contexts they "
+            "can read every campaign, variation and flag value of the bucket, with their "
+            "names and targeting values, and each request sends its context (SEGMENT) and "
+            "activations to Flagship under that environment, into its reports. Serve "
+            "publicly only what is meant for browsers and apps; otherwise give the "
+            "environment a list of keys. Once this is what you want, add "
+            "'django_flagship.W008' to SILENCED_SYSTEM_CHECKS.",
+        )
+        for env_id, keys in served.environments.items()
+        if keys is None
+    ]
 
 
 def _check_hits() -> list[CheckMessage]:

@@ -50,7 +50,7 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_EVENTS_URL``             Flagship's collector    hits endpoint
 ``FLAGSHIP_ACTIVATE_URL``           Flagship's              activation endpoint
 ``FLAGSHIP_DECISION_API_            ``None``: the app's     served Decision API: env id -> keys
-ENVIRONMENTS``                      env id and API key
+ENVIRONMENTS``                      env id and API key      (``None``: served without a key)
 ``FLAGSHIP_DECISION_API_MAX_BODY``  ``65536``               bytes; larger request bodies get 413
 ``FLAGSHIP_DECISION_API_GROUP_TTL`` ``15552000.0`` (180 d)  seconds a decision group's variations
                                                             are kept

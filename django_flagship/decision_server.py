@@ -88,14 +88,17 @@ class ApiError(Exception):
 class ServerSettings:
     """The settings the Decision API views read, resolved once per request."""
 
-    environments: Mapping[str, tuple[str, ...]]
+    #: Each served environment's accepted keys; ``None`` serves it without a key.
+    environments: Mapping[str, tuple[str, ...] | None]
     max_body: int
     group_ttl: float | None
     cache_alias: str
     cache_key_prefix: str
 
 
-def _keys(env_id: str, value: Any) -> tuple[str, ...]:
+def _keys(env_id: str, value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None  # public, as v1 of the seed: the env id in the URL is enough
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must be a list of keys")
     if not all(isinstance(key, str) for key in value):
@@ -108,8 +111,10 @@ def server_settings() -> ServerSettings:
 
     ``FLAGSHIP_DECISION_API_ENVIRONMENTS`` maps each served environment id to
     its API keys; by default the app's own ``FLAGSHIP_ENV_ID`` is served with
-    ``FLAGSHIP_API_KEY``. An environment with no key refuses every campaigns
-    request: the server fails closed.
+    ``FLAGSHIP_API_KEY``. An environment with an empty list of keys refuses
+    every campaigns request: the server fails closed. ``None`` instead of a
+    list serves the environment without a key, as the seed's v1 reference
+    describes (check ``W008`` says what that exposes).
     """
     configured = app_conf.decision_api_environments
     if configured is None:

@@ -117,14 +117,16 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 # -- shared steps ------------------------------------------------------------------
 
 
-def _served_keys(env_id: str, conf: ServerSettings) -> tuple[str, ...]:
-    keys = conf.environments.get(env_id)
-    if keys is None:
+def _served_keys(env_id: str, conf: ServerSettings) -> tuple[str, ...] | None:
+    """The environment's keys (``None``: served without a key); 404 when not served."""
+    if env_id not in conf.environments:
         raise ApiError(404, f"environment {env_id} is not served here")
-    return keys
+    return conf.environments[env_id]
 
 
-def _authenticate(request: HttpRequest, keys: Iterable[str]) -> None:
+def _authenticate(request: HttpRequest, keys: Iterable[str] | None) -> None:
+    if keys is None:
+        return  # FLAGSHIP_DECISION_API_ENVIRONMENTS = {env_id: None}: public
     if not check_api_key(request.headers.get(API_KEY_HEADER), keys):
         raise ApiError(403, f"a valid API key is required in the {API_KEY_HEADER} header")
 
@@ -133,7 +135,7 @@ def _environment_of_key(request: HttpRequest, conf: ServerSettings) -> str:
     """For routes without an environment id (as Flagship's own server has): the key's."""
     given = request.headers.get(API_KEY_HEADER)
     for env_id, keys in conf.environments.items():
-        if check_api_key(given, keys):
+        if keys is not None and check_api_key(given, keys):
             return env_id
     raise ApiError(403, f"a valid API key is required in the {API_KEY_HEADER} header")
 
