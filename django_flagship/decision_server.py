@@ -26,6 +26,7 @@ from django.core.cache import caches
 
 from . import client
 from .conf import conf as app_conf
+from .sdk.context import MAX_CONTEXT_LIST_ITEMS
 from .sdk.flusher import BackgroundTracker
 from .sdk.hits import Activation, Hit
 from .sdk.model import Assignment
@@ -231,6 +232,12 @@ def _check_context(context: Mapping[str, Any]) -> dict[str, Any]:
         if not key:
             raise ApiError(400, "context keys must be non-empty strings")
         if isinstance(value, list):
+            if len(value) > MAX_CONTEXT_LIST_ITEMS:
+                raise ApiError(
+                    400,
+                    f"context value of {key!r} must be a list of at most "
+                    f"{MAX_CONTEXT_LIST_ITEMS} values",
+                )
             if all(_is_scalar(item) for item in value):
                 continue
         elif _is_scalar(value):

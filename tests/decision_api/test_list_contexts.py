@@ -22,7 +22,7 @@ from django_flagship.sdk.bucket_source import StaticBucketSource
 from django_flagship.sdk.bucketing import Bucket
 from django_flagship.sdk.tracking import MemoryTracker
 
-from .conftest import API_KEY, ENV_ID
+from .conftest import API_KEY, ENV_ID, PREFIX_V2
 
 VISITORS = 300
 POOLS: dict[str, list[Any]] = {
@@ -166,3 +166,18 @@ def test_the_sdk_decides_list_contexts_as_the_served_api_does(served, live_serve
     assert lists_decided > VISITORS * 0.8
     assert assigned > VISITORS * 3
     assert memo.hits >= 60
+
+
+def test_the_served_api_bounds_a_list_as_the_sdk_does(served, api):
+    """At most 100 values, as the SDK keeps: more is a 400 naming the key, nothing sent."""
+    longest = {"visitorId": "v", "context": {"tags": [f"t{n}" for n in range(100)]}}
+    assert api.post(f"{PREFIX_V2}/campaigns", longest).status_code == 200
+    (segment,) = [h for h in served.client.tracker.hits if h.payload["t"] == "SEGMENT"]
+    assert segment.payload["s"]["tags"].count(" ") == 99
+    too_long = {"visitorId": "w", "context": {"tags": ["t"] * 101}}
+    response = api.post(f"{PREFIX_V2}/campaigns", too_long)
+    assert response.status_code == 400
+    assert "'tags'" in response.json()["message"]
+    assert "at most 100" in response.json()["message"]
+    assert [h.visitor_id for h in served.client.tracker.hits] == ["v"]
+    assert [a.visitor_id for a in served.activations] == ["v"] * len(served.activations)
