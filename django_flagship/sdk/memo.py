@@ -83,6 +83,8 @@ def _typed(value: Any, number: int) -> Any:
     """The form of a value whose type number is negative (see ``_type_numbers``)."""
     if number not in _sequence_numbers:
         return value.hex()
+    if not value:
+        return ()  # the common list: an anonymous visitor's groups
     numbers = _type_numbers
     return tuple(
         [
