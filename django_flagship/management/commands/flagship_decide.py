@@ -107,7 +107,7 @@ class Command(BaseCommand):
             metavar="KEY=VALUE",
             help="A context value that wins over the request's; repeat it. Values are JSON "
             "when they parse: age=31, vip=true, zip='\"75001\"' (a string), "
-            "tags='[\"beta\", \"news\"]' (a list), anything else is text.",
+            'tags=\'["beta", "news"]\' (a list), anything else is text.',
         )
         parser.add_argument(
             "--no-history",
