@@ -23,18 +23,23 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
+from django.views.decorators.debug import sensitive_variables
 
 from . import client
+from .conf import DEFAULTS
 from .conf import conf as app_conf
+from .delivery import build_collector_tracker
 from .sdk.flusher import BackgroundTracker
 from .sdk.hits import Activation, Hit
 from .sdk.model import Assignment
 from .sdk.tracking import TrackedHit, Tracker
+from .signals import SignalTracker
 
 __all__ = [
     "MODES",
     "ActivationRequest",
     "ApiError",
+    "ApiKeys",
     "BucketIndex",
     "DecisionRequest",
     "ServedActivation",
@@ -59,6 +64,7 @@ __all__ = [
     "parse_flag",
     "parse_mode",
     "render_campaigns",
+    "served_settings",
     "served_tracker",
     "server_settings",
     "track_activations",
@@ -84,33 +90,52 @@ class ApiError(Exception):
 # -- settings ------------------------------------------------------------------
 
 
+class ApiKeys(tuple[str, ...]):
+    """The API keys an environment accepts: a tuple whose repr never shows them.
+
+    Error pages, debuggers and logs print the settings through ``repr``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"ApiKeys(<{len(self)} hidden>)"
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
-    """The settings the Decision API views read, resolved once per request."""
+    """The settings the Decision API views read, resolved once per request.
 
-    environments: Mapping[str, tuple[str, ...]]
+    ``environments`` maps each served environment id to the keys it accepts;
+    an environment with no key refuses every request (campaigns and
+    activations alike).
+    """
+
+    environments: Mapping[str, ApiKeys]
     max_body: int
     group_ttl: float | None
     cache_alias: str
     cache_key_prefix: str
 
+    def closed(self, env_id: str) -> bool:
+        """Whether ``env_id`` is served but refuses everything (its list of keys is empty)."""
+        keys = self.environments.get(env_id)
+        return keys is not None and len(keys) == 0
 
-def _keys(env_id: str, value: Any) -> tuple[str, ...]:
+
+@sensitive_variables("value", "key")
+def _keys(env_id: str, value: Any) -> ApiKeys:
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must be a list of keys")
     if not all(isinstance(key, str) for key in value):
         raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must hold strings")
-    return tuple(key.strip() for key in value if key.strip())
+    return ApiKeys(key.strip() for key in value if key.strip())
 
 
-def server_settings() -> ServerSettings:
-    """Read the ``FLAGSHIP_DECISION_API_*`` settings now, so ``override_settings`` works.
-
-    ``FLAGSHIP_DECISION_API_ENVIRONMENTS`` maps each served environment id to
-    its API keys; by default the app's own ``FLAGSHIP_ENV_ID`` is served with
-    ``FLAGSHIP_API_KEY``. An environment with no key refuses every campaigns
-    request: the server fails closed.
-    """
+@sensitive_variables("configured", "api_key", "environments")
+def _environments() -> dict[str, ApiKeys]:
     configured = app_conf.decision_api_environments
     if configured is None:
         # A FLAGSHIP_ENV_ID or FLAGSHIP_API_KEY that is not a string is check E001's.
@@ -122,10 +147,17 @@ def server_settings() -> ServerSettings:
     if not all(isinstance(env, str) and env for env in configured):
         raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS keys must be non-empty env ids")
     environments = {env: _keys(env, keys) for env, keys in configured.items()}
+    return environments
 
+
+def _max_body() -> int:
     max_body = app_conf.decision_api_max_body
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError("FLAGSHIP_DECISION_API_MAX_BODY must be a positive number of bytes")
+    return max_body
+
+
+def _group_ttl() -> float | None:
     group_ttl = app_conf.decision_api_group_ttl
     if group_ttl is not None and (
         isinstance(group_ttl, bool)
@@ -134,15 +166,62 @@ def server_settings() -> ServerSettings:
         or group_ttl <= 0
     ):
         raise ValueError("FLAGSHIP_DECISION_API_GROUP_TTL must be a number of seconds > 0 or None")
+    return None if group_ttl is None else float(group_ttl)
+
+
+#: The malformed settings :func:`served_settings` logged, each once per process.
+_reported: set[str] = set()
+
+
+def _or_fallback(read: Any, fallback: Any, consequence: str) -> Any:
+    try:
+        return read()
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if message not in _reported:
+            _reported.add(message)
+            logger.error(
+                "Flagship: %s (system check django_flagship.E012); %s", message, consequence
+            )
+        return fallback
+
+
+def server_settings() -> ServerSettings:
+    """Read the ``FLAGSHIP_DECISION_API_*`` settings now, so ``override_settings`` works.
+
+    ``FLAGSHIP_DECISION_API_ENVIRONMENTS`` maps each served environment id to
+    its API keys; by default the app's own ``FLAGSHIP_ENV_ID`` is served with
+    ``FLAGSHIP_API_KEY``. An environment with no key refuses every request:
+    the server fails closed. Raises :class:`TypeError` or :class:`ValueError`
+    naming a malformed setting (system check ``E012``); the views read
+    :func:`served_settings` instead.
+    """
     return ServerSettings(
-        environments,
-        max_body,
-        None if group_ttl is None else float(group_ttl),
+        _environments(),
+        _max_body(),
+        _group_ttl(),
         app_conf.cache_alias or "default",
         app_conf.cache_key_prefix or "flagship",
     )
 
 
+def served_settings() -> ServerSettings:
+    """:func:`server_settings` for a request: a malformed setting never raises into a view.
+
+    It is logged once; malformed environments serve none (every request gets
+    ``404``: fail closed), and a malformed body limit or group TTL takes its
+    default.
+    """
+    return ServerSettings(
+        _or_fallback(_environments, {}, "no environment is served"),
+        _or_fallback(_max_body, DEFAULTS["FLAGSHIP_DECISION_API_MAX_BODY"], "using the default"),
+        _or_fallback(_group_ttl, DEFAULTS["FLAGSHIP_DECISION_API_GROUP_TTL"], "using the default"),
+        app_conf.cache_alias or "default",
+        app_conf.cache_key_prefix or "flagship",
+    )
+
+
+@sensitive_variables("given", "accepted", "candidate", "key")
 def check_api_key(given: str | None, accepted: Iterable[str]) -> bool:
     """Whether ``given`` is one of the ``accepted`` keys, compared in constant time.
 
@@ -780,10 +859,13 @@ def parse_activations_v2(data: Any, served: Mapping[str, Any]) -> list[Activatio
 #
 # The server receives activations and decides for every served environment,
 # but the app has one tracker, built for FLAGSHIP_ENV_ID. With Flagship's
-# collector as the sink (whose envelopes carry one cid) another environment
-# gets a tracker of its own, built from the same settings for its env id.
-# Any other sink (memory, log, a custom one) gets every item, which carries
-# its env_id: as an attribute, and as "cid" in to_payload().
+# collector as the sink (whose envelopes carry one cid) every served
+# environment, the app's own included, gets a tracker of its own, built from
+# the same settings for its env id: what the public endpoints accept waits in
+# a queue of its own, so a flood of activations can fill only that queue and
+# never drops the site's own hits. Any other sink (memory, log, a custom one)
+# gets every item, which carries its env_id: as an attribute, and as "cid"
+# in to_payload().
 
 
 @dataclass(frozen=True, slots=True)
@@ -851,7 +933,7 @@ def _sends_to_collector(tracker: Any) -> bool:
 
 
 class _ServedTrackers:
-    """One collector tracker per served environment other than the app's, built lazily.
+    """One collector tracker per served environment, the app's own included, built lazily.
 
     They belong to the app's client: when it is rebuilt (a setting changed,
     ``client.reset()``) they are closed, which flushes them, and built again
@@ -870,7 +952,7 @@ class _ServedTrackers:
         if tracker is None or not _sends_to_collector(tracker):
             return tracker, False
         config = getattr(app, "config", None)
-        if config is None or env_id == config.env_id:
+        if config is None:
             return tracker, True
         stale: list[Tracker] = []
         with self._lock:
@@ -882,7 +964,7 @@ class _ServedTrackers:
             if own is None:
                 env_config = copy.copy(config)
                 env_config.env_id = env_id
-                own = client.build_tracker(env_config)
+                own = SignalTracker(build_collector_tracker(env_config, served=True))
                 self._trackers[env_id] = own
         _close(stale)
         return own, True
