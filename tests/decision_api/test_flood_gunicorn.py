@@ -18,11 +18,7 @@ event and exactly the 6,000 accepted activations.
 """
 
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -32,11 +28,9 @@ import requests
 from tests.hits.collector import Collector
 from tests.hits.test_gunicorn import (  # noqa: F401 - migrated_db is a fixture
     EXAMPLE,
-    ROOT,
+    Shop,
     example_env,
-    free_port,
     migrated_db,
-    no_control_socket,
 )
 
 ENV = "env-flood"
@@ -66,7 +60,7 @@ def collector():
 
 @pytest.fixture
 def site(collector, tmp_path, migrated_db, redis_url):  # noqa: F811
-    """``gunicorn --preload -w 2`` serving the example shop, stopped with SIGTERM at the end."""
+    """``gunicorn --preload -w 2`` serving the example shop with its cache in Redis."""
     shutil.copy(migrated_db, tmp_path / "db.sqlite3")
     env = example_env(
         tmp_path,
@@ -83,68 +77,19 @@ def site(collector, tmp_path, migrated_db, redis_url):  # noqa: F811
         FLAGSHIP_HIT_SPOOL_DIR=str(tmp_path / "spool"),
         FLAGSHIP_BROWSER_RATE_LIMIT="1000",
     )
-    port = free_port()
-    access_log = tmp_path / "access.log"
-    log = tmp_path / "gunicorn.log"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--preload",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "20",
-            "--access-logfile",
-            str(access_log),
-            "--access-logformat",
-            "%(p)s %(m)s %(U)s %(s)s",
-            *no_control_socket(),
-            "example_project.wsgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        assert process.poll() is None, log.read_text()
-        try:
-            if requests.get(url + "/admin/login/", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            pass
-        assert time.monotonic() < deadline, log.read_text()
-        time.sleep(0.05)  # polling a server that is starting
+    shop = Shop(env, tmp_path, "flood")
+    yield shop
+    shop.kill()
 
-    class Site:
-        def __init__(self):
-            self.url = url
-            self.process = process
-            self.log = log
 
-        def workers_of(self, path):
-            pids = set()
-            for line in access_log.read_text().splitlines():
-                pid, _, logged_path, _ = line.split()
-                if logged_path == path:
-                    pids.add(pid)
-            return pids
-
-        def stop(self):
-            process.send_signal(signal.SIGTERM)
-            return process.wait(30)
-
-    yield Site()
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+def workers_of(shop, path):
+    """The pids of the workers that answered ``path``, from gunicorn's access log."""
+    pids = set()
+    for line in shop.access_log.read_text().splitlines():
+        pid, _, logged_path, _ = line.split()
+        if logged_path == path:
+            pids.add(pid)
+    return pids
 
 
 def flood(url, size, count, prefix):
@@ -181,7 +126,7 @@ def test_a_flood_neither_passes_the_limits_nor_drops_the_sites_hits(site, collec
         oversized, capped = oversized.result(), capped.result()
     assert oversized == [400] * 40
     assert sorted(capped) == [204] * 60 + [429] * 20
-    assert len(site.workers_of("/decision-api/v2/activate")) == 2  # both workers counted
+    assert len(workers_of(site, "/decision-api/v2/activate")) == 2  # both workers counted
     collector.delay = 0.0
     expected = {f"{name}-{n}" for name in shoppers for n in range(EVENTS)}
 
@@ -195,7 +140,7 @@ def test_a_flood_neither_passes_the_limits_nor_drops_the_sites_hits(site, collec
         lambda c: len(events(c)) == len(expected) and len(flooded(c)) == 6000, timeout=30.0
     )
     assert arrived, (len(events(collector)), len(flooded(collector)))
-    assert site.stop() == 0
+    assert site.terminate() == 0
     assert len(flooded(collector)) == 6000  # nothing more at exit, nothing twice
     assert {a["vid"] for a in flooded(collector)} == {f"new-{n}" for n in range(100)}
     assert "dropping new hits" not in site.log.read_text()
