@@ -11,8 +11,9 @@ class FlagshipConfig(AppConfig):
     verbose_name = "Flagship feature flags"
 
     def ready(self) -> None:
-        # Importing the client connects its setting_changed receiver.
-        from . import client  # noqa: F401
+        # Importing them connects the client's setting_changed receiver and
+        # the login continuity's user_logged_in receiver.
+        from . import client, continuity  # noqa: F401
         from .checks import check_deploy, check_middleware, check_settings, check_templates
 
         checks.register(check_settings)

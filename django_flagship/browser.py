@@ -10,17 +10,25 @@ default)`` and ``flagship.track(event)``.
 :func:`track_event` turns a posted event into an ``Event`` hit sent through the
 hit pipeline as the visitor of the request. It checks, in order: the method
 (405), the CSRF token (403), the body size (413), the content type (415), the
-session's rate (429), then the event itself (400).
+rate of the client address and of the visitor (429), the event itself (400),
+then that the request has a visitor already (403): an event never creates a
+visitor, so a client that drops its cookies leaves no session and no history
+behind. ``{% flags_json %}`` makes sure the page's visitor exists.
 
 Settings:
 
 ``FLAGSHIP_BROWSER_RATE_LIMIT`` (default ``(60, 60.0)``)
-    at most this many events per session in this many seconds; ``None``
-    removes the limit. Counted in the ``FLAGSHIP_CACHE_ALIAS`` cache.
+    at most this many events per visitor in this many seconds; ``None``
+    removes the limit.
+``FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT`` (default ``(600, 60.0)``)
+    at most this many events per client address in this many seconds (see
+    :mod:`django_flagship.client_address`), whatever the cookies say; higher,
+    as several visitors may share an address. ``None`` removes it.
 ``FLAGSHIP_BROWSER_MAX_BODY`` (default ``2048``)
     the largest request body accepted, in bytes.
 
-Both are read through :data:`django_flagship.conf.conf` on each request.
+Counts live in the ``FLAGSHIP_CACHE_ALIAS`` cache (:mod:`django_flagship.ratelimit`).
+The settings are read through :data:`django_flagship.conf.conf` on each request.
 ``manage.py check`` reports a malformed one (``django_flagship.E016``); should
 one reach a request anyway, the view logs an error and uses the default
 instead, so the limits stay in force and no request fails on it.
@@ -28,16 +36,13 @@ instead, so the limits stay in force and no request fails on it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
 from django.urls import NoReverseMatch, reverse
@@ -45,7 +50,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_POST
 
+from .client import runtime
+from .client_address import client_address
 from .conf import DEFAULTS, conf, setting_or_default
+from .identity import existing_identity
+from .ratelimit import charge
 from .sdk.hits import Event, EventCategory
 
 __all__ = [
@@ -54,6 +63,7 @@ __all__ = [
     "BrowserEvent",
     "InvalidEventError",
     "browser_data",
+    "parse_address_rate_limit",
     "parse_event",
     "parse_max_body",
     "parse_rate_limit",
@@ -148,9 +158,12 @@ def browser_data(
 
     A flag the visitor does not have is ``null``; ``flagship.flag(key, default)``
     then gives the default. Reads activate like ``request.flags.get`` unless
-    ``activate=False``.
+    ``activate=False``. The visitor is resolved even when no flag is named,
+    as the events the page sends need one.
     """
     flags = getattr(request, "flags", None)
+    if flags is not None:
+        flags.visitor_id  # noqa: B018 - resolving creates the visitor's id
     values: dict[str, Any] = {}
     for key in keys:
         if not isinstance(key, str) or not key:
@@ -210,6 +223,25 @@ def _rate_limit() -> tuple[int, float] | None:
     )
 
 
+def parse_address_rate_limit(value: Any) -> tuple[int, float] | None:
+    """``FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT`` checked, as :func:`parse_rate_limit`."""
+    try:
+        return parse_rate_limit(value)
+    except ValueError as exc:
+        raise ValueError(
+            str(exc).replace("FLAGSHIP_BROWSER_RATE_LIMIT", "FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT")
+        ) from None
+
+
+def _address_rate_limit() -> tuple[int, float] | None:
+    return setting_or_default(
+        "FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT",
+        conf.browser_address_rate_limit,
+        parse_address_rate_limit,
+        "E016",
+    )
+
+
 def _max_body() -> int:
     return setting_or_default(
         "FLAGSHIP_BROWSER_MAX_BODY", conf.browser_max_body, parse_max_body, "E016"
@@ -226,37 +258,31 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     return response
 
 
-def _client_key(request: HttpRequest) -> str:
+def _visitor_key(request: HttpRequest) -> str | None:
+    """What the per-visitor limit counts by: the session, else the visitor id.
+
+    ``None`` when the request has no visitor yet; none is created here.
+    """
     session = getattr(request, "session", None)
+    identity = existing_identity(request, runtime())
+    if identity is None:
+        return None
     key = getattr(session, "session_key", None)
-    if not key:
-        flags = getattr(request, "flags", None)
-        key = getattr(flags, "visitor_id", None) or request.META.get("REMOTE_ADDR", "")
-    return hashlib.sha256(str(key).encode()).hexdigest()[:32]
+    return f"session:{key}" if key else f"visitor:{identity.visitor_id}"
 
 
 def _over_limit(request: HttpRequest) -> float | None:
-    """Count this event; the seconds to wait when the session is over its limit."""
+    """Count this event for the client address and the visitor; the wait when over."""
+    waits = []
+    address_limit = _address_rate_limit()
+    if address_limit is not None:
+        waits.append(charge("browser-address", client_address(request), address_limit))
     limit = _rate_limit()
-    if limit is None:
-        return None
-    count, seconds = limit
-    now = time.time()
-    window = int(now // seconds)
-    key = f"{conf.cache_key_prefix}:browser-events:{_client_key(request)}:{window}"
-    try:
-        cache = caches[conf.cache_alias]
-        cache.add(key, 0, timeout=math.ceil(seconds) + 1)
-        seen = cache.incr(key)
-    except ValueError:  # the key expired between add and incr: a new window
-        cache.set(key, 1, timeout=math.ceil(seconds) + 1)
-        seen = 1
-    except Exception as exc:  # a cache outage must not turn into lost events
-        logger.warning("Flagship: browser event rate not counted (%s: %s)", type(exc).__name__, exc)
-        return None
-    if seen > count:
-        return (window + 1) * seconds - now
-    return None
+    visitor = _visitor_key(request) if limit is not None else None
+    if limit is not None and visitor is not None:
+        waits.append(charge("browser-events", visitor, limit))
+    over = [wait for wait in waits if wait is not None]
+    return max(over) if over else None
 
 
 def _read_body(request: HttpRequest, limit: int) -> bytes | None:
@@ -295,5 +321,7 @@ def track_event(request: HttpRequest) -> HttpResponse:
         return _error(400, "the body is not valid JSON")
     except InvalidEventError as exc:
         return _error(400, str(exc))
+    if existing_identity(request, runtime()) is None:
+        return _error(403, "no visitor: events come from the pages of this site")
     sent = flags.send_hit(event.to_hit())
     return JsonResponse({"sent": bool(sent)}, status=202)

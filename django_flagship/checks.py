@@ -21,10 +21,14 @@ Id                         Problem
 ``django_flagship.E016``   a ``FLAGSHIP_BROWSER_*`` setting (the browser event view) is malformed
 ``django_flagship.E017``   ``FLAGSHIP_DRF_DENY_STATUS`` is not 403 or 404
 ``django_flagship.E018``   ``FLAGSHIP_DECISION_CACHE_SIZE`` is not an int >= 0
+``django_flagship.E022``   ``FLAGSHIP_CLIENT_ADDRESS_HEADER`` is not a header name (and proxy count)
+``django_flagship.E023``   ``FLAGSHIP_DECISION_API_RATE_LIMIT`` is malformed, or below one batch
+``django_flagship.E024``   ``FLAGSHIP_DECISION_API_MAX_BATCH`` is not an int >= 1
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
 ``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
+``django_flagship.W006``   (``--deploy``) behind a proxy, but rate limits count the proxy's address
 ``django_flagship.W008``   the served Decision API answers an environment without a key
 ``django_flagship.W009``   a template backend loads the flag tags without the request processor
 =========================  ===========================================================
@@ -82,6 +86,8 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_booleans()
     errors += _check_vary()
     errors += _check_decision_api()
+    errors += _check_activation_limits()
+    errors += _check_client_address()
     errors += _check_hits()
     errors += _check_browser()
     errors += _check_drf()
@@ -395,6 +401,65 @@ def _check_decision_api() -> list[CheckMessage]:
     ]
 
 
+def _check_activation_limits() -> list[CheckMessage]:
+    from .served_limits import parse_activation_rate_limit, parse_max_batch
+
+    errors = []
+    batch = rate = None
+    try:
+        batch = parse_max_batch(conf.raw("FLAGSHIP_DECISION_API_MAX_BATCH"))
+    except ValueError as exc:
+        errors.append(
+            _error(
+                24,
+                f"{exc}.",
+                "It is the most activations one v2/activate batch may hold; the default, "
+                f"{DEFAULTS['FLAGSHIP_DECISION_API_MAX_BATCH']}, is the most this app's SDK "
+                "sends. Read it with env.int(...).",
+            )
+        )
+    try:
+        rate = parse_activation_rate_limit(conf.raw("FLAGSHIP_DECISION_API_RATE_LIMIT"))
+    except ValueError as exc:
+        errors.append(
+            _error(
+                23,
+                f"{exc}.",
+                "Give (requests, activations, seconds), for example (600, 6000, 60.0): per "
+                "client address in each window of seconds; None removes the limit.",
+            )
+        )
+    if batch is not None and rate is not None and rate[1] < batch:
+        errors.append(
+            _error(
+                23,
+                f"FLAGSHIP_DECISION_API_RATE_LIMIT allows {rate[1]} activations per window, "
+                f"fewer than one full batch (FLAGSHIP_DECISION_API_MAX_BATCH = {batch}).",
+                "A full batch would always be refused: raise the activations of the rate "
+                "limit or lower the batch size.",
+            )
+        )
+    return errors
+
+
+def _check_client_address() -> list[CheckMessage]:
+    from .client_address import parse_address_header
+
+    try:
+        parse_address_header(conf.raw("FLAGSHIP_CLIENT_ADDRESS_HEADER"))
+    except ValueError as exc:
+        return [
+            _error(
+                22,
+                f"{exc}.",
+                "Give the header your reverse proxy writes the client's address into, "
+                "e.g. 'X-Forwarded-For', or ('X-Forwarded-For', 2) behind two proxies; "
+                "None counts REMOTE_ADDR.",
+            )
+        ]
+    return []
+
+
 def _check_hits() -> list[CheckMessage]:
     errors = []
     for name, lowest in (
@@ -445,7 +510,7 @@ def _check_hits() -> list[CheckMessage]:
 
 
 def _check_browser() -> list[CheckMessage]:
-    from .browser import parse_max_body, parse_rate_limit
+    from .browser import parse_address_rate_limit, parse_max_body, parse_rate_limit
 
     errors = []
     for name, parse, hint in (
@@ -454,6 +519,12 @@ def _check_browser() -> list[CheckMessage]:
             parse_rate_limit,
             "Give (count, seconds), for example (60, 60.0): at most count events per "
             "visitor in each window of seconds; None removes the limit.",
+        ),
+        (
+            "FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT",
+            parse_address_rate_limit,
+            "Give (count, seconds), for example (600, 60.0): at most count events per "
+            "client address in each window of seconds; None removes the limit.",
         ),
         (
             "FLAGSHIP_BROWSER_MAX_BODY",
@@ -530,7 +601,31 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
 
 
 def check_deploy(**kwargs: Any) -> list[CheckMessage]:
-    """``check --deploy``: production wants one bucket shared by every process."""
+    """``check --deploy``: one bucket shared by every process, the clients' own addresses."""
+    return _check_shared_cache() + _check_proxy_address()
+
+
+def _check_proxy_address() -> list[CheckMessage]:
+    behind_proxy = [
+        name
+        for name in ("USE_X_FORWARDED_HOST", "USE_X_FORWARDED_PORT", "SECURE_PROXY_SSL_HEADER")
+        if getattr(settings, name, None)
+    ]
+    if not behind_proxy or conf.raw("FLAGSHIP_CLIENT_ADDRESS_HEADER") is not None:
+        return []
+    return [
+        _warning(
+            6,
+            f"{behind_proxy[0]} says the site runs behind a proxy, but "
+            "FLAGSHIP_CLIENT_ADDRESS_HEADER is not set: the rate limits of the browser "
+            "events and of the served activations count every client as the proxy.",
+            "Set FLAGSHIP_CLIENT_ADDRESS_HEADER to the header your proxy writes the "
+            "client's address into, e.g. 'X-Forwarded-For'.",
+        )
+    ]
+
+
+def _check_shared_cache() -> list[CheckMessage]:
     alias = conf.cache_alias
     if not (_text("FLAGSHIP_ENV_ID") or conf.bucket_file):
         return []

@@ -54,9 +54,15 @@ ENVIRONMENTS``                      env id and API key      (``None``: served wi
 ``FLAGSHIP_DECISION_API_MAX_BODY``  ``65536``               bytes; larger request bodies get 413
 ``FLAGSHIP_DECISION_API_GROUP_TTL`` ``15552000.0`` (180 d)  seconds a decision group's variations
                                                             are kept
+``FLAGSHIP_DECISION_API_MAX_BATCH`` ``100``                 activations in one ``v2/activate``
+``FLAGSHIP_DECISION_API_RATE_       ``(600, 6000, 60.0)``   activation requests and items per
+LIMIT``                                                     client address per window of seconds
+``FLAGSHIP_CLIENT_ADDRESS_HEADER``  ``None``                proxy header with the client address
 ``FLAGSHIP_DRF_DENY_STATUS``        ``404``                 DRF ``FlagRequired``: 403 or 404
 ``FLAGSHIP_BROWSER_RATE_LIMIT``     ``(60, 60.0)``          browser events per visitor:
                                                             ``(count, seconds)`` or ``None``
+``FLAGSHIP_BROWSER_ADDRESS_RATE_    ``(600, 60.0)``         browser events per client address:
+LIMIT``                                                     ``(count, seconds)`` or ``None``
 ``FLAGSHIP_BROWSER_MAX_BODY``       ``2048``                bytes; larger event bodies get 413
 ==================================  ======================  =====================================
 """
@@ -118,9 +124,15 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_DECISION_API_ENVIRONMENTS": None,
     "FLAGSHIP_DECISION_API_MAX_BODY": 64 * 1024,
     "FLAGSHIP_DECISION_API_GROUP_TTL": 180 * DAY,
+    "FLAGSHIP_DECISION_API_MAX_BATCH": 100,
+    # (requests, activations, seconds) per client address on the activate endpoints.
+    "FLAGSHIP_DECISION_API_RATE_LIMIT": (600, 6000, 60.0),
+    # Public endpoints (browser events, activations): where the client address is.
+    "FLAGSHIP_CLIENT_ADDRESS_HEADER": None,
     "FLAGSHIP_DRF_DENY_STATUS": 404,
     # The browser side (django_flagship.browser_urls).
     "FLAGSHIP_BROWSER_RATE_LIMIT": (60, 60.0),
+    "FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT": (600, 60.0),
     "FLAGSHIP_BROWSER_MAX_BODY": 2048,
 }
 
@@ -326,6 +338,20 @@ class FlagshipSettings:
         return _get("FLAGSHIP_DECISION_API_GROUP_TTL")
 
     @property
+    def decision_api_max_batch(self) -> int:
+        return _get("FLAGSHIP_DECISION_API_MAX_BATCH")
+
+    @property
+    def decision_api_rate_limit(self) -> tuple[int, int, float] | None:
+        """``(requests, activations, seconds)`` per client address, or ``None``."""
+        return _get("FLAGSHIP_DECISION_API_RATE_LIMIT")
+
+    @property
+    def client_address_header(self) -> Any:
+        """``None``, a header name, or ``(header name, proxies)``."""
+        return _get("FLAGSHIP_CLIENT_ADDRESS_HEADER")
+
+    @property
     def drf_deny_status(self) -> int:
         return _get("FLAGSHIP_DRF_DENY_STATUS")
 
@@ -333,6 +359,11 @@ class FlagshipSettings:
     def browser_rate_limit(self) -> tuple[int, float] | None:
         """``(count, seconds)``, or ``None`` for no limit."""
         return _get("FLAGSHIP_BROWSER_RATE_LIMIT")
+
+    @property
+    def browser_address_rate_limit(self) -> tuple[int, float] | None:
+        """``(count, seconds)`` per client address, or ``None`` for no limit."""
+        return _get("FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT")
 
     @property
     def browser_max_body(self) -> int:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import copy
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import math
+import operator
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -23,19 +25,24 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
+from django.views.decorators.debug import sensitive_variables
 
 from . import client
+from .conf import DEFAULTS
 from .conf import conf as app_conf
+from .delivery import build_collector_tracker
 from .sdk.context import MAX_CONTEXT_LIST_ITEMS
 from .sdk.flusher import BackgroundTracker
 from .sdk.hits import Activation, Hit
 from .sdk.model import Assignment
 from .sdk.tracking import TrackedHit, Tracker
+from .signals import SignalTracker
 
 __all__ = [
     "MODES",
     "ActivationRequest",
     "ApiError",
+    "ApiKeys",
     "BucketIndex",
     "DecisionRequest",
     "ServedActivation",
@@ -60,6 +67,7 @@ __all__ = [
     "parse_flag",
     "parse_mode",
     "render_campaigns",
+    "served_settings",
     "served_tracker",
     "server_settings",
     "track_activations",
@@ -85,38 +93,55 @@ class ApiError(Exception):
 # -- settings ------------------------------------------------------------------
 
 
+class ApiKeys(tuple[str, ...]):
+    """The API keys an environment accepts: a tuple whose repr never shows them.
+
+    Error pages, debuggers and logs print the settings through ``repr``.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"ApiKeys(<{len(self)} hidden>)"
+
+    __str__ = __repr__
+
+
 @dataclass(frozen=True, slots=True)
 class ServerSettings:
-    """The settings the Decision API views read, resolved once per request."""
+    """The settings the Decision API views read, resolved once per request.
 
-    #: Each served environment's accepted keys; ``None`` serves it without a key.
-    environments: Mapping[str, tuple[str, ...] | None]
+    ``environments`` maps each served environment id to the keys it accepts;
+    an environment with no key refuses every request (campaigns and
+    activations alike), and ``None`` instead of keys serves it without a key,
+    as the seed's v1 reference describes (check ``W008`` says what that exposes).
+    """
+
+    environments: Mapping[str, ApiKeys | None]
     max_body: int
     group_ttl: float | None
     cache_alias: str
     cache_key_prefix: str
 
+    def closed(self, env_id: str) -> bool:
+        """Whether ``env_id`` is served but refuses everything (its list of keys is empty)."""
+        keys = self.environments.get(env_id)
+        return keys is not None and len(keys) == 0
 
-def _keys(env_id: str, value: Any) -> tuple[str, ...] | None:
+
+@sensitive_variables("value", "key")
+def _keys(env_id: str, value: Any) -> ApiKeys | None:
     if value is None:
         return None  # public, as v1 of the seed: the env id in the URL is enough
     if isinstance(value, str) or not isinstance(value, (list, tuple)):
         raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must be a list of keys")
     if not all(isinstance(key, str) for key in value):
         raise TypeError(f"FLAGSHIP_DECISION_API_ENVIRONMENTS[{env_id!r}] must hold strings")
-    return tuple(key.strip() for key in value if key.strip())
+    return ApiKeys(key.strip() for key in value if key.strip())
 
 
-def server_settings() -> ServerSettings:
-    """Read the ``FLAGSHIP_DECISION_API_*`` settings now, so ``override_settings`` works.
-
-    ``FLAGSHIP_DECISION_API_ENVIRONMENTS`` maps each served environment id to
-    its API keys; by default the app's own ``FLAGSHIP_ENV_ID`` is served with
-    ``FLAGSHIP_API_KEY``. An environment with an empty list of keys refuses
-    every campaigns request: the server fails closed. ``None`` instead of a
-    list serves the environment without a key, as the seed's v1 reference
-    describes (check ``W008`` says what that exposes).
-    """
+@sensitive_variables("configured", "api_key", "environments")
+def _environments() -> dict[str, ApiKeys | None]:
     configured = app_conf.decision_api_environments
     if configured is None:
         # A FLAGSHIP_ENV_ID or FLAGSHIP_API_KEY that is not a string is check E001's.
@@ -128,10 +153,17 @@ def server_settings() -> ServerSettings:
     if not all(isinstance(env, str) and env for env in configured):
         raise TypeError("FLAGSHIP_DECISION_API_ENVIRONMENTS keys must be non-empty env ids")
     environments = {env: _keys(env, keys) for env, keys in configured.items()}
+    return environments
 
+
+def _max_body() -> int:
     max_body = app_conf.decision_api_max_body
     if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
         raise ValueError("FLAGSHIP_DECISION_API_MAX_BODY must be a positive number of bytes")
+    return max_body
+
+
+def _group_ttl() -> float | None:
     group_ttl = app_conf.decision_api_group_ttl
     if group_ttl is not None and (
         isinstance(group_ttl, bool)
@@ -140,28 +172,76 @@ def server_settings() -> ServerSettings:
         or group_ttl <= 0
     ):
         raise ValueError("FLAGSHIP_DECISION_API_GROUP_TTL must be a number of seconds > 0 or None")
+    return None if group_ttl is None else float(group_ttl)
+
+
+#: The malformed settings :func:`served_settings` logged, each once per process.
+_reported: set[str] = set()
+
+
+def _or_fallback(read: Any, fallback: Any, consequence: str) -> Any:
+    try:
+        return read()
+    except (TypeError, ValueError) as exc:
+        message = str(exc)
+        if message not in _reported:
+            _reported.add(message)
+            logger.error(
+                "Flagship: %s (system check django_flagship.E012); %s", message, consequence
+            )
+        return fallback
+
+
+def server_settings() -> ServerSettings:
+    """Read the ``FLAGSHIP_DECISION_API_*`` settings now, so ``override_settings`` works.
+
+    ``FLAGSHIP_DECISION_API_ENVIRONMENTS`` maps each served environment id to
+    its API keys; by default the app's own ``FLAGSHIP_ENV_ID`` is served with
+    ``FLAGSHIP_API_KEY``. An environment with no key refuses every request:
+    the server fails closed. Raises :class:`TypeError` or :class:`ValueError`
+    naming a malformed setting (system check ``E012``); the views read
+    :func:`served_settings` instead.
+    """
     return ServerSettings(
-        environments,
-        max_body,
-        None if group_ttl is None else float(group_ttl),
+        _environments(),
+        _max_body(),
+        _group_ttl(),
         app_conf.cache_alias or "default",
         app_conf.cache_key_prefix or "flagship",
     )
 
 
+def served_settings() -> ServerSettings:
+    """:func:`server_settings` for a request: a malformed setting never raises into a view.
+
+    It is logged once; malformed environments serve none (every request gets
+    ``404``: fail closed), and a malformed body limit or group TTL takes its
+    default.
+    """
+    return ServerSettings(
+        _or_fallback(_environments, {}, "no environment is served"),
+        _or_fallback(_max_body, DEFAULTS["FLAGSHIP_DECISION_API_MAX_BODY"], "using the default"),
+        _or_fallback(_group_ttl, DEFAULTS["FLAGSHIP_DECISION_API_GROUP_TTL"], "using the default"),
+        app_conf.cache_alias or "default",
+        app_conf.cache_key_prefix or "flagship",
+    )
+
+
+_encode = operator.methodcaller("encode", "utf-8", "surrogatepass")
+
+
+@sensitive_variables("given", "candidate")
 def check_api_key(given: str | None, accepted: Iterable[str]) -> bool:
     """Whether ``given`` is one of the ``accepted`` keys, compared in constant time.
 
     Every accepted key is compared, so the time taken does not tell which
-    one came closest.
+    one came closest. The comparisons run in C (``map``): no Python frame
+    ever holds an accepted key, which a ``DEBUG`` error page would show.
     """
     if not given:
         return False
-    candidate = given.encode("utf-8", "surrogatepass")
-    found = False
-    for key in accepted:
-        found |= hmac.compare_digest(candidate, key.encode("utf-8", "surrogatepass"))
-    return found
+    candidate = _encode(given)
+    return any(list(map(hmac.compare_digest, itertools.repeat(candidate), map(_encode, accepted))))
 
 
 # -- JSON -----------------------------------------------------------------------
@@ -792,10 +872,13 @@ def parse_activations_v2(data: Any, served: Mapping[str, Any]) -> list[Activatio
 #
 # The server receives activations and decides for every served environment,
 # but the app has one tracker, built for FLAGSHIP_ENV_ID. With Flagship's
-# collector as the sink (whose envelopes carry one cid) another environment
-# gets a tracker of its own, built from the same settings for its env id.
-# Any other sink (memory, log, a custom one) gets every item, which carries
-# its env_id: as an attribute, and as "cid" in to_payload().
+# collector as the sink (whose envelopes carry one cid) every served
+# environment, the app's own included, gets a tracker of its own, built from
+# the same settings for its env id: what the public endpoints accept waits in
+# a queue of its own, so a flood of activations can fill only that queue and
+# never drops the site's own hits. Any other sink (memory, log, a custom one)
+# gets every item, which carries its env_id: as an attribute, and as "cid"
+# in to_payload().
 
 
 @dataclass(frozen=True, slots=True)
@@ -863,7 +946,7 @@ def _sends_to_collector(tracker: Any) -> bool:
 
 
 class _ServedTrackers:
-    """One collector tracker per served environment other than the app's, built lazily.
+    """One collector tracker per served environment, the app's own included, built lazily.
 
     They belong to the app's client: when it is rebuilt (a setting changed,
     ``client.reset()``) they are closed, which flushes them, and built again
@@ -882,7 +965,7 @@ class _ServedTrackers:
         if tracker is None or not _sends_to_collector(tracker):
             return tracker, False
         config = getattr(app, "config", None)
-        if config is None or env_id == config.env_id:
+        if config is None:
             return tracker, True
         stale: list[Tracker] = []
         with self._lock:
@@ -894,7 +977,7 @@ class _ServedTrackers:
             if own is None:
                 env_config = copy.copy(config)
                 env_config.env_id = env_id
-                own = client.build_tracker(env_config)
+                own = SignalTracker(build_collector_tracker(env_config, served=True))
                 self._trackers[env_id] = own
         _close(stale)
         return own, True

@@ -64,28 +64,37 @@ HITS_LOGGER = "django_flagship.hits"
 SINKS = ("auto", "collector", "log", "memory")
 
 
-def build_spool(config: Config) -> Spool | None:
-    """The spool ``FLAGSHIP_HIT_SPOOL_DIR`` names; ``None`` when it is disabled."""
+def build_spool(config: Config, *, served: bool = False) -> Spool | None:
+    """The spool ``FLAGSHIP_HIT_SPOOL_DIR`` names; ``None`` when it is disabled.
+
+    ``served``: the spool of what the served Decision API received for
+    ``config.env_id``, apart from the site's own, so that its files and its
+    size cap are its own.
+    """
     directory = conf.hit_spool_dir
     if directory is False or directory == "":
         return None
+    own = config.env_id == conf.env_id
     if directory is None:
-        return Spool(default_spool_dir(config.env_id), env_id=config.env_id)
+        base = default_spool_dir(config.env_id)
+        return Spool(base / "served" if served and own else base, env_id=config.env_id)
     if not isinstance(directory, str | os.PathLike):
         raise ImproperlyConfigured(
             f"FLAGSHIP_HIT_SPOOL_DIR must be a path, None or False, got {directory!r}"
         )
     base = Path(directory)
-    if config.env_id and config.env_id != conf.env_id:
-        # Another environment the served Decision API tracks for: a directory
-        # of its own, so that its files and its size cap are its own.
+    if config.env_id and (served or not own):
         base = base / "environments" / config.env_id
     return Spool(base, env_id=config.env_id)
 
 
-def build_collector_tracker(config: Config) -> BackgroundTracker:
-    """A background tracker posting to the configured collector endpoints."""
-    spool = build_spool(config)
+def build_collector_tracker(config: Config, *, served: bool = False) -> BackgroundTracker:
+    """A background tracker posting to the configured collector endpoints.
+
+    ``served``: the tracker of the served Decision API for ``config.env_id``
+    (its own queue and spool, see :func:`build_spool`).
+    """
+    spool = build_spool(config, served=served)
     client = CollectorClient(
         config.env_id,
         events_url=config.events_url,

@@ -325,7 +325,8 @@ class Flags:
     # request with a session also keeps a copy there: the session is loaded
     # anyway to identify the visitor, so a returning visitor's history costs no
     # cache round trip; the cache is read when the session holds no copy for
-    # this visitor id (a new session, a login) and written when it changes.
+    # this visitor id (a new session, a login) and written when it changes,
+    # from the visitor's second request on (see _save_history).
 
     def _mirror(self, rt: Runtime) -> Any:
         """A session-like mapping mirroring the history, or ``None``."""
@@ -391,7 +392,12 @@ class Flags:
             or record["segment"] != visitor.segment_digest
         )
         value = {"assignments": visitor.assignment_history, "segment": visitor.segment_digest}
-        if changed:
+        # A visitor created by this very request is not remembered in the cache
+        # yet: a client that keeps no cookie would leave an entry per request.
+        # The session's copy keeps it meanwhile; without one, the cache gets it
+        # on the visitor's next request, when the visitor has proved to be back.
+        new_visitor = self._identity is not None and self._identity.new
+        if changed and not new_visitor:
             try:
                 caches[rt.cache_alias].set(
                     self._history_key(rt, visitor.visitor_id), value, timeout=rt.history_timeout

@@ -4,10 +4,12 @@
 * An anonymous visitor gets a random id, created on the first flag read and
   kept in the session, or, when the request has no session, in a signed
   cookie (``FLAGSHIP_COOKIE_NAME``).
-* When that visitor logs in, Django keeps the session's data, so the id stays
-  and becomes the *anonymous id* next to the user's id: Flagship's experience
-  continuity (the Decision API receives both; in bucketing mode the anonymous
-  visitor's assignments are copied to the user, see :mod:`django_flagship.flags`).
+* When that visitor logs in, the id the session held becomes the user's
+  *anonymous id*, next to the user's id: Flagship's experience continuity
+  (the Decision API receives both; in bucketing mode the anonymous visitor's
+  assignments are copied to the user, see :mod:`django_flagship.flags`). Only
+  an id the session held when the user logged in, and that no other account
+  has taken, is carried over (see :mod:`django_flagship.continuity`).
 * ``logout()`` flushes the session: the next visitor is a new anonymous one,
   which is what a shared computer needs.
 
@@ -30,12 +32,16 @@ if TYPE_CHECKING:
 __all__ = [
     "ANONYMOUS_ID_SESSION_KEY",
     "COOKIE_SALT",
+    "LINKED_ID_SESSION_KEY",
     "Identity",
+    "existing_identity",
     "resolve_identity",
 ]
 
 #: The session key holding an anonymous visitor's id.
 ANONYMOUS_ID_SESSION_KEY = "_flagship_anonymous_id"
+#: The session key holding ``[user pk, anonymous id]``: the id carried over at login.
+LINKED_ID_SESSION_KEY = "_flagship_linked_id"
 #: Salt of the signed cookie used when the request has no session.
 COOKIE_SALT = "django_flagship.visitor"
 
@@ -44,12 +50,17 @@ _MAX_ID_LENGTH = 128
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """The ids of one visitor; ``new_cookie`` is an id the response must set."""
+    """The ids of one visitor; ``new_cookie`` is an id the response must set.
+
+    ``new``: the anonymous id was created for this request (a first visit, or
+    a client that keeps no cookie).
+    """
 
     visitor_id: str
     anonymous_id: str | None = None
     authenticated: bool = False
     new_cookie: str | None = None
+    new: bool = False
 
 
 def _usable(value: Any) -> bool:
@@ -74,7 +85,7 @@ def _from_hook(value: Any) -> Identity | None:
 def _anonymous_id(
     request: HttpRequest, runtime: Runtime, *, create: bool
 ) -> tuple[str | None, bool]:
-    """The anonymous id and whether it is new and must go into a cookie."""
+    """The anonymous id, and whether it was created now (``None`` if not and not ``create``)."""
     session = getattr(request, "session", None)
     if session is not None:
         value = session.get(ANONYMOUS_ID_SESSION_KEY)
@@ -84,7 +95,7 @@ def _anonymous_id(
             return None, False
         value = _new_id()
         session[ANONYMOUS_ID_SESSION_KEY] = value
-        return value, False
+        return value, True
     value = request.get_signed_cookie(
         runtime.cookie_name, default=None, salt=COOKIE_SALT, max_age=runtime.cookie_age
     )
@@ -95,16 +106,37 @@ def _anonymous_id(
     return _new_id(), True
 
 
-def resolve_identity(request: HttpRequest, runtime: Runtime) -> Identity:
-    """The visitor's ids for this request (may create the anonymous id)."""
+def linked_anonymous_id(request: HttpRequest, user: Any) -> str | None:
+    """The anonymous id carried over when ``user`` logged in in this session, if any."""
+    session = getattr(request, "session", None)
+    linked = session.get(LINKED_ID_SESSION_KEY) if session is not None else None
+    if isinstance(linked, list | tuple) and len(linked) == 2 and linked[0] == str(user.pk):
+        return linked[1] if _usable(linked[1]) else None
+    return None
+
+
+def _resolve(request: HttpRequest, runtime: Runtime, *, create: bool) -> Identity | None:
     if runtime.visitor_id_hook is not None:
         identity = _from_hook(runtime.visitor_id_hook(request))
         if identity is not None:
             return identity
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
-        anonymous_id, _ = _anonymous_id(request, runtime, create=False)
-        return Identity(str(user.pk), anonymous_id, authenticated=True)
-    anonymous_id, new = _anonymous_id(request, runtime, create=True)
-    assert anonymous_id is not None
-    return Identity(anonymous_id, None, False, anonymous_id if new else None)
+        return Identity(str(user.pk), linked_anonymous_id(request, user), authenticated=True)
+    anonymous_id, new = _anonymous_id(request, runtime, create=create)
+    if anonymous_id is None:
+        return None
+    with_cookie = new and getattr(request, "session", None) is None
+    return Identity(anonymous_id, None, False, anonymous_id if with_cookie else None, new)
+
+
+def resolve_identity(request: HttpRequest, runtime: Runtime) -> Identity:
+    """The visitor's ids for this request (may create the anonymous id)."""
+    identity = _resolve(request, runtime, create=True)
+    assert identity is not None
+    return identity
+
+
+def existing_identity(request: HttpRequest, runtime: Runtime) -> Identity | None:
+    """The visitor's ids when the request has a visitor already; never creates one."""
+    return _resolve(request, runtime, create=False)

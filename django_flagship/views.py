@@ -1,8 +1,16 @@
 """The Decision API, served from the bucket the app holds (``django_flagship.urls``).
 
-Each view checks, in order: the method (405), the environment (404), the API
-key (403, campaigns endpoints only), the body size (413) and the request (400),
-then decides from the current bucket (503 while none is loaded).
+Each campaigns view checks, in order: the method (405), the environment
+(404), the API key (403), the body size (413) and the request (400), then
+decides from the current bucket (503 while none is loaded). The activation
+views, which take no key, check: the method (405), the client's request rate
+(429), the body size (413), the JSON (400), the environment (404, or 403 for
+one that refuses everything), the batch size (400), the client's activation
+rate (429), then the activations themselves (400).
+
+The API keys are never shown by Django's error reports: the settings hold
+them in :class:`~django_flagship.decision_server.ApiKeys`, whose repr hides
+them, and the views mark the variables holding them as sensitive.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_variables
 
 from . import __version__, client
 from .decision_server import (
@@ -38,12 +47,13 @@ from .decision_server import (
     parse_flag,
     parse_mode,
     render_campaigns,
-    server_settings,
+    served_settings,
     track_activations,
     track_hit,
 )
 from .sdk.hits import Segment
 from .sdk.model import Assignment
+from .served_limits import RateLimited, charge_activations, charge_request, max_batch
 
 __all__ = [
     "not_found",
@@ -59,6 +69,8 @@ logger = logging.getLogger("django_flagship.decision_api")
 
 API_KEY_HEADER = "x-api-key"
 VERSION_HEADER = "X-Flagship-Version"
+#: Names of the variables that may hold an API key, in the views and what they call.
+SECRET_VARIABLES = ("given", "keys", "key", "accepted", "candidate", "api_key")
 
 
 def _json(body: Any, status: int = 200) -> HttpResponse:
@@ -99,9 +111,12 @@ def api_view(*methods: str) -> Callable[[Callable[..., HttpResponse]], Callable[
                     response = view(request, *args, **kwargs)
                 except ApiError as exc:
                     response = _json(exc.body, exc.status)
+                except RateLimited as exc:
+                    response = _json({"message": str(exc)}, 429)
+                    response["Retry-After"] = str(exc.retry_after)
             return _stamp(response)
 
-        return csrf_exempt(wrapper)
+        return csrf_exempt(sensitive_variables(*SECRET_VARIABLES)(wrapper))
 
     return decorate
 
@@ -117,13 +132,15 @@ def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
 # -- shared steps ------------------------------------------------------------------
 
 
-def _served_keys(env_id: str, conf: ServerSettings) -> tuple[str, ...] | None:
+@sensitive_variables(*SECRET_VARIABLES)
+def _served_keys(env_id: str, conf: ServerSettings) -> Iterable[str] | None:
     """The environment's keys (``None``: served without a key); 404 when not served."""
     if env_id not in conf.environments:
         raise ApiError(404, f"environment {env_id} is not served here")
     return conf.environments[env_id]
 
 
+@sensitive_variables(*SECRET_VARIABLES)
 def _authenticate(request: HttpRequest, keys: Iterable[str] | None) -> None:
     if keys is None:
         return  # FLAGSHIP_DECISION_API_ENVIRONMENTS = {env_id: None}: public
@@ -131,6 +148,7 @@ def _authenticate(request: HttpRequest, keys: Iterable[str] | None) -> None:
         raise ApiError(403, f"a valid API key is required in the {API_KEY_HEADER} header")
 
 
+@sensitive_variables(*SECRET_VARIABLES)
 def _environment_of_key(request: HttpRequest, conf: ServerSettings) -> str:
     """For routes without an environment id (as Flagship's own server has): the key's."""
     given = request.headers.get(API_KEY_HEADER)
@@ -182,7 +200,7 @@ def _campaigns(
     version: int,
     campaign_id: str | None = None,
 ) -> HttpResponse:
-    conf = server_settings()
+    conf = served_settings()
     if env_id is None:
         env_id = _environment_of_key(request, conf)
     else:
@@ -326,11 +344,46 @@ def _check_variations(items: list[ActivationRequest], prefix: Callable[[int], st
         raise activation_error(errors)
 
 
+def _activation_environment(data: Any, conf: ServerSettings) -> None:
+    """The environment an activation names (``cid``) must be open.
+
+    ``403`` for a served environment whose list of keys is empty (it refuses
+    everything). A ``cid`` that is not served is left to the validation,
+    which answers ``400`` ``Invalid cid.`` as Flagship's own server does for a
+    ``cid`` other than its own; so is a missing or mistyped one.
+    """
+    cid = data.get("cid") if isinstance(data, dict) else None
+    if not isinstance(cid, str) or not cid:
+        return
+    if conf.closed(cid):
+        raise ApiError(403, f"environment {cid} accepts no requests")
+
+
+def _batch_size(data: Any) -> int:
+    """How many activations the body holds; ``400`` past ``FLAGSHIP_DECISION_API_MAX_BATCH``."""
+    batch = data.get("batch") if isinstance(data, dict) else None
+    if not isinstance(batch, list):
+        return 1
+    cap = max_batch()
+    if len(batch) > cap:
+        raise activation_error({"batch": f"At most {cap} items."})
+    return len(batch)
+
+
+def _received_activations(request: HttpRequest, conf: ServerSettings) -> Any:
+    """The steps every activation request goes through before its items are read."""
+    charge_request(request)
+    data = _read_json(request, conf)
+    _activation_environment(data, conf)
+    charge_activations(request, _batch_size(data))
+    return data
+
+
 @api_view("POST")
 def v1_activate(request: HttpRequest) -> HttpResponse:
     """``POST v1/activate`` ``{vid, cid, caid, vaid}``: 204, the activation is tracked."""
-    conf = server_settings()
-    item = parse_activation_v1(_read_json(request, conf), conf.environments)
+    conf = served_settings()
+    item = parse_activation_v1(_received_activations(request, conf), conf.environments)
     _check_variations([item], lambda position: "")
     track_activations([item])
     return HttpResponse(status=204)
@@ -339,8 +392,8 @@ def v1_activate(request: HttpRequest) -> HttpResponse:
 @api_view("POST")
 def v2_activate(request: HttpRequest) -> HttpResponse:
     """``POST v2/activate``: one activation object or ``{cid, batch: [...]}``."""
-    conf = server_settings()
-    data = _read_json(request, conf)
+    conf = served_settings()
+    data = _received_activations(request, conf)
     items = parse_activations_v2(data, conf.environments)
     batched = isinstance(data, dict) and "batch" in data
     _check_variations(items, lambda position: f"batch[{position}]." if batched else "")

@@ -30,7 +30,13 @@ from django.utils import translation
 from django.utils.module_loading import import_string
 
 from .checks import _is_middleware
-from .identity import _MAX_ID_LENGTH, ANONYMOUS_ID_SESSION_KEY, COOKIE_SALT, _usable
+from .identity import (
+    _MAX_ID_LENGTH,
+    ANONYMOUS_ID_SESSION_KEY,
+    COOKIE_SALT,
+    LINKED_ID_SESSION_KEY,
+    _usable,
+)
 
 __all__ = ["RequestError", "VisitorDescription", "build_request", "find_user"]
 
@@ -171,7 +177,11 @@ def _set_ids(
         stored = _usable_id("--anonymous-id", d.anonymous_id)
     if stored is None:
         return
-    if has_sessions:
+    if has_sessions and d.user is not None:
+        # The id carried over when the user logged in (django_flagship.continuity).
+        linked = [str(d.user.pk), stored]
+        request.session[LINKED_ID_SESSION_KEY] = linked  # type: ignore[attr-defined]
+    elif has_sessions:
         request.session[ANONYMOUS_ID_SESSION_KEY] = stored  # type: ignore[attr-defined]
     else:
         request.COOKIES[cookie_name] = _signer(cookie_name)(stored)

@@ -192,7 +192,10 @@ class DecisionApiClient:
 
     The API key goes in the ``x-api-key`` header only, and never into a message:
     the text of every :class:`DecisionError` and of every ``on_error`` report is
-    scrubbed of it (a server may echo the key in an error body). The server is
+    scrubbed of it (a server may echo the key in an error body). Redirects are
+    not followed: ``requests`` would send the ``x-api-key`` header to whatever
+    host a ``Location`` names (it strips only ``Authorization``), so a 3xx is
+    an error like any other and the defaults are served. The server is
     asked not to trigger activations itself (``trigger_hit: false``): the SDK
     activates what the visitor really sees.
     """
@@ -281,6 +284,7 @@ class DecisionApiClient:
                 json=body,
                 headers={"x-api-key": self._api_key},
                 timeout=self.timeout,
+                allow_redirects=False,
             )
         except requests.Timeout:
             self.breaker.record_failure()
@@ -296,6 +300,12 @@ class DecisionApiClient:
         if response.status_code == 204:
             self.breaker.record_success()
             return DecisionResult([])
+        if 300 <= response.status_code < 400:
+            self.breaker.record_success()
+            raise DecisionError(
+                f"the Decision API answered {response.status_code} (a redirect, not followed: "
+                "the API key goes to the configured URL only)"
+            )
         if response.status_code >= 400:
             if response.status_code >= 500 or response.status_code == 429:
                 self.breaker.record_failure()

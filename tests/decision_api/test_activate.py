@@ -104,6 +104,10 @@ def test_v2_single_validation(served, api, body, expected):
     [
         ({"batch": [{"vid": "v", **GOOD}]}, {"cid": "Field is mandatory."}),
         ({"cid": "nope", "batch": [{"vid": "v", **GOOD}]}, {"cid": "Invalid cid."}),
+        (
+            {"cid": ENV_ID, "batch": [{"vid": "v", **GOOD, "cid": "nope"}]},
+            {"batch[0].cid": "Invalid cid."},
+        ),
         ({"cid": ENV_ID, "batch": []}, {"batch": "Must be a non-empty list."}),
         ({"cid": ENV_ID, "batch": {}}, {"batch": "Must be a non-empty list."}),
         ({"cid": ENV_ID, "batch": [{"vid": "v", **GOOD}], "x": 1}, {"x": "Unknown field."}),
@@ -136,7 +140,7 @@ def test_an_api_key_is_not_needed_but_does_no_harm(served, api):
 
 
 def test_an_unserved_environment_is_404_on_campaigns_but_400_invalid_cid_on_activate(served, api):
-    """As documented: the campaigns URL names the env (404), an activation's body does (400)."""
+    """As Flagship's server: the campaigns URL names the env (404), an activation's body (400)."""
     campaigns = api.post("/decision-api/v2/not-served/campaigns", {"visitorId": "v"})
     assert campaigns.status_code == 404
     assert campaigns.json() == {"message": "environment not-served is not served here"}
@@ -147,3 +151,30 @@ def test_an_unserved_environment_is_404_on_campaigns_but_400_invalid_cid_on_acti
     ):
         assert errors_of(api.post(path, body, key=None)) == {"cid": "Invalid cid."}
     assert served.activations == []
+
+
+def test_an_environment_without_keys_refuses_activations_too(served, api, settings):
+    """An empty list of keys means "refuse everything": campaigns (403) and activations (403)."""
+    settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = {ENV_ID: []}
+    assert api.post(f"/decision-api/v2/{ENV_ID}/campaigns", {"visitorId": "v"}).status_code == 403
+    for path, body in (
+        (V1, {"cid": ENV_ID, "vid": "v", **GOOD}),
+        (V2, {"cid": ENV_ID, "vid": "v", **GOOD}),
+        (V2, {"cid": ENV_ID, "batch": [{"vid": "v", **GOOD}]}),
+    ):
+        response = api.post(path, body, key=None)
+        assert response.status_code == 403
+        assert response.json() == {"message": f"environment {ENV_ID} accepts no requests"}
+    assert served.activations == []
+
+
+def test_the_app_environment_without_an_api_key_refuses_activations(served, api, settings):
+    """By default the app's FLAGSHIP_ENV_ID is served with FLAGSHIP_API_KEY: none, none accepted."""
+    settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = None
+    settings.FLAGSHIP_ENV_ID = ENV_ID
+    settings.FLAGSHIP_API_KEY = ""
+    response = api.post(V2, {"cid": ENV_ID, "vid": "v", **GOOD}, key=None)
+    assert response.status_code == 403
+    settings.FLAGSHIP_API_KEY = "a-key"
+    assert api.post(V2, {"cid": ENV_ID, "vid": "v", **GOOD}, key=None).status_code == 204
+    assert len(served.activations) == 1

@@ -132,7 +132,14 @@ def test_the_collector_gets_each_environment_under_its_own_cid(real_app, client,
     assert second.sink.client.activate_url == app_sink.client.activate_url
     assert second.sink.batch_size == app_sink.batch_size
     assert second is not flagship_client.get_client().tracker
+    # the app's own environment too: what the server receives waits in a queue of its own
+    own = decision_server.served_tracker("env-app")
+    assert own is not None
+    assert own is not flagship_client.get_client().tracker
+    assert own.sink is not app_sink
+    assert own.sink.client.env_id == "env-app"
     assert flagship_client.get_client().tracker.flush(5.0)
+    assert own.flush(5.0)
     assert second.flush(5.0)
 
     by_cid: dict[str, list[str]] = {}

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 
 from django_flagship import client as flagship_client
 from django_flagship.flags import HISTORY_SESSION_KEY, Flags, RequestFlags
-from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY
+from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY, LINKED_ID_SESSION_KEY
 from django_flagship.middleware import FlagshipMiddleware
 from django_flagship.sdk.hits import Event, EventCategory
 
@@ -296,7 +296,8 @@ def test_send_hit_goes_to_the_tracker_with_the_visitor_ids(client, configured, t
 
 def test_send_hit_after_login_uses_anonymous_and_customer_ids(rf, configured, tracker):
     user = User.objects.create_user("ada")
-    request = _request(rf, user=user, session={ANONYMOUS_ID_SESSION_KEY: "anon-1"})
+    # The anonymous id carried over when the user logged in (django_flagship.continuity).
+    request = _request(rf, user=user, session={LINKED_ID_SESSION_KEY: [str(user.pk), "anon-1"]})
     assert RequestFlags(request).send_hit(Event(EventCategory.USER_ENGAGEMENT, "signup"))
     (hit,) = tracker.hits
     payload = hit.to_payload()
@@ -462,6 +463,7 @@ def test_returning_visitor_history_costs_no_cache_round_trip(client, configured,
 
 
 def test_history_without_sessions_uses_the_cache(client, configured):
+    """From the visitor's second request on: a client that keeps no cookie leaves nothing."""
     configured.MIDDLEWARE = ["django_flagship.middleware.FlagshipMiddleware"]
     first = read(client, "ab_color", kind="str").json()
     from django.core.cache import caches
@@ -469,6 +471,9 @@ def test_history_without_sessions_uses_the_cache(client, configured):
     from django_flagship.flags import Flags
 
     key = Flags()._history_key(flagship_client.runtime(), first["visitor_id"])
+    assert caches["default"].get(key) is None  # a new visitor, maybe one that keeps no cookie
+    second = read(client, "ab_color", kind="str").json()  # back, with the visitor cookie
+    assert second == first
     assert caches["default"].get(key)["assignments"]["vg-ab"] in {"v-ab-ref", "v-ab-green"}
 
 
