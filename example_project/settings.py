@@ -128,6 +128,8 @@ else:
         ("FLAGSHIP_HIT_FLUSH_INTERVAL", env.float),
         ("FLAGSHIP_HIT_BATCH_SIZE", env.int),
         ("FLAGSHIP_HIT_SPOOL_DIR", env.str),
+        ("FLAGSHIP_HIT_SHUTDOWN_TIMEOUT", env.float),
+        ("FLAGSHIP_TIMEOUT", env.float),
     ):
         if _name in env:
             globals()[_name] = _read(_name)

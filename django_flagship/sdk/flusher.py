@@ -16,12 +16,18 @@ daemon thread of its own sends them in batches through a
   refused request's items are dropped and the reason logged.
 * After ``max_retries`` failed attempts in a row the collector counts as down:
   everything pending is written to the :class:`~django_flagship.sdk.spool.Spool`
-  (when there is one) and the thread keeps probing every ``backoff_max``
-  seconds. The spool is sent when the thread starts and, when the collector
-  is back, before anything queued since, so a visitor's hits keep their order.
+  (when there is one).
+* The spool is sent when the thread starts, before the next batch once it is
+  due, and on its own while the queue is empty: an idle process probes with
+  the same backoff (up to ``backoff_max``) until the spool is empty. Any
+  success resumes a replay that stopped half-way. Each file records its
+  progress, so a replay cut short resends nothing that was acknowledged.
 * At interpreter exit (``atexit``) each tracker flushes for at most
-  ``shutdown_timeout`` seconds and spools what is left. A request still in
-  flight at the deadline gets its own HTTP timeout to finish.
+  ``shutdown_timeout`` seconds and spools what is left. Every request is
+  bounded by what is left of that deadline; if one is still unanswered at the
+  deadline (a server that trickles), its items are spooled by ``close()``
+  itself, so nothing that was not acknowledged is lost, and the rare answer
+  that arrives after that makes a duplicate rather than a loss.
 * After ``os.fork()`` the child starts empty, with a new lock, thread and
   connection pool; the items queued in the parent stay with the parent, so
   none is sent twice.
@@ -42,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .hits import Activation
-from .spool import Spool, SpoolReport
+from .spool import ClaimedFile, Spool, SpoolReport
 from .tracking import CollectorClient, DeliveryError, RetryableDeliveryError, TrackedHit
 
 __all__ = ["COUNTERS", "THREAD_NAME", "BackgroundTracker", "Delivery"]
@@ -170,11 +176,21 @@ class BackgroundTracker:
         self._seq = 0
         self._in_flight: int | None = None  # lowest sequence number being sent
         self._in_flight_count = 0
+        # The batch being sent, less what the collector acknowledged: close()
+        # spools it when the thread cannot finish by the deadline.
+        self._unacknowledged: dict[int, Any] = {}
+        self._handover = threading.Lock()
+        self._handed_over = False
+        self._deadline: float | None = None  # set by close(): bounds every request
         self._thread: threading.Thread | None = None
         self._flush_requested = False
         self._failures = 0
         self._retry_at = 0.0
         self._replay_needed = self.spool is not None
+        # The spool: when to read it next (None: nothing known to be there).
+        self._spool_due: float | None = None
+        self._spool_failures = 0
+        self._spool_error: DeliveryError | None = None
         self._burst_dropped = 0
         self._counts = dict.fromkeys(COUNTERS, 0)
 
@@ -216,13 +232,18 @@ class BackgroundTracker:
             return self._settled.wait_for(lambda: self._is_settled(target), timeout)
 
     def close(self) -> None:
-        """Flush within ``shutdown_timeout``, spool the rest, stop. Idempotent."""
+        """Flush within ``shutdown_timeout``, spool the rest, stop. Idempotent.
+
+        Returns by the deadline (plus the time to write the spool): a request
+        still unanswered then is given up and its items spooled.
+        """
+        deadline = time.monotonic() + self.shutdown_timeout
         with self._lock:
             if self._closed:
                 return
             self._closed = True
+            self._deadline = deadline
             thread = self._thread
-        deadline = time.monotonic() + self.shutdown_timeout
         if thread is not None and thread.is_alive():
             with self._lock:
                 target = self._seq
@@ -241,10 +262,25 @@ class BackgroundTracker:
         self._save(leftovers, "at shutdown")
         if thread is not None:
             self._wake.set()
-            # A request in flight at the deadline may finish within its timeout;
-            # the thread then spools its items if it failed.
-            thread.join(max(0.0, deadline - time.monotonic()) + self.client.timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                self._hand_over()
         self.client.close()
+
+    def _hand_over(self) -> None:
+        """Spool the in-flight batch the thread could not finish by the deadline."""
+        with self._handover:
+            with self._lock:
+                items = list(self._unacknowledged.values())
+                self._unacknowledged.clear()
+                self._handed_over = True
+            if items:
+                logger.warning(
+                    "The Flagship collector did not answer by the shutdown deadline: "
+                    "spooling the %d items in flight",
+                    len(items),
+                )
+            self._save(items, "at shutdown")
 
     def stats(self) -> dict[str, int]:
         """Counters since this process started (a forked child starts at 0)."""
@@ -317,7 +353,7 @@ class BackgroundTracker:
     def _is_settled(self, target: int) -> bool:
         # Called with the lock held. The queue is in sequence order: failed
         # items go back to its front.
-        if self._replay_needed:
+        if self._replay_needed and not self._closed:
             return False
         if self._queue and self._queue[0][0] <= target:
             return False
@@ -328,7 +364,7 @@ class BackgroundTracker:
     def _run(self) -> None:
         while True:
             try:
-                if self._replay_needed:
+                if self._spool_is_due():
                     with self._send_lock:
                         self._replay()
                     with self._lock:
@@ -348,16 +384,32 @@ class BackgroundTracker:
                 if self._closed:
                     return
 
+    def _spool_is_due(self, *, before_batch: bool = False) -> bool:
+        with self._lock:
+            if self._closed:
+                return False  # at shutdown the spool stays where it is, safe
+            if self._replay_needed:
+                return True
+            if self._spool_due is None:
+                return False
+            # Coming out of an outage, the spool goes before the next batch.
+            return self._spool_due <= time.monotonic() or (before_batch and self._failures > 0)
+
     def _next_wait(self) -> float:
         with self._lock:
             if self._closed or self._flush_requested:
                 return 0.0
-            remaining = self._retry_at - time.monotonic()
-            if self._failures and remaining > 0:
-                return remaining
-            if len(self._queue) >= self.batch_size or (self._failures and self._queue):
-                return 0.0
-        return self.flush_interval + random.uniform(0, self.flush_interval / 10)
+            now = time.monotonic()
+            wait = self.flush_interval + random.uniform(0, self.flush_interval / 10)
+            remaining = self._retry_at - now
+            if self._failures and remaining > 0 and self._queue:
+                wait = remaining
+            elif len(self._queue) >= self.batch_size or (self._failures and self._queue):
+                wait = 0.0
+            if self._spool_due is not None:
+                # An idle process probes the collector with its spool.
+                wait = min(wait, max(0.0, self._spool_due - now))
+        return wait
 
     def _drain_here(self, deadline: float, *, replay: bool) -> None:
         """Send from the calling thread when the flusher thread cannot run."""
@@ -385,30 +437,30 @@ class BackgroundTracker:
                 batch = [self._queue.popleft() for _ in range(count)]
                 self._in_flight = batch[0][0]
                 self._in_flight_count = count
+                self._unacknowledged = {id(item): item for _, item in batch}
                 dropped, self._burst_dropped = self._burst_dropped, 0
             if dropped > 1:
                 logger.warning("Dropped %d hits while the Flagship hit queue was full", dropped)
             try:
                 with self._send_lock:
-                    ok = self._send_batch(batch)
+                    ok = self._send_batch(batch, deadline)
             finally:
                 with self._lock:
                     self._in_flight = None
                     self._in_flight_count = 0
+                    self._unacknowledged.clear()
                     self._settled.notify_all()
             if not ok:
                 return
             forced = False  # one forced attempt per flush; later ones follow the backoff
 
-    def _send_batch(self, batch: list[_Entry]) -> bool:
+    def _send_batch(self, batch: list[_Entry], deadline: float | None = None) -> bool:
         """Send one batch; False after a retryable failure (items handled)."""
-        if self._failures and self.spool is not None and not self._closed:
-            # Coming out of an outage, what was spooled during it is older than
-            # this batch: it goes first, so each visitor's hits keep their order.
-            # The batch is tried even when the spool is not taken: one spool
-            # file the collector keeps refusing must not hold live hits back
-            # (it waits for the next recovery or start). At shutdown the spool
-            # stays where it is, safe, and the deadline goes to live hits.
+        if self._spool_is_due(before_batch=True):
+            # What was spooled is older than this batch: it goes first, so each
+            # visitor's hits keep their order. The batch is tried even when the
+            # spool is not taken: one spool file the collector keeps refusing
+            # must not hold live hits back (it is tried again after a backoff).
             self._replay()
         by_item = {id(item): (seq, item) for seq, item in batch}
         activations = [item for _, item in batch if isinstance(item, Activation)]
@@ -418,18 +470,30 @@ class BackgroundTracker:
         for kind, items in (("activations", activations), ("hits", hits)):
             if not items:
                 continue
-            outcome = self._deliver(kind, items)
+            outcome = self._deliver(kind, items, deadline)
+            unsent = {id(item) for item in outcome.unsent}
+            with self._lock:
+                for item in items:
+                    if id(item) not in unsent:
+                        self._unacknowledged.pop(id(item), None)
             if outcome.unsent:
                 failed.extend(by_item[id(item)] for item in outcome.unsent)
                 error = outcome.error
         if not failed:
-            if self._failures:
-                logger.info("The Flagship collector is reachable again")
-            self._failures = 0
+            self._succeeded()
             return True
         failed.sort(key=lambda entry: entry[0])
         self._retry_later([item for _, item in failed], [seq for seq, _ in failed], error)
         return False
+
+    def _succeeded(self) -> None:
+        """The collector answered: live sends go on, and a spool left half-way resumes."""
+        if self._failures:
+            logger.info("The Flagship collector is reachable again")
+        self._failures = 0
+        with self._lock:
+            if self._spool_failures and self._spool_due is not None:
+                self._spool_due = min(self._spool_due, time.monotonic())
 
     def _note_failure(self, error: DeliveryError | None) -> float:
         """Count a failed attempt and schedule the next one; returns the delay."""
@@ -452,47 +516,67 @@ class BackgroundTracker:
 
     def _retry_later(self, items: list[Any], seqs: list[int], error: DeliveryError | None) -> None:
         delay = self._note_failure(error)
-        if self._closed:
-            self._save([*items, *self._take_all()], "at shutdown")
-            return
-        if self.spool is not None and self._failures > self.max_retries:
-            if self._failures == self.max_retries + 1:
-                logger.warning(
-                    "The Flagship collector is still failing after %d attempts (%s); "
-                    "spooling pending hits to %s",
+        down = self.spool is not None and self._failures > self.max_retries
+        if not down:
+            with self._lock:
+                # Checked with the requeue, so close() collects whatever is queued.
+                requeue = not self._closed
+                if requeue:
+                    self._unacknowledged.clear()
+                    self._queue.extendleft(reversed(list(zip(seqs, items, strict=True))))
+                    overflow = max(0, len(self._queue) - self.max_queue)
+                    for _ in range(overflow):
+                        self._queue.pop()  # the newest give way to the older, retried ones
+            if requeue:
+                logger.log(
+                    logging.WARNING if self._failures <= self.max_retries + 1 else logging.DEBUG,
+                    "Flagship delivery failed (attempt %d), retrying in %.1f s: %s",
                     self._failures,
+                    delay,
                     error,
-                    self.spool.directory,
                 )
-            self._save([*items, *self._take_all()], "while the collector is down")
-            return
-        logger.log(
-            logging.WARNING if self._failures <= self.max_retries + 1 else logging.DEBUG,
-            "Flagship delivery failed (attempt %d), retrying in %.1f s: %s",
-            self._failures,
-            delay,
-            error,
-        )
-        self._count("retried", len(items))
-        with self._lock:
-            self._queue.extendleft(reversed(list(zip(seqs, items, strict=True))))
-            overflow = max(0, len(self._queue) - self.max_queue)
-            for _ in range(overflow):
-                self._queue.pop()  # the newest give way to the older, retried ones
-        if overflow:
-            self._count("dropped_full", overflow)
-            logger.warning("Dropped %d hits: the Flagship hit queue is full of retries", overflow)
+                self._count("retried", len(items))
+                if overflow:
+                    self._count("dropped_full", overflow)
+                    logger.warning(
+                        "Dropped %d hits: the Flagship hit queue is full of retries", overflow
+                    )
+                return
+        if down and self._failures == self.max_retries + 1 and not self._closed:
+            logger.warning(
+                "The Flagship collector is still failing after %d attempts (%s); "
+                "spooling pending hits to %s",
+                self._failures,
+                error,
+                self.spool.directory,  # type: ignore[union-attr]
+            )
+        with self._handover:
+            if self._handed_over:
+                return  # close() gave up waiting and spooled them itself
+            with self._lock:
+                self._unacknowledged.clear()
+                closed = self._closed
+            when = "at shutdown" if closed else "while the collector is down"
+            self._save([*items, *self._take_all()], when)
+        if not closed:
+            with self._lock:
+                # Probe again with the spool, even when nothing new is queued.
+                due = self._retry_at
+                self._spool_due = due if self._spool_due is None else min(self._spool_due, due)
 
     # -- delivery ---------------------------------------------------------------
 
-    def _deliver(self, kind: str, items: Sequence[Any]) -> Delivery:
+    def _deliver(self, kind: str, items: Sequence[Any], deadline: float | None = None) -> Delivery:
         """Send ``items`` of one kind; permanent refusals drop only their request.
 
         Called with ``_send_lock`` held, so the client's counters move only
-        because of this call.
+        because of this call. Each request is bounded by ``deadline``, or by
+        the shutdown deadline once :meth:`close` set one.
         """
         send = self.client.send_activations if kind == "activations" else self.client.send_hits
         client = self.client
+        if deadline is None:
+            deadline = self._deadline
         outcome = Delivery()
         pending: Sequence[Any] = items
         while pending:
@@ -503,7 +587,10 @@ class BackgroundTracker:
             )
             error: DeliveryError | None = None
             try:
-                send(pending)
+                if deadline is None:
+                    send(pending)
+                else:
+                    send(pending, deadline=deadline)
             except DeliveryError as exc:
                 error = exc
             except Exception as exc:  # a bug must not lose the batch for good
@@ -532,41 +619,34 @@ class BackgroundTracker:
         return outcome
 
     def _replay(self) -> SpoolReport:
-        """Send the spool's files in order (``_send_lock`` held)."""
+        """Send the spool's files in order (``_send_lock`` held); stop at the first outage.
+
+        After each acknowledged request the file records its progress, so a
+        replay cut short (a failure, a crash) resends only what is left.
+        """
         report = SpoolReport()
         if self.spool is None:
             return report
         for claimed in self.spool.claim():
-            report.files += 1
-            report.expired += claimed.expired
-            report.invalid += claimed.invalid
-            self._count("expired", claimed.expired)
-            self._count("dropped_invalid", claimed.invalid)
-            activations = [item for item in claimed.items if isinstance(item, Activation)]
-            hits = [item for item in claimed.items if not isinstance(item, Activation)]
             left: list[Any] = []
-            for kind, items in (("activations", activations), ("hits", hits)):
-                for start in range(0, len(items), self.batch_size):
-                    outcome = self._deliver(kind, items[start : start + self.batch_size])
-                    report.sent += outcome.sent
-                    report.expired += outcome.expired
-                    report.invalid += outcome.invalid
-                    report.dropped_permanent += outcome.refused
-                    if outcome.unsent:
-                        left = [*outcome.unsent, *items[start + self.batch_size :]]
-                        if kind == "activations":
-                            left.extend(hits)
-                        report.errors.append(str(outcome.error))
-                        break
-                if left:
-                    break
+            try:
+                report.files += 1
+                report.expired += claimed.expired
+                report.invalid += claimed.invalid
+                report.resumed += claimed.resumed
+                self._count("expired", claimed.expired)
+                self._count("dropped_invalid", claimed.invalid)
+                left = self._replay_file(claimed, report)
+            except BaseException:
+                claimed.release(claimed.items)  # its progress so far is recorded
+                raise
             if left:
                 report.left += len(left)
                 claimed.release(left)
-                if self._failures == 0:
-                    self._note_failure(None)
                 break
             claimed.done()
+        report.busy = len(self.spool.busy())
+        self._after_replay(report)
         if report.files:
             logger.info(
                 "Flagship spool: %d files, %d sent, %d expired, %d refused, %d left",
@@ -577,6 +657,52 @@ class BackgroundTracker:
                 report.left,
             )
         return report
+
+    def _replay_file(self, claimed: ClaimedFile, report: SpoolReport) -> list[Any]:
+        """Send one claimed file; returns what is left after a retryable failure."""
+        activations = [item for item in claimed.items if isinstance(item, Activation)]
+        hits = [item for item in claimed.items if not isinstance(item, Activation)]
+        for kind, items in (("activations", activations), ("hits", hits)):
+            for start in range(0, len(items), self.batch_size):
+                batch = items[start : start + self.batch_size]
+                outcome = self._deliver(kind, batch)
+                report.sent += outcome.sent
+                report.expired += outcome.expired
+                report.invalid += outcome.invalid
+                report.dropped_permanent += outcome.refused
+                unsent = {id(item) for item in outcome.unsent}
+                claimed.settle([item for item in batch if id(item) not in unsent])
+                if outcome.unsent:
+                    report.errors.append(str(outcome.error))
+                    self._spool_error = outcome.error
+                    left = [*outcome.unsent, *items[start + self.batch_size :]]
+                    return [*left, *hits] if kind == "activations" else left
+                if outcome.sent:
+                    self._succeeded()
+        return []
+
+    def _after_replay(self, report: SpoolReport) -> None:
+        """When to read the spool next: after a backoff when it failed, soon when busy."""
+        with self._lock:
+            now = time.monotonic()
+            if report.left:
+                self._spool_failures += 1
+                exponent = min(self._spool_failures - 1, 60)
+                delay = min(self.backoff_max, self.backoff_base * 2.0**exponent)
+                delay *= random.uniform(0.5, 1.0)
+                error = self._spool_error
+                if error is not None and error.retry_after is not None:
+                    delay = min(max(delay, error.retry_after), self.backoff_max)
+                self._spool_due = now + delay
+            elif report.busy:
+                # Another process is sending some files: look again later, in
+                # case it stops before it is done.
+                self._spool_failures = 0
+                self._spool_due = now + self.backoff_max
+            else:
+                self._spool_failures = 0
+                self._spool_due = None
+            self._spool_error = None
 
     def _save(self, items: list[Any], when: str) -> None:
         """Spool ``items`` (minus expired ones), or count them as lost."""

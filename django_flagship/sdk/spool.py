@@ -31,11 +31,25 @@ hits survives the trip. A hit's ``content`` holds its own fields only: the
 visitor ids and ``qt`` are added when it is sent.
 
 Several processes may share one directory. A reader *claims* a file by
-renaming it to ``<name>.claimed``; the rename succeeds for exactly one of
-them, and only the claimer sends it and then deletes it. A claim left behind
-by a process that died is released again after ``stale_claim_after`` seconds.
-Entries older than :data:`~django_flagship.sdk.hits.HIT_EXPIRATION_SECONDS`
-(4 h: Flagship refuses older hits) are dropped with a log line.
+renaming it to ``<name>.claimed`` and taking an exclusive ``flock`` on it,
+held for as long as it sends; only the lock holder sends. The kernel drops
+the lock when its process ends however it ends (``SIGKILL`` included), so a
+claim whose owner is gone is taken over at once by the next reader; where
+locks are not available (no ``fcntl``, a file system that refuses them) a
+claim is taken over once it is ``stale_claim_after`` seconds old, and the
+owner renews it as it goes.
+
+Progress is durable: after each request the collector acknowledged, the
+owner appends ``<kind> <position>`` to ``<stem>.ack`` beside the file and
+flushes it to disk (every entry of that kind, ``a`` activations or ``h``
+hits, before that position in the file is settled). A reader that takes a
+file over, or picks it up again after an outage, sends only the rest.
+
+A write interrupted by a crash leaves its hidden temporary file behind; it is
+written under a lock too, and the next reader moves it into place (or sets it
+aside as ``.bad`` when it is not complete). Entries older than
+:data:`~django_flagship.sdk.hits.HIT_EXPIRATION_SECONDS` (4 h: Flagship
+refuses older hits) are dropped with a log line.
 """
 
 from __future__ import annotations
@@ -49,10 +63,16 @@ import tempfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: claims then expire by age alone
+    fcntl = None  # type: ignore[assignment]
 
 from .hits import HIT_EXPIRATION_SECONDS, Activation
 from .tracking import TrackedHit
@@ -75,14 +95,109 @@ SPOOL_VERSION = 1
 _ENTRY_VERSION = 1
 _SUFFIX = ".json"
 _CLAIMED = ".claimed"
+_ACK = ".ack"
+_WRITING = ".writing-"
+_TMP = ".tmp"
 _ACTIVATE = "ACTIVATE"
+#: The progress file's kinds: activations and hits are sent separately.
+_KINDS = ("a", "h")
+#: Bytes of a progress file read at most (its end: it only grows).
+_MAX_ACK_BYTES = 65_536
+#: An unlocked empty temporary file may be one a writer has just created.
+_EMPTY_WRITE_GRACE = 60.0
 
 SpooledItem = TrackedHit | Activation
+
+_spools: weakref.WeakSet[Spool] = weakref.WeakSet()
+_fork_hooks = threading.Lock()
+_fork_hooks_installed = False
+
+
+def _install_fork_hooks() -> None:
+    # No file is half-written, and no claim is held by a child, across a fork.
+    global _fork_hooks_installed
+    with _fork_hooks:
+        if _fork_hooks_installed or not hasattr(os, "register_at_fork"):
+            return
+        _fork_hooks_installed = True
+        os.register_at_fork(
+            before=_before_fork,
+            after_in_parent=_after_fork_in_parent,
+            after_in_child=_after_fork_in_child,
+        )
+
+
+def _before_fork() -> None:
+    for spool in list(_spools):
+        spool._lock.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    for spool in list(_spools):
+        if spool._lock.locked():
+            spool._lock.release()
+
+
+def _after_fork_in_child() -> None:
+    for spool in list(_spools):
+        spool.reset_after_fork()
 
 
 def _original_name(path: Path) -> str:
     name = path.name
     return name[: -len(_CLAIMED)] if name.endswith(_CLAIMED) else name
+
+
+def _ack_path(path: Path) -> Path:
+    name = _original_name(path)
+    return path.with_name(name[: -len(_SUFFIX)] + _ACK)
+
+
+def _kind(item: SpooledItem) -> str:
+    return "a" if isinstance(item, Activation) else "h"
+
+
+_LOCKED, _BUSY, _GONE, _NO_LOCKS = "locked", "busy", "gone", "no locks"
+
+
+def _lock(path: Path) -> tuple[str, int | None]:
+    """Open ``path`` and take its exclusive lock without waiting.
+
+    Returns the state and, when ``_LOCKED`` or ``_NO_LOCKS``, the open
+    descriptor: ``_BUSY`` when a live process holds the lock, ``_GONE`` when
+    the file is no longer under this name (its owner finished or put it back
+    between our open and our lock).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return _GONE, None
+    except OSError:
+        return _BUSY, None
+    if fcntl is None:
+        return _NO_LOCKS, fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return _BUSY, None
+    except OSError:  # ENOLCK and the like: a file system without locks
+        return _NO_LOCKS, fd
+    try:
+        held, named = os.fstat(fd), os.stat(path)
+        same = (held.st_ino, held.st_dev) == (named.st_ino, named.st_dev)
+    except FileNotFoundError:
+        same = False
+    if not same:
+        os.close(fd)
+        return _GONE, None
+    return _LOCKED, fd
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def default_spool_dir(env_id: str) -> Path:
@@ -180,31 +295,107 @@ def _item(entry: Any) -> SpooledItem:
 
 @dataclass
 class ClaimedFile:
-    """A spool file this process owns until :meth:`done` or :meth:`release`."""
+    """A spool file this process owns until :meth:`done` or :meth:`release`.
+
+    ``items`` are the entries still to send, in file order; ``resumed``
+    counts those an earlier reader had already settled.
+    """
 
     spool: Spool
     path: Path
     items: list[SpooledItem]
     expired: int = 0
     invalid: int = 0
+    resumed: int = 0
+    _fd: int | None = field(default=None, repr=False)
+    _positions: dict[int, int] = field(default_factory=dict, repr=False)
+    _settled: dict[str, int] = field(default_factory=dict, repr=False)
+
+    def settle(self, items: Sequence[SpooledItem]) -> None:
+        """Record on disk that ``items``, and every entry of their kinds before them, are settled.
+
+        Call it after each request the collector acknowledged (or refused for
+        good), so that a reader taking over after a crash resends nothing of it.
+        """
+        marks = {}
+        for item in items:
+            position = self._positions.get(id(item))
+            if position is None:
+                continue
+            kind = _kind(item)
+            marks[kind] = max(marks.get(kind, 0), position + 1)
+        self._record(marks)
 
     def done(self) -> None:
         """Every item was delivered or dropped: delete the file."""
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            _ack_path(self.path).unlink()
+        self._unlock()
 
     def release(self, unsent: Sequence[SpooledItem]) -> None:
         """Put ``unsent`` back for a later reader and end the claim."""
-        if len(unsent) == len(self.items) and not (self.expired or self.invalid):
-            # Nothing changed: give the file back as it is.
-            try:
-                os.replace(self.path, self.path.with_name(_original_name(self.path)))
+        self._record(self._marks_before(unsent))
+        if self.expired or self.invalid:
+            # Rewrite without them, so that no later reader counts them again.
+            if unsent and self.spool._write(unsent, order_of=self.path) != len(unsent):
+                self._unlock()  # kept: the next reader takes it over with its progress
                 return
-            except OSError:
-                pass
-        if unsent and self.spool.write(unsent) != len(unsent):
-            return  # keep the claimed file: a stale-claim release brings it back
-        self.done()
+            self.done()
+            return
+        if not unsent:
+            self.done()
+            return
+        try:
+            os.replace(self.path, self.path.with_name(_original_name(self.path)))
+        except OSError as exc:
+            logger.warning("Could not give back the spool file %s: %s", self.path.name, exc)
+        self._unlock()
+
+    def _marks_before(self, unsent: Sequence[SpooledItem]) -> dict[str, int]:
+        # Entries are sent in file order within their kind: everything before a
+        # kind's first unsent entry is settled, and all of a kind with none unsent.
+        first: dict[str, int] = {}
+        for item in unsent:
+            position = self._positions.get(id(item))
+            if position is not None:
+                kind = _kind(item)
+                first[kind] = min(first.get(kind, position), position)
+        marks = dict(first)
+        for item in self.items:
+            kind = _kind(item)
+            if kind not in first:
+                position = self._positions.get(id(item), -1)
+                marks[kind] = max(marks.get(kind, 0), position + 1)
+        return marks
+
+    def _record(self, marks: dict[str, int]) -> None:
+        lines = [
+            f"{kind} {mark}\n"
+            for kind, mark in sorted(marks.items())
+            if mark > self._settled.get(kind, 0)
+        ]
+        if not lines:
+            return
+        path = _ack_path(self.path)
+        try:
+            with open(path, "a", encoding="ascii") as stream:
+                stream.write("".join(lines))
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.utime(self.path)  # a live claim, for readers that judge claims by age
+        except OSError as exc:
+            logger.error("Could not record progress in %s: %s", path.name, exc)
+            return
+        for kind, mark in marks.items():
+            self._settled[kind] = max(self._settled.get(kind, 0), mark)
+
+    def _unlock(self) -> None:
+        if self._fd is not None:
+            self.spool._forget(self._fd)
+            _close(self._fd)
+            self._fd = None
 
 
 @dataclass
@@ -217,6 +408,10 @@ class SpoolReport:
     invalid: int = 0
     dropped_permanent: int = 0
     left: int = 0
+    #: Entries an earlier, interrupted reader had already sent: skipped.
+    resumed: int = 0
+    #: Files another running process is sending right now: not read.
+    busy: int = 0
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -230,7 +425,8 @@ class Spool:
 
     ``max_bytes`` caps the directory's total size: a write that would pass
     it is refused, logged and counted in ``refused`` rather than filling the
-    disk during a long outage.
+    disk during a long outage. ``stale_claim_after`` is the age at which a
+    claim is taken over where file locks are not available.
     """
 
     def __init__(
@@ -250,8 +446,11 @@ class Spool:
         self.stale_claim_after = stale_claim_after
         self._clock = clock
         self._lock = threading.Lock()
+        self._held: set[int] = set()  # descriptors of this process's claims
         self.written = 0
         self.refused = 0
+        _spools.add(self)
+        _install_fork_hooks()
 
     def __repr__(self) -> str:
         return f"Spool({str(self.directory)!r}, env_id={self.env_id!r})"
@@ -264,6 +463,10 @@ class Spool:
         Never raises: a failure (disk full, no permission, size cap) is logged
         and 0 is returned, and the caller counts the items as lost.
         """
+        return self._write(items)
+
+    def _write(self, items: Sequence[SpooledItem], *, order_of: Path | None = None) -> int:
+        # ``order_of``: a file being rewritten, whose place in the order is kept.
         if not items:
             return 0
         now = self._clock()
@@ -280,7 +483,11 @@ class Spool:
             logger.exception("Could not serialize %d items for the spool", len(items))
             return 0
         encoded = data.encode()
-        name = f"{round(now * 1000):013d}-{os.getpid()}-{uuid.uuid4().hex[:12]}{_SUFFIX}"
+        stamp = f"{round(now * 1000):013d}"
+        if order_of is not None:
+            first = _original_name(order_of).split("-", 1)[0]
+            stamp = first if first.isdigit() else stamp
+        name = f"{stamp}-{os.getpid()}-{uuid.uuid4().hex[:12]}{_SUFFIX}"
         with self._lock:
             try:
                 make_private_directory(self.directory)
@@ -294,14 +501,19 @@ class Spool:
                     )
                     return 0
                 handle, temporary = tempfile.mkstemp(
-                    dir=self.directory, prefix=".writing-", suffix=".tmp"
+                    dir=self.directory, prefix=_WRITING, suffix=_TMP
                 )
                 try:
+                    if fcntl is not None:
+                        # Held until the file is in place: a reader takes over
+                        # only the temporary file of a writer that died.
+                        with contextlib.suppress(OSError):
+                            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     with os.fdopen(handle, "wb") as stream:
                         stream.write(encoded)
                         stream.flush()
                         os.fsync(stream.fileno())
-                    os.replace(temporary, self.directory / name)
+                        os.replace(temporary, self.directory / name)
                 except BaseException:
                     with contextlib.suppress(OSError):
                         os.unlink(temporary)
@@ -320,51 +532,40 @@ class Spool:
     # -- reading --------------------------------------------------------------
 
     def size(self) -> int:
-        """Bytes held by the directory's spool files, claimed ones included."""
+        """Bytes held by the directory's spool files, claimed ones and progress included."""
         total = 0
         with contextlib.suppress(FileNotFoundError):
             for entry in os.scandir(self.directory):
-                if entry.name.endswith((_SUFFIX, _CLAIMED)):
+                if entry.name.endswith((_SUFFIX, _CLAIMED, _ACK)):
                     with contextlib.suppress(FileNotFoundError):
                         total += entry.stat().st_size
         return total
 
     def pending(self) -> list[Path]:
         """Unclaimed files, oldest first."""
-        try:
-            names = sorted(
-                entry.name for entry in os.scandir(self.directory) if entry.name.endswith(_SUFFIX)
-            )
-        except FileNotFoundError:
-            return []
-        return [self.directory / name for name in names]
+        return [path for path in self._files() if path.name.endswith(_SUFFIX)]
 
-    def release_stale_claims(self) -> int:
-        """Give back files claimed by processes that stopped before finishing."""
-        released = 0
-        limit = self._clock() - self.stale_claim_after
-        try:
-            entries = list(os.scandir(self.directory))
-        except FileNotFoundError:
-            return 0
-        for entry in entries:
-            if not entry.name.endswith(_CLAIMED):
+    def busy(self) -> list[Path]:
+        """Claimed files another running reader (or another thread here) is sending now."""
+        found = []
+        for path in self._files():
+            if not path.name.endswith(_CLAIMED):
                 continue
+            state, fd = _lock(path)
             try:
-                if entry.stat().st_mtime > limit:
-                    continue
-                os.replace(entry.path, entry.path[: -len(_CLAIMED)])
-            except FileNotFoundError:
-                continue
-            released += 1
-            logger.warning("Released a stale claim on the Flagship spool file %s", entry.name)
-        return released
+                if state == _BUSY or (state == _NO_LOCKS and not self._is_stale(fd)):
+                    found.append(path)
+            finally:
+                _close(fd)
+        return found
 
     def claim(self) -> Iterator[ClaimedFile]:
-        """Claim and load the pending files one by one, oldest first.
+        """Claim and load the files to send one by one, oldest first.
 
-        A file another process claimed first is skipped. The caller must end
-        each claim with :meth:`ClaimedFile.done` or :meth:`ClaimedFile.release`.
+        Unclaimed files, claims whose reader is gone (taken over at once) and
+        temporary files whose writer died (moved into place first) are read;
+        a file another live reader holds is skipped. The caller must end each
+        claim with :meth:`ClaimedFile.done` or :meth:`ClaimedFile.release`.
         """
         try:
             if os.path.lexists(self.directory):
@@ -372,25 +573,150 @@ class Spool:
         except OSError as exc:
             logger.error("Not reading the Flagship spool %s: %s", self.directory, exc)
             return
-        self.release_stale_claims()
-        for path in self.pending():
+        self._recover()
+        for path in self._files():
+            claimed = self._take(path)
+            if claimed is not None:
+                yield claimed
+
+    def reset_after_fork(self) -> None:
+        """In a forked child: a new lock, and the parent's claims left to the parent.
+
+        Closing the child's copies of the claim descriptors keeps each lock
+        with the parent alone, so that it ends when the parent ends.
+        """
+        self._lock = threading.Lock()
+        held, self._held = self._held, set()
+        for fd in held:
+            _close(fd)
+
+    # -- internals --------------------------------------------------------------
+
+    def _files(self) -> list[Path]:
+        """Unclaimed and claimed files, in the order they were written."""
+        try:
+            names = [
+                entry.name
+                for entry in os.scandir(self.directory)
+                if entry.name.endswith((_SUFFIX, _CLAIMED))
+            ]
+        except FileNotFoundError:
+            return []
+        names.sort(key=lambda name: name[: -len(_CLAIMED)] if name.endswith(_CLAIMED) else name)
+        return [self.directory / name for name in names]
+
+    def _take(self, path: Path) -> ClaimedFile | None:
+        if path.name.endswith(_SUFFIX):
             claimed = path.with_name(path.name + _CLAIMED)
             try:
                 os.rename(path, claimed)
             except FileNotFoundError:
-                continue  # another process got it
-            # The age of a claim is measured from now, not from the write.
-            with contextlib.suppress(OSError):
-                os.utime(claimed)
-            loaded = self._load(claimed)
-            if loaded is not None:
-                yield loaded
+                return None  # another reader got it
+            state, fd = self._lock_claimed(claimed)
+        else:
+            claimed = path
+            state, fd = _lock(claimed)
+            if state == _NO_LOCKS and not self._is_stale(fd):
+                _close(fd)
+                return None
+            if state in (_LOCKED, _NO_LOCKS):
+                logger.warning(
+                    "Took over the Flagship spool file %s: the process sending it stopped",
+                    _original_name(claimed),
+                )
+        if state not in (_LOCKED, _NO_LOCKS):
+            return None
+        # The age of a claim is measured from now, not from the write.
+        with contextlib.suppress(OSError):
+            os.utime(claimed)
+        if fd is not None:
+            self._held.add(fd)
+        loaded = self._load(claimed, fd)
+        if loaded is None and fd is not None:
+            self._forget(fd)
+            _close(fd)
+        return loaded
 
-    def reset_after_fork(self) -> None:
-        """A forked child must not inherit a lock held by a parent's thread."""
-        self._lock = threading.Lock()
+    @staticmethod
+    def _lock_claimed(path: Path) -> tuple[str, int | None]:
+        # Just renamed by us: a writer or a reader that put it back may still
+        # hold its lock for a moment, until it closes the file.
+        for _ in range(20):
+            state, fd = _lock(path)
+            if state != _BUSY:
+                return state, fd
+            time.sleep(0.005)
+        return _BUSY, None
 
-    def _load(self, path: Path) -> ClaimedFile | None:
+    def _is_stale(self, fd: int | None) -> bool:
+        if fd is None:
+            return False
+        try:
+            return self._clock() - os.fstat(fd).st_mtime >= self.stale_claim_after
+        except OSError:
+            return False
+
+    def _forget(self, fd: int) -> bool:
+        """Stop tracking ``fd``; False when it is not this process's (any more)."""
+        try:
+            self._held.remove(fd)
+        except KeyError:
+            return False
+        return True
+
+    def _recover(self) -> None:
+        """Move the writes a crash interrupted into place; drop orphaned progress files."""
+        try:
+            entries = list(os.scandir(self.directory))
+        except FileNotFoundError:
+            return
+        names = {entry.name for entry in entries}
+        for entry in entries:
+            if entry.name.startswith(_WRITING) and entry.name.endswith(_TMP):
+                self._recover_write(Path(entry.path))
+            elif entry.name.endswith(_ACK):
+                data = entry.name[: -len(_ACK)] + _SUFFIX
+                if data in names or data + _CLAIMED in names:
+                    continue
+                path = Path(entry.path)
+                with contextlib.suppress(OSError):
+                    old = self._clock() - entry.stat().st_mtime >= _EMPTY_WRITE_GRACE
+                    if old and not (
+                        path.with_name(data).exists() or path.with_name(data + _CLAIMED).exists()
+                    ):
+                        path.unlink()
+
+    def _recover_write(self, path: Path) -> None:
+        state, fd = _lock(path)
+        if fd is None:
+            return  # being written, or already moved
+        try:
+            info = os.fstat(fd)
+            age = self._clock() - info.st_mtime
+            if state == _NO_LOCKS and age < self.stale_claim_after:
+                return
+            if info.st_size == 0:
+                # Nothing was written; a writer may also have just created it.
+                if age >= _EMPTY_WRITE_GRACE:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                return
+            name = f"{round(info.st_mtime * 1000):013d}-{os.getpid()}-{uuid.uuid4().hex[:12]}"
+            target = path.with_name(name + _SUFFIX)
+            try:
+                os.replace(path, target)
+            except OSError as exc:
+                logger.error("Could not recover the Flagship spool file %s: %s", path.name, exc)
+                return
+            logger.warning(
+                "Recovered %s, a Flagship spool file whose writer stopped before finishing, as %s",
+                path.name,
+                target.name,
+            )
+        finally:
+            _close(fd)
+
+    def _load(self, path: Path, fd: int | None = None) -> ClaimedFile | None:
         try:
             body = json.loads(path.read_bytes())
         except FileNotFoundError:
@@ -417,8 +743,15 @@ class Spool:
             )
             return None
         now = self._clock()
-        claimed = ClaimedFile(self, path, [])
-        for entry in body["hits"].values():
+        claimed = ClaimedFile(self, path, [], _fd=fd)
+        settled = self._progress(path)
+        claimed._settled = dict(settled)
+        for position, entry in enumerate(body["hits"].values()):
+            data = entry.get("data") if isinstance(entry, dict) else None
+            kind = "a" if isinstance(data, dict) and data.get("type") == _ACTIVATE else "h"
+            if position < settled.get(kind, 0):
+                claimed.resumed += 1
+                continue
             try:
                 item = _item(entry)
             except ValueError as exc:
@@ -428,7 +761,14 @@ class Spool:
             if item.is_expired(now):
                 claimed.expired += 1
                 continue
+            claimed._positions[id(item)] = position
             claimed.items.append(item)
+        if claimed.resumed:
+            logger.info(
+                "Resuming the Flagship spool file %s: %d entries were sent before",
+                _original_name(path),
+                claimed.resumed,
+            )
         if claimed.expired:
             logger.warning(
                 "Dropped %d spooled items older than %d h from %s",
@@ -438,9 +778,40 @@ class Spool:
             )
         return claimed
 
+    def _progress(self, path: Path) -> dict[str, int]:
+        """What earlier readers of ``path`` recorded as settled, per kind."""
+        ack = _ack_path(path)
+        try:
+            with open(ack, "rb") as stream:
+                size = os.fstat(stream.fileno()).st_size
+                if size > _MAX_ACK_BYTES:
+                    stream.seek(size - _MAX_ACK_BYTES)
+                    stream.readline()  # the first line read may be cut
+                data = stream.read(_MAX_ACK_BYTES)
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            logger.error("Could not read %s, sending the whole file: %s", ack.name, exc)
+            return {}
+        lines = data.split(b"\n")[:-1]  # a last line without its newline was cut short
+        marks: dict[str, int] = {}
+        malformed = 0
+        for line in lines:
+            parts = line.split()
+            if len(parts) == 2 and parts[0] in (b"a", b"h") and parts[1].isdigit():
+                kind, mark = parts[0].decode(), int(parts[1][:18])
+                marks[kind] = max(marks.get(kind, 0), mark)
+            else:
+                malformed += 1
+        if malformed:
+            logger.warning("Ignored %d malformed lines of %s", malformed, ack.name)
+        return marks
+
     def _set_aside(self, path: Path, reason: str) -> None:
         # Kept for inspection under a name no reader picks up again.
         target = path.with_name(_original_name(path) + ".bad")
         with contextlib.suppress(OSError):
             os.replace(path, target)
+        with contextlib.suppress(OSError):
+            _ack_path(path).unlink()
         logger.error("Set aside the Flagship spool file %s (%s)", target.name, reason)

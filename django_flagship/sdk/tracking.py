@@ -261,8 +261,12 @@ class CollectorClient:
             f"activate_url={self.activate_url!r}, timeout={self.timeout!r})"
         )
 
-    def send_hits(self, items: Sequence[TrackedHit]) -> None:
-        """Post ``items`` as ``{"cid", "t": "BATCH", "ds": "APP", "h": [...]}``."""
+    def send_hits(self, items: Sequence[TrackedHit], *, deadline: float | None = None) -> None:
+        """Post ``items`` as ``{"cid", "t": "BATCH", "ds": "APP", "h": [...]}``.
+
+        ``deadline`` (a :func:`time.monotonic` time) bounds every request: each
+        one waits at most what is left of it, and none starts once it passed.
+        """
         head = {"cid": self.env_id, "t": "BATCH", "ds": "APP", "h": []}
         self._deliver(
             "hits",
@@ -271,10 +275,13 @@ class CollectorClient:
             items,
             lambda item, now: item.to_payload(now=now),
             "sent_hits",
+            deadline,
         )
 
-    def send_activations(self, items: Sequence[Activation]) -> None:
-        """Post ``items`` as ``{"cid", "batch": [...]}``."""
+    def send_activations(
+        self, items: Sequence[Activation], *, deadline: float | None = None
+    ) -> None:
+        """Post ``items`` as ``{"cid", "batch": [...]}``; ``deadline`` as for :meth:`send_hits`."""
         head = {"cid": self.env_id, "batch": []}
         self._deliver(
             "activations",
@@ -283,6 +290,7 @@ class CollectorClient:
             items,
             lambda item, now: item.to_payload(now=now),
             "sent_activations",
+            deadline,
         )
 
     def reset_after_fork(self) -> None:
@@ -320,6 +328,7 @@ class CollectorClient:
         items: Sequence[_Item],
         render: Callable[[_Item, float], dict[str, Any]],
         sent_counter: str,
+        deadline: float | None = None,
     ) -> None:
         """Send ``items`` in as many requests as the caps require."""
         # Both envelopes end with their (empty) item list, so their JSON ends in
@@ -363,7 +372,9 @@ class CollectorClient:
                 if not batch:
                     continue
                 try:
-                    self._post(kind, url, opening + b",".join(parts) + closing, len(batch))
+                    self._post(
+                        kind, url, opening + b",".join(parts) + closing, len(batch), deadline
+                    )
                 except DeliveryError as error:
                     error.unsent = (*batch, *pending[position:])
                     error.rejected = tuple(batch)
@@ -388,14 +399,20 @@ class CollectorClient:
                     self.max_batch_bytes,
                 )
 
-    def _post(self, kind: str, url: str, body: bytes, count: int) -> None:
+    def _post(
+        self, kind: str, url: str, body: bytes, count: int, deadline: float | None = None
+    ) -> None:
         what = f"POST of {count} {kind} to {url}"
+        timeout = self.timeout
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RetryableDeliveryError(f"{what} not sent: its deadline has passed")
+            timeout = min(timeout, left)
         try:
-            response = self._session.post(
-                url, data=body, headers=self._headers, timeout=self.timeout
-            )
+            response = self._session.post(url, data=body, headers=self._headers, timeout=timeout)
         except requests.Timeout as exc:
-            raise RetryableDeliveryError(f"{what} timed out after {self.timeout} s") from exc
+            raise RetryableDeliveryError(f"{what} timed out after {timeout:.3g} s") from exc
         except requests.ConnectionError as exc:
             raise RetryableDeliveryError(f"{what} failed to connect: {_shorten(str(exc))}") from exc
         except requests.RequestException as exc:

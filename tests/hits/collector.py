@@ -1,8 +1,10 @@
 """A small Flagship collector of the tests' own, on 127.0.0.1 and a random port.
 
 It records every request it receives. It can answer 2xx (the default), be
-told to answer an error status, or be stopped and started again on the same
-port to play a collector that is down.
+told to answer an error status, be stopped and started again on the same
+port to play a collector that is down, or *hang*: read each request and never
+answer it (:meth:`Collector.hang`), as a collector behind a stuck proxy does.
+A request left without an answer is recorded with ``status`` 0.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from typing import Any
 
 EVENTS_PATH = "/events/"
 ACTIVATE_PATH = "/v2/activate"
+#: The ``status`` of a request the collector read and never answered.
+HUNG = 0
 
 
 @dataclass
@@ -53,6 +57,11 @@ class _Handler(BaseHTTPRequestHandler):
         status, text = collector._answer(self.path)
         headers = {key.lower(): value for key, value in self.headers.items()}
         collector._record(Received("POST", self.path, headers, body, status))
+        if status == HUNG:
+            # Keep the connection open and silent until released, then drop it.
+            collector._released.wait()
+            self.close_connection = True
+            return
         payload = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -79,6 +88,8 @@ class Collector:
         self.requests: list[Received] = []
         self.status = 200
         self._failures: list[int] = []
+        self._answers_left: int | None = None  # None: never hang
+        self._released = threading.Event()
         self._connections: set[socket.socket] = set()
         self.port = 0
         self._server: _Server | None = None
@@ -120,8 +131,29 @@ class Collector:
         with self._lock:
             self._failures.extend([status] * count)
 
+    def answer_next(self, *statuses: int) -> None:
+        """Answer the next requests with ``statuses``, in order, then as usual."""
+        with self._lock:
+            self._failures.extend(statuses)
+
+    def hang(self, after: int = 0) -> None:
+        """Answer ``after`` more requests, then read each one and never answer it."""
+        with self._lock:
+            self._released.clear()
+            self._answers_left = after
+
+    def answer(self) -> None:
+        """Stop hanging: the silent connections are dropped, new requests answered."""
+        with self._lock:
+            self._answers_left = None
+            self._released.set()
+
     def _answer(self, path: str) -> tuple[int, str]:
         with self._lock:
+            if self._answers_left is not None:
+                if self._answers_left == 0:
+                    return HUNG, ""
+                self._answers_left -= 1
             status = self._failures.pop(0) if self._failures else self.status
         if status == 400:
             return status, json.dumps({"message": "Invalid cid."})
@@ -148,7 +180,7 @@ class Collector:
 
     def accepted(self, path: str) -> list[Received]:
         with self._lock:
-            return [r for r in self.requests if r.path == path and r.status < 300]
+            return [r for r in self.requests if r.path == path and 200 <= r.status < 300]
 
     def hits(self) -> list[dict[str, Any]]:
         """Every hit of every accepted batch, in arrival order."""
@@ -161,5 +193,11 @@ class Collector:
         with self._lock:
             self.requests.clear()
 
+    def hung(self) -> list[Received]:
+        """The requests read and never answered."""
+        with self._lock:
+            return [r for r in self.requests if r.status == HUNG]
+
     def close(self) -> None:
+        self.answer()
         self.stop()

@@ -14,6 +14,7 @@ down and sent when gunicorn starts again, with no command run.
 
 import collections
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
+from .collector import ACTIVATE_PATH, EVENTS_PATH
 from .conftest import ENV, ROOT
 
 if importlib.util.find_spec("gunicorn") is None:
@@ -99,7 +101,7 @@ def shop_env(collector, tmp_path, migrated_db):
     """The environment of an online example shop whose hits go to ``collector``."""
     shutil.copy(migrated_db, tmp_path / "db.sqlite3")
 
-    def make(*, flush_interval, batch_size=100):
+    def make(*, flush_interval, batch_size=100, **extra):
         return example_env(
             tmp_path,
             FLAGSHIP_ENV_ID=ENV,
@@ -114,6 +116,7 @@ def shop_env(collector, tmp_path, migrated_db):
             FLAGSHIP_HIT_BATCH_SIZE=str(batch_size),
             FLAGSHIP_HIT_SPOOL_DIR=str(tmp_path / "spool"),
             FLAGSHIP_BROWSER_RATE_LIMIT="1000",
+            **extra,
         )
 
     return make
@@ -367,3 +370,73 @@ def test_sigterm_with_the_collector_down_spools_and_the_next_start_sends_it(
     assert again.terminate() == 0
     assert_all_arrived_once(collector, before + after)
     assert list((tmp_path / "spool").iterdir()) == []  # no claimed or bad file left either
+
+
+def spooled_labels(tmp_path):
+    """The event labels held in the spool, written files and interrupted writes alike."""
+    found = collections.Counter()
+    directory = tmp_path / "spool"
+    for path in directory.iterdir() if directory.exists() else ():
+        try:
+            body = json.loads(path.read_text())
+        except ValueError:
+            continue
+        for entry in body["hits"].values():
+            label = entry["data"]["content"].get("el")
+            if label is not None:
+                found[label] += 1
+    return found
+
+
+def tally(collector, shoppers):
+    """What the shoppers sent, against what the collector accepted."""
+    sent = [label for s in shoppers for label in s.labels]
+    received = event_labels(collector)
+    return {
+        "sent": len(sent),
+        "received": sum(1 for label in sent if received[label]),
+        "duplicated": sum(count - 1 for count in received.values() if count > 1),
+        "lost": sum(1 for label in sent if not received[label]),
+    }
+
+
+def test_sigterm_while_the_collector_hangs_spools_every_unanswered_item_within_the_deadline(
+    collector, shop_env, run_shop, tmp_path
+):
+    # The collector reads each request and never answers: the one batch each
+    # worker has in flight at SIGTERM (everything it queued) is unacknowledged.
+    # Each POST may wait FLAGSHIP_TIMEOUT (5 s), and a batch makes two of them
+    # (activations, then hits); the shutdown deadline is 1 s.
+    env = shop_env(
+        flush_interval=600,
+        batch_size=5000,
+        FLAGSHIP_TIMEOUT="5",
+        FLAGSHIP_HIT_SHUTDOWN_TIMEOUT="1",
+    )
+    shop = run_shop(env)
+    before = shop.shoppers_in_both_workers(events=10)
+    collector.hang()
+    started = time.monotonic()
+    assert shop.terminate() == 0
+    stopped_in = time.monotonic() - started
+    assert collector.hung(), "the workers sent nothing before exiting"
+    assert collector.accepted(EVENTS_PATH) == collector.accepted(ACTIVATE_PATH) == []
+    # Every event is in the spool, once, in files a reader picks up.
+    labels = [label for s in before for label in s.labels]
+    assert spooled_labels(tmp_path) == dict.fromkeys(labels, 1)
+    assert [p.name for p in (tmp_path / "spool").iterdir() if not p.name.endswith(".json")] == []
+    assert "Spooled" in shop.log.read_text()
+    # The deadline, not the HTTP timeout, bounds the exit (gunicorn's own stop included).
+    assert stopped_in < 1.0 + 2.5, stopped_in
+
+    collector.answer()
+    again = run_shop(env)
+    after = again.shoppers_in_both_workers(count=4, events=5)
+    assert collector.wait_for(
+        lambda c: tally(c, before)["received"] == len(labels), timeout=15
+    ), tally(collector, before)
+    assert again.terminate() == 0
+    counts = tally(collector, before + after)
+    assert counts == {"sent": counts["sent"], "received": counts["sent"], "duplicated": 0, "lost": 0}
+    assert_all_arrived_once(collector, before + after)
+    assert list((tmp_path / "spool").iterdir()) == []

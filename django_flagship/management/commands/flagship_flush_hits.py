@@ -19,8 +19,11 @@ __all__ = ["Command"]
 class Command(BaseCommand):
     help = (
         "Send the hits and activations spooled while Flagship's collector was down or "
-        "when a process stopped, and report the counts. The exit status is non-zero "
-        "when some are left because the collector is still failing."
+        "when a process stopped, and report the counts. Files left half-sent by a "
+        "process that died are taken over at once, without resending what the "
+        "collector acknowledged; files another running process is sending are left "
+        "to it and reported. The exit status is non-zero when some are left because "
+        "the collector is still failing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -54,15 +57,26 @@ class Command(BaseCommand):
             report = tracker.replay_spool()
         finally:
             client.close()
-        if not report.files:
+        if not report.files and not report.busy:
             self.stdout.write(f"Nothing to send: {spool.directory} holds no spooled items.")
             return
-        files = "file" if report.files == 1 else "files"
-        self.stdout.write(
-            f"Sent {report.sent} spooled items from {report.files} {files} to Flagship "
-            f"(expired {report.expired}, refused {report.dropped_permanent}, "
-            f"invalid {report.invalid}, left {report.left})."
-        )
+        if report.files:
+            files = "file" if report.files == 1 else "files"
+            self.stdout.write(
+                f"Sent {report.sent} spooled items from {report.files} {files} to Flagship "
+                f"(expired {report.expired}, refused {report.dropped_permanent}, "
+                f"invalid {report.invalid}, left {report.left})."
+            )
+        if report.resumed:
+            self.stdout.write(
+                f"Skipped {report.resumed} items an interrupted earlier run had already sent."
+            )
+        if report.busy:
+            files = "file is" if report.busy == 1 else "files are"
+            self.stdout.write(
+                f"{report.busy} spool {files} being sent by another running process right "
+                f"now; left to it (run the command again to see what remains)."
+            )
         if not report.ok:
             reason = "; ".join(report.errors) or "the collector did not accept them"
             raise CommandError(
