@@ -29,6 +29,7 @@ Id                         Problem
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
 ``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
 ``django_flagship.W006``   (``--deploy``) behind a proxy, but rate limits count the proxy's address
+``django_flagship.W007``   the bucket cache is Redis or Memcached with no socket timeout
 ``django_flagship.W008``   the served Decision API answers an environment without a key
 ``django_flagship.W009``   a template backend loads the flag tags without the request processor
 =========================  ===========================================================
@@ -175,10 +176,13 @@ def _check_cache() -> list[CheckMessage]:
                 f"Use one of the configured caches ({known}), or add {alias!r} to CACHES.",
             )
         ]
+    timeout = _check_cache_timeout(alias, settings.CACHES[alias])
+    if timeout:
+        return timeout  # read from the settings: the backend's library may be absent here
     try:
         backend = caches.create_connection(alias)
-    except InvalidCacheBackendError:
-        return []  # Django reports broken CACHES itself
+    except (InvalidCacheBackendError, ImportError):
+        return []  # Django reports broken CACHES (or a missing client library) itself
     if type(backend).__name__ == "DummyCache":
         return [
             _warning(
@@ -189,6 +193,88 @@ def _check_cache() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+#: What to add to a network cache's OPTIONS so that a server that hangs costs a
+#: request a fraction of a second per cache call, by the backend's family.
+_TIMEOUT_OPTIONS = {
+    "django_redis": '"OPTIONS": {"SOCKET_TIMEOUT": 0.25, "SOCKET_CONNECT_TIMEOUT": 0.25}',
+    "redis": '"OPTIONS": {"socket_timeout": 0.25, "socket_connect_timeout": 0.25} '
+    "(or ?socket_timeout=0.25&socket_connect_timeout=0.25 in a django-environ CACHE_URL)",
+    "pylibmc": '"OPTIONS": {"behaviors": {"connect_timeout": 250, '
+    '"receive_timeout": 250000, "send_timeout": 250000}} (milliseconds, microseconds)',
+    "memcache": '"OPTIONS": {"timeout": 0.25, "connect_timeout": 0.25}',
+}
+#: The option naming the socket timeout, by family (keys compared in lower case).
+_TIMEOUT_NAMES = {
+    "django_redis": "socket_timeout",
+    "redis": "socket_timeout",
+    "memcache": "timeout",
+}
+_PYLIBMC_TIMEOUTS = {"receive_timeout", "send_timeout", "_poll_timeout"}
+
+
+def _cache_family(backend: str) -> str | None:
+    backend = backend.lower()
+    if "django_redis" in backend:
+        return "django_redis"
+    if "redis" in backend or "valkey" in backend:
+        return "redis"
+    if "pylibmc" in backend:
+        return "pylibmc"
+    if "memcached" in backend or "pymemcache" in backend:  # not "locmemcache"
+        return "memcache"
+    return None
+
+
+def _has_socket_timeout(family: str, options: Any) -> bool:
+    if not isinstance(options, dict):
+        return False
+    if family == "pylibmc":
+        behaviors = options.get("behaviors")
+        return isinstance(behaviors, dict) and any(
+            str(key) in _PYLIBMC_TIMEOUTS and _positive(value) for key, value in behaviors.items()
+        )
+    places = [options]
+    for name in ("CONNECTION_POOL_KWARGS", "connection_pool_kwargs"):
+        if isinstance(options.get(name), dict):
+            places.append(options[name])
+    wanted = _TIMEOUT_NAMES[family]
+    return any(
+        str(key).lower() == wanted and _positive(value)
+        for place in places
+        for key, value in place.items()
+    )
+
+
+def _positive(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and value > 0
+    )
+
+
+def _check_cache_timeout(alias: str, config: Any) -> list[CheckMessage]:
+    """A network cache without a socket timeout makes every request wait when it hangs."""
+    if not isinstance(config, dict):
+        return []
+    family = _cache_family(str(config.get("BACKEND", "")))
+    if family is None or _has_socket_timeout(family, config.get("OPTIONS")):
+        return []
+    return [
+        _warning(
+            7,
+            f"The cache {alias!r} holding the Flagship bucket has no socket timeout.",
+            "Requests read the bucket's version and the visitors' history there: a "
+            "server that stops answering (paused, overloaded, a dropped link) makes each "
+            "of them wait the client's default (5 s per call for redis-py, forever for "
+            "pymemcache). Bound it, for example with "
+            f"{_TIMEOUT_OPTIONS[family]} in CACHES[{alias!r}]; the flags are then served "
+            "from the last bucket the process holds.",
+        )
+    ]
 
 
 def _check_bucket_file() -> list[CheckMessage]:
