@@ -45,6 +45,7 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from .hits import Activation
@@ -390,10 +391,11 @@ class BackgroundTracker:
                 return False  # at shutdown the spool stays where it is, safe
             if self._replay_needed:
                 return True
-            if self._spool_due is None:
-                return False
-            # Coming out of an outage, the spool goes before the next batch.
-            return self._spool_due <= time.monotonic() or (before_batch and self._failures > 0)
+            if before_batch and self._failures > 0:
+                # Coming out of an outage, the spool goes before the next batch:
+                # this process's, and what others wrote during the outage.
+                return True
+            return self._spool_due is not None and self._spool_due <= time.monotonic()
 
     def _next_wait(self) -> float:
         with self._lock:
@@ -522,7 +524,10 @@ class BackgroundTracker:
                 # Checked with the requeue, so close() collects whatever is queued.
                 requeue = not self._closed
                 if requeue:
+                    # Back in the queue, no longer in flight: counted once in "pending".
                     self._unacknowledged.clear()
+                    self._in_flight = None
+                    self._in_flight_count = 0
                     self._queue.extendleft(reversed(list(zip(seqs, items, strict=True))))
                     overflow = max(0, len(self._queue) - self.max_queue)
                     for _ in range(overflow):
@@ -627,7 +632,8 @@ class BackgroundTracker:
         report = SpoolReport()
         if self.spool is None:
             return report
-        for claimed in self.spool.claim():
+        busy: list[Path] = []
+        for claimed in self.spool.claim(skipped=busy):
             left: list[Any] = []
             try:
                 report.files += 1
@@ -645,7 +651,7 @@ class BackgroundTracker:
                 claimed.release(left)
                 break
             claimed.done()
-        report.busy = len(self.spool.busy())
+        report.busy = len(busy)
         self._after_replay(report)
         if report.files:
             logger.info(

@@ -559,13 +559,14 @@ class Spool:
                 _close(fd)
         return found
 
-    def claim(self) -> Iterator[ClaimedFile]:
+    def claim(self, skipped: list[Path] | None = None) -> Iterator[ClaimedFile]:
         """Claim and load the files to send one by one, oldest first.
 
         Unclaimed files, claims whose reader is gone (taken over at once) and
         temporary files whose writer died (moved into place first) are read;
-        a file another live reader holds is skipped. The caller must end each
-        claim with :meth:`ClaimedFile.done` or :meth:`ClaimedFile.release`.
+        a file another live reader holds is skipped (and added to ``skipped``).
+        The caller must end each claim with :meth:`ClaimedFile.done` or
+        :meth:`ClaimedFile.release`.
         """
         try:
             if os.path.lexists(self.directory):
@@ -576,8 +577,10 @@ class Spool:
         self._recover()
         for path in self._files():
             claimed = self._take(path)
-            if claimed is not None:
+            if isinstance(claimed, ClaimedFile):
                 yield claimed
+            elif claimed == _BUSY and skipped is not None:
+                skipped.append(path)
 
     def reset_after_fork(self) -> None:
         """In a forked child: a new lock, and the parent's claims left to the parent.
@@ -605,7 +608,8 @@ class Spool:
         names.sort(key=lambda name: name[: -len(_CLAIMED)] if name.endswith(_CLAIMED) else name)
         return [self.directory / name for name in names]
 
-    def _take(self, path: Path) -> ClaimedFile | None:
+    def _take(self, path: Path) -> ClaimedFile | str | None:
+        """The claimed file, ``_BUSY`` when a live reader holds it, or None."""
         if path.name.endswith(_SUFFIX):
             claimed = path.with_name(path.name + _CLAIMED)
             try:
@@ -618,14 +622,14 @@ class Spool:
             state, fd = _lock(claimed)
             if state == _NO_LOCKS and not self._is_stale(fd):
                 _close(fd)
-                return None
+                return _BUSY
             if state in (_LOCKED, _NO_LOCKS):
                 logger.warning(
                     "Took over the Flagship spool file %s: the process sending it stopped",
                     _original_name(claimed),
                 )
         if state not in (_LOCKED, _NO_LOCKS):
-            return None
+            return state if state == _BUSY else None
         # The age of a claim is measured from now, not from the write.
         with contextlib.suppress(OSError):
             os.utime(claimed)

@@ -2,6 +2,7 @@ import collections
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ from .collector import Collector
 
 ENV = "env-hits"
 ROOT = Path(__file__).resolve().parents[2]
+#: Environment variables of the caller that could change how the example runs.
+_OWN_PREFIXES = ("FLAGSHIP_", "DJANGO_", "EXAMPLE_", "DATABASE_URL", "CACHE_URL")
 
 
 @pytest.fixture
@@ -75,6 +78,26 @@ def labels(collector):
     return collections.Counter(hit.get("el") for hit in collector.hits())
 
 
+def wait_until(predicate, timeout=5.0):
+    """Poll ``predicate`` until it holds (True) or ``timeout`` passes (False)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)  # polling work another thread finishes
+    return True
+
+
+def tally(received, sent):
+    """``sent`` (a list of labels) against ``received`` (a Counter of labels): the four counts."""
+    return {
+        "sent": len(sent),
+        "received": sum(1 for label in sent if received[label]),
+        "duplicated": sum(count - 1 for count in received.values() if count > 1),
+        "lost": sum(1 for label in sent if not received[label]),
+    }
+
+
 def run_python(code, timeout=30, **env):
     """Run ``code`` in a fresh interpreter with the project on its path."""
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **env}
@@ -86,3 +109,19 @@ def run_python(code, timeout=30, **env):
         env=environment,
         check=False,
     )
+
+
+def example_env(tmp_path, **extra):
+    """The caller's environment without its Flagship/Django settings, plus the example's."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OWN_PREFIXES)}
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "DJANGO_DEBUG": "true",  # a 500 then shows its traceback in the test's failure
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "CACHE_URL": f"filecache://{tmp_path / 'cache'}",
+            **extra,
+        }
+    )
+    return env

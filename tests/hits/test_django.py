@@ -335,6 +335,23 @@ def test_flush_hits_fails_when_the_collector_is_down(site, collector, tmp_path):
     assert len(spool.pending()) == 1
 
 
+def test_flush_hits_reports_a_file_another_process_is_sending(site, collector, tmp_path, capsys):
+    spool = Spool(tmp_path / "spool", env_id=ENV)
+    spool.write([event("theirs")])
+    spool.write([event("ours")])
+    held = next(Spool(spool.directory, env_id=ENV).claim())  # a live reader's claim
+    try:
+        call_command("flagship_flush_hits")
+    finally:
+        held.release(held.items)
+    out = capsys.readouterr().out
+    assert "Nothing to send" not in out
+    assert "Sent 1 spooled items from 1 file" in out
+    assert "1 spool file is being sent by another running process" in out
+    assert [h["el"] for h in collector.hits()] == ["ours"]
+    assert len(spool.pending()) == 1  # given back by its reader: the next run sends it
+
+
 def test_flush_hits_with_nothing_to_send(site, capsys, tmp_path):
     call_command("flagship_flush_hits", spool_dir=str(tmp_path / "empty"))
     assert "Nothing to send" in capsys.readouterr().out

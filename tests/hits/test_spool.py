@@ -97,19 +97,6 @@ def test_each_file_is_claimed_by_exactly_one_reader(spool):
     assert os.listdir(spool.directory) == []
 
 
-def test_a_claim_left_by_a_dead_process_is_released_later(tmp_path):
-    clock = [time.time()]
-    spool = Spool(tmp_path, env_id=ENV, stale_claim_after=60, clock=lambda: clock[0])
-    spool.write([event("orphan")])
-    abandoned = next(spool.claim())  # claimed, then never finished
-    assert spool.pending() == []
-    assert list(spool.claim()) == []  # too recent to take over
-    clock[0] += 61
-    [again] = list(spool.claim())
-    assert [item.payload["el"] for item in again.items] == ["orphan"]
-    assert again.path == abandoned.path
-
-
 def test_release_puts_back_only_what_is_left(spool):
     spool.write([event("a"), event("b"), event("c")])
     claimed = next(spool.claim())
