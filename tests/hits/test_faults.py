@@ -85,7 +85,9 @@ def test_what_was_acknowledged_before_the_deadline_is_not_spooled_again(
     collector.hang(after=1)  # the activations are answered, the hits' POST hangs
     assert not tracker.flush(0.2)
     assert collector.wait_for(lambda c: len(c.hung()) == 1, timeout=2)
+    started = time.monotonic()
     tracker.close()
+    assert time.monotonic() - started < 0.5 + 0.4
     assert tracker.stats()["sent"] == 10
     assert tracker.stats()["spooled"] == 25
 
@@ -190,10 +192,8 @@ def test_a_torn_temporary_file_is_set_aside_with_an_error(spool, caplog):
     assert "Set aside" in caplog.text
 
 
-@pytest.mark.skipif(spool_module.fcntl is None, reason="needs file locks")
 def test_a_temporary_file_being_written_is_left_alone(tmp_path):
-    import fcntl
-
+    fcntl = pytest.importorskip("fcntl", reason="file locks are POSIX")
     clock = [time.time()]
     spool = Spool(tmp_path, env_id=ENV, clock=lambda: clock[0])
     spool.write([event("placed")])
