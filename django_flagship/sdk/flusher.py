@@ -381,6 +381,8 @@ class BackgroundTracker:
                 logger.exception("Unexpected error in the Flagship hit thread")
                 with self._lock:
                     self._replay_needed = False
+                    if self._spool_due is not None:  # no loop on a failing replay
+                        self._spool_due = time.monotonic() + self.backoff_max
                     self._settled.notify_all()
                 if self._closed:
                     return
@@ -500,13 +502,18 @@ class BackgroundTracker:
     def _note_failure(self, error: DeliveryError | None) -> float:
         """Count a failed attempt and schedule the next one; returns the delay."""
         self._failures += 1
+        delay = self._backoff(self._failures, error)
+        self._retry_at = time.monotonic() + delay
+        return delay
+
+    def _backoff(self, failures: int, error: DeliveryError | None) -> float:
+        """The jittered delay after ``failures`` failures in a row (``Retry-After`` honoured)."""
         # The exponent is capped: past about 1,000 failures 2 ** n overflows a float.
-        exponent = min(self._failures - 1, 60)
+        exponent = min(failures - 1, 60)
         delay = min(self.backoff_max, self.backoff_base * 2.0**exponent)
         delay *= random.uniform(0.5, 1.0)
         if error is not None and error.retry_after is not None:
             delay = min(max(delay, error.retry_after), self.backoff_max)
-        self._retry_at = time.monotonic() + delay
         return delay
 
     def _take_all(self) -> list[Any]:
@@ -693,13 +700,7 @@ class BackgroundTracker:
             now = time.monotonic()
             if report.left:
                 self._spool_failures += 1
-                exponent = min(self._spool_failures - 1, 60)
-                delay = min(self.backoff_max, self.backoff_base * 2.0**exponent)
-                delay *= random.uniform(0.5, 1.0)
-                error = self._spool_error
-                if error is not None and error.retry_after is not None:
-                    delay = min(max(delay, error.retry_after), self.backoff_max)
-                self._spool_due = now + delay
+                self._spool_due = now + self._backoff(self._spool_failures, self._spool_error)
             elif report.busy:
                 # Another process is sending some files: look again later, in
                 # case it stops before it is done.
