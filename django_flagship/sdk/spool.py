@@ -168,8 +168,18 @@ def _lock(path: Path) -> tuple[str, int | None]:
     the file is no longer under this name (its owner finished or put it back
     between our open and our lock).
     """
+    cloexec = getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        # Read-write: where flock is emulated with byte-range locks (NFS), an
+        # exclusive lock needs a descriptor open for writing.
+        fd = os.open(path, os.O_RDWR | cloexec)
+    except PermissionError:
+        try:
+            fd = os.open(path, os.O_RDONLY | cloexec)
+        except FileNotFoundError:
+            return _GONE, None
+        except OSError:
+            return _BUSY, None
     except FileNotFoundError:
         return _GONE, None
     except OSError:
@@ -802,8 +812,13 @@ class Spool:
         malformed = 0
         for line in lines:
             parts = line.split()
-            if len(parts) == 2 and parts[0] in (b"a", b"h") and parts[1].isdigit():
-                kind, mark = parts[0].decode(), int(parts[1][:18])
+            if (
+                len(parts) == 2
+                and parts[0] in (b"a", b"h")
+                and parts[1].isdigit()
+                and len(parts[1]) <= 18
+            ):
+                kind, mark = parts[0].decode(), int(parts[1])
                 marks[kind] = max(marks.get(kind, 0), mark)
             else:
                 malformed += 1

@@ -227,3 +227,30 @@ def test_a_level_owned_by_another_user_is_refused(shared_tmp, caplog):
     with caplog.at_level(logging.ERROR, logger="django_flagship"):
         assert Spool(directory, env_id="env-x").write([event("one")]) == 0
     assert "belongs to uid 65534" in caplog.text
+
+
+def test_progress_is_kept_for_the_next_reader_and_bad_lines_are_ignored(tmp_path, caplog):
+    clock = [time.time()]
+    spool = Spool(tmp_path, env_id=ENV, clock=lambda: clock[0])
+    spool.write([Activation("v1", "vg", "var-0"), event("a"), Activation("v1", "vg", "var-1")])
+    clock[0] += 1
+    spool.write([event("b"), event("c")])
+    first, second = spool.claim()
+    hits = [item for item in first.items if not isinstance(item, Activation)]
+    first.settle(hits)  # the hit went; the activations did not
+    first.release([item for item in first.items if isinstance(item, Activation)])
+    second.settle(second.items[:1])
+    second.release(second.items[1:])
+    ack = spool.directory / (second.path.name.split(".")[0] + ".ack")
+    assert ack.read_text() == "h 1\n"
+    with ack.open("ab") as stream:  # damage: a huge number, a stranger, a cut line
+        stream.write(b"h 99999999999999999999999\nzz 1\nh 5")
+    with caplog.at_level(logging.WARNING, logger="django_flagship"):
+        again = list(spool.claim())
+    left = [[getattr(i, "variation_id", None) or i.payload["el"] for i in c.items] for c in again]
+    assert left == [["var-0", "var-1"], ["c"]]
+    assert [c.resumed for c in again] == [1, 1]
+    assert "Ignored 2 malformed lines" in caplog.text
+    for claimed in again:
+        claimed.done()
+    assert os.listdir(spool.directory) == []
