@@ -18,6 +18,7 @@ from django_flagship.sdk.spool import Spool
 from django_flagship.sdk.tracking import LogTracker, MemoryTracker
 from django_flagship.signals import SignalTracker, activation_tracked, hit_tracked
 
+from .collector import EVENTS_PATH
 from .conftest import ENV, event
 from .test_fields import BUCKET
 
@@ -350,6 +351,21 @@ def test_flush_hits_reports_a_file_another_process_is_sending(site, collector, t
     assert "1 spool file is being sent by another running process" in out
     assert [h["el"] for h in collector.hits()] == ["ours"]
     assert len(spool.pending()) == 1  # given back by its reader: the next run sends it
+
+
+def test_flush_hits_sends_the_served_decision_apis_spools_too(site, collector, tmp_path, capsys):
+    site.FLAGSHIP_DECISION_API_ENVIRONMENTS = {ENV: ["key-1"], "env-other": ["key-2"]}
+    Spool(tmp_path / "spool", env_id=ENV).write([event("site")])
+    served = tmp_path / "spool" / "environments"
+    Spool(served / ENV, env_id=ENV).write([event("served-own")])
+    Spool(served / "env-other", env_id="env-other").write([event("served-other")])
+    call_command("flagship_flush_hits")
+    out = capsys.readouterr().out
+    assert "Sent 1 spooled items from 1 file" in out
+    assert f"Served Decision API, environment {ENV!r}: Sent 1 spooled items" in out
+    assert "Served Decision API, environment 'env-other': Sent 1 spooled items" in out
+    sent = {(r.body["cid"], h["el"]) for r in collector.accepted(EVENTS_PATH) for h in r.body["h"]}
+    assert sent == {(ENV, "site"), (ENV, "served-own"), ("env-other", "served-other")}
 
 
 def test_flush_hits_with_nothing_to_send(site, capsys, tmp_path):
