@@ -10,7 +10,12 @@ from django_flagship.checks import check_deploy, check_settings
 @pytest.fixture
 def configured_env(settings):
     settings.FLAGSHIP_ENV_ID = "env"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache"}}
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "OPTIONS": {"socket_timeout": 0.25},  # without one, W007
+        }
+    }
     return settings
 
 
