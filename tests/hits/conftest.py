@@ -88,6 +88,11 @@ def wait_until(predicate, timeout=5.0):
     return True
 
 
+def all_once(count):
+    """The tally of ``count`` items that all arrived, each once."""
+    return {"sent": count, "received": count, "duplicated": 0, "lost": 0}
+
+
 def tally(received, sent):
     """``sent`` (a list of labels) against ``received`` (a Counter of labels): the four counts."""
     return {
@@ -125,3 +130,19 @@ def example_env(tmp_path, **extra):
         }
     )
     return env
+
+
+def online_example_env(tmp_path, collector, **extra):
+    """The example project online (bucketing file, no download), its hits to ``collector``."""
+    return example_env(
+        tmp_path,
+        FLAGSHIP_ENV_ID=ENV,
+        FLAGSHIP_API_KEY="example-test-key",
+        FLAGSHIP_MODE="BUCKETING",
+        FLAGSHIP_BUCKET_FILE=str(ROOT / "example_project" / "bucketing.json"),
+        FLAGSHIP_POLLING_INTERVAL="0",  # the file only: nothing is downloaded
+        FLAGSHIP_EVENTS_URL=collector.events_url,
+        FLAGSHIP_ACTIVATE_URL=collector.activate_url,
+        FLAGSHIP_HIT_SINK="collector",
+        **extra,
+    )

@@ -21,7 +21,17 @@ from django_flagship.sdk import spool as spool_module
 from django_flagship.sdk.spool import Spool
 
 from .collector import ACTIVATE_PATH, EVENTS_PATH
-from .conftest import ENV, ROOT, activation, event, example_env, labels, tally, wait_until
+from .conftest import (
+    ENV,
+    ROOT,
+    activation,
+    all_once,
+    event,
+    labels,
+    online_example_env,
+    tally,
+    wait_until,
+)
 
 EXAMPLE = ROOT / "example_project"
 
@@ -63,12 +73,7 @@ def test_close_returns_by_its_deadline_and_spools_the_batch_left_unanswered(
 
     collector.answer()
     assert make_tracker(spool=Spool(spool.directory, env_id=ENV)).flush(5)
-    assert tally(labels(collector), sent) == {
-        "sent": 30,
-        "received": 30,
-        "duplicated": 0,
-        "lost": 0,
-    }
+    assert tally(labels(collector), sent) == all_once(30)
     assert vaids(collector) == {f"var-{n}": 1 for n in range(10)}
     assert spool_names(spool) == []
 
@@ -118,12 +123,7 @@ def test_close_during_a_replay_to_a_hanging_collector_keeps_its_deadline_and_the
     assert successor.flush(5)
     sent = [*spooled, "live", "next"]
     assert collector.wait_for(lambda c: tally(labels(c), sent)["received"] == len(sent))
-    assert tally(labels(collector), sent) == {
-        "sent": 102,
-        "received": 102,
-        "duplicated": 0,
-        "lost": 0,
-    }
+    assert tally(labels(collector), sent) == all_once(102)
     assert wait_until(lambda: spool_names(spool) == [])
 
 
@@ -169,12 +169,7 @@ def test_a_write_a_crash_interrupted_is_recovered_by_the_next_start(
     with caplog.at_level(logging.WARNING, logger="django_flagship"):
         assert make_tracker(spool=Spool(spool.directory, env_id=ENV)).flush(5)
     sent = [f"crash{n}" for n in range(40)]
-    assert tally(labels(collector), sent) == {
-        "sent": 40,
-        "received": 40,
-        "duplicated": 0,
-        "lost": 0,
-    }
+    assert tally(labels(collector), sent) == all_once(40)
     assert "Recovered .writing-" in caplog.text
     assert spool_names(spool) == []
 
@@ -238,12 +233,7 @@ def test_a_replay_that_fails_half_way_is_resumed_by_the_next_success(
     assert collector.wait_for(lambda c: tally(labels(c), spooled)["received"] == 300, timeout=5), (
         tally(labels(collector), spooled)
     )
-    assert tally(labels(collector), spooled + live) == {
-        "sent": 305,
-        "received": 305,
-        "duplicated": 0,
-        "lost": 0,
-    }
+    assert tally(labels(collector), spooled + live) == all_once(305)
     assert spool_names(spool) == []
 
 
@@ -283,17 +273,8 @@ def test_an_idle_process_probes_with_backoff_not_in_a_loop(make_tracker, collect
 
 def flush_hits_command(collector, tmp_path, spool_dir):
     """``manage.py flagship_flush_hits`` of the example project, as a process of its own."""
-    env = example_env(
-        tmp_path,
-        FLAGSHIP_ENV_ID=ENV,
-        FLAGSHIP_API_KEY="example-test-key",
-        FLAGSHIP_BUCKET_FILE=str(EXAMPLE / "bucketing.json"),
-        FLAGSHIP_POLLING_INTERVAL="0",
-        FLAGSHIP_EVENTS_URL=collector.events_url,
-        FLAGSHIP_ACTIVATE_URL=collector.activate_url,
-        FLAGSHIP_HIT_SINK="collector",
-        FLAGSHIP_HIT_SPOOL_DIR=str(spool_dir),
-        FLAGSHIP_TIMEOUT="10",
+    env = online_example_env(
+        tmp_path, collector, FLAGSHIP_HIT_SPOOL_DIR=str(spool_dir), FLAGSHIP_TIMEOUT="10"
     )
     return subprocess.Popen(
         [sys.executable, str(EXAMPLE / "manage.py"), "flagship_flush_hits"],
@@ -332,12 +313,7 @@ def test_sigkill_during_a_replay_the_next_reader_takes_over_at_once_and_resends_
     assert time.monotonic() - started < 20  # not the five minutes of a stale claim
     assert "Sent 1400 spooled items from 1 file" in out
     assert "Skipped 600 items an interrupted earlier run had already sent" in out
-    assert tally(labels(collector), sent) == {
-        "sent": 1800,
-        "received": 1800,
-        "duplicated": 0,
-        "lost": 0,
-    }
+    assert tally(labels(collector), sent) == all_once(1800)
     assert vaids(collector) == {f"var-{n}": 1 for n in range(200)}
     assert spool_names(spool) == []
 
