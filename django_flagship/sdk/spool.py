@@ -69,11 +69,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
-    import fcntl
-except ImportError:  # not on Windows: claims then expire by age alone
-    fcntl = None  # type: ignore[assignment]
-
+from . import filelock
+from .filelock import BUSY as _BUSY
+from .filelock import LOCKED as _LOCKED
+from .filelock import NO_LOCKS as _NO_LOCKS
+from .filelock import close_quietly as _close
+from .filelock import try_lock as _lock
 from .hits import HIT_EXPIRATION_SECONDS, Activation
 from .tracking import TrackedHit
 
@@ -155,59 +156,6 @@ def _ack_path(path: Path) -> Path:
 
 def _kind(item: SpooledItem) -> str:
     return "a" if isinstance(item, Activation) else "h"
-
-
-_LOCKED, _BUSY, _GONE, _NO_LOCKS = "locked", "busy", "gone", "no locks"
-
-
-def _lock(path: Path) -> tuple[str, int | None]:
-    """Open ``path`` and take its exclusive lock without waiting.
-
-    Returns the state and, when ``_LOCKED`` or ``_NO_LOCKS``, the open
-    descriptor: ``_BUSY`` when a live process holds the lock, ``_GONE`` when
-    the file is no longer under this name (its owner finished or put it back
-    between our open and our lock).
-    """
-    cloexec = getattr(os, "O_CLOEXEC", 0)
-    try:
-        # Read-write: where flock is emulated with byte-range locks (NFS), an
-        # exclusive lock needs a descriptor open for writing.
-        fd = os.open(path, os.O_RDWR | cloexec)
-    except PermissionError:
-        try:
-            fd = os.open(path, os.O_RDONLY | cloexec)
-        except FileNotFoundError:
-            return _GONE, None
-        except OSError:
-            return _BUSY, None
-    except FileNotFoundError:
-        return _GONE, None
-    except OSError:
-        return _BUSY, None
-    if fcntl is None:
-        return _NO_LOCKS, fd
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return _BUSY, None
-    except OSError:  # ENOLCK and the like: a file system without locks
-        return _NO_LOCKS, fd
-    try:
-        held, named = os.fstat(fd), os.stat(path)
-        same = (held.st_ino, held.st_dev) == (named.st_ino, named.st_dev)
-    except FileNotFoundError:
-        same = False
-    if not same:
-        os.close(fd)
-        return _GONE, None
-    return _LOCKED, fd
-
-
-def _close(fd: int | None) -> None:
-    if fd is not None:
-        with contextlib.suppress(OSError):
-            os.close(fd)
 
 
 def default_spool_dir(env_id: str) -> Path:
@@ -514,11 +462,11 @@ class Spool:
                     dir=self.directory, prefix=_WRITING, suffix=_TMP
                 )
                 try:
-                    if fcntl is not None:
+                    if filelock.fcntl is not None:
                         # Held until the file is in place: a reader takes over
                         # only the temporary file of a writer that died.
                         with contextlib.suppress(OSError):
-                            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                            filelock.fcntl.flock(handle, filelock.LOCK_NOW)
                     with os.fdopen(handle, "wb") as stream:
                         stream.write(encoded)
                         stream.flush()

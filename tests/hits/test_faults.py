@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from django_flagship.sdk import spool as spool_module
+from django_flagship.sdk import filelock
 from django_flagship.sdk.spool import Spool
 
 from .collector import ACTIVATE_PATH, EVENTS_PATH
@@ -374,7 +374,7 @@ def test_a_claim_held_by_a_live_reader_is_not_taken_however_old(tmp_path):
 
 
 def test_without_file_locks_a_claim_is_taken_over_once_stale(tmp_path, monkeypatch):
-    monkeypatch.setattr(spool_module, "fcntl", None)
+    monkeypatch.setattr(filelock, "fcntl", None)
     clock = [time.time()]
     spool = Spool(tmp_path, env_id=ENV, stale_claim_after=60, clock=lambda: clock[0])
     spool.write([event("orphan")])
