@@ -307,7 +307,7 @@ def ranges_problem(ranges: Any) -> str | None:
     return None
 
 
-def _account_settings_problem(value: Any) -> str | None:
+def account_settings_problem(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -397,7 +397,7 @@ class _Reader:
             result["generatedAt"] = generated
         settings = _field(data, "accountSettings", "account_settings")
         if settings is not None:
-            self.problem("the file", _account_settings_problem(settings))
+            self.problem("the file", account_settings_problem(settings))
             result["accountSettings"] = settings
         campaigns = data.get("campaigns")
         if not isinstance(campaigns, list):

@@ -9,7 +9,8 @@ and ``changed_at``, moved in the same transaction as every change (see
 
 A nullable field left empty is a key the file leaves out (a variation without
 ``allocation``, a campaign without ``bucketRanges``), so that a file comes
-back from an import and an export as it was.
+back from an import and an export as it was (hence ``null=True`` on text
+fields: ``None`` is "no such key", ``""`` an empty string).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class BucketSettings(models.Model):
         help_text='For example {"enabledXPC": false, "enabled1V1T": false}. '
         "enabled1V1T: a visitor gets one ab campaign at most.",
     )
-    generated_at = models.CharField(
+    generated_at = models.CharField(  # noqa: DJ001
         "generatedAt",
         max_length=document.MAX_TEXT,
         null=True,
@@ -75,19 +76,19 @@ class BucketSettings(models.Model):
     def __str__(self) -> str:
         return "Bucketing file settings"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.pk = 1
+        self.changed_at = timezone.now()
+        super().save(*args, **kwargs)
+
     def clean(self) -> None:
-        _check(document._account_settings_problem(self.account_settings), "account_settings")
+        _check(document.account_settings_problem(self.account_settings), "account_settings")
 
     @classmethod
     def load(cls) -> BucketSettings:
         """The one row, created with its defaults when missing."""
         row, _created = cls.objects.get_or_create(pk=1)
         return row
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        self.pk = 1
-        self.changed_at = timezone.now()
-        super().save(*args, **kwargs)
 
 
 class Campaign(models.Model):
@@ -99,7 +100,7 @@ class Campaign(models.Model):
         validators=[_validate_id],
         help_text="Hits and activations carry it. Letters, digits, - and _.",
     )
-    name = models.CharField(max_length=document.MAX_TEXT, null=True, blank=True)
+    name = models.CharField(max_length=document.MAX_TEXT, null=True, blank=True)  # noqa: DJ001
     slug = models.CharField(
         max_length=document.MAX_TEXT,
         null=True,
@@ -107,7 +108,7 @@ class Campaign(models.Model):
         unique=True,
         help_text="Optional; flagship_flag finds its campaigns by slug (the flag key).",
     )
-    type = models.CharField(
+    type = models.CharField(  # noqa: DJ001
         max_length=32,
         null=True,
         blank=True,
@@ -156,7 +157,7 @@ class VariationGroup(models.Model):
         help_text="The hash of this id and the visitor id picks the variation: "
         "changing it moves visitors.",
     )
-    name = models.CharField(max_length=document.MAX_TEXT, null=True, blank=True)
+    name = models.CharField(max_length=document.MAX_TEXT, null=True, blank=True)  # noqa: DJ001
     position = models.IntegerField(
         default=0, help_text="The first variation group whose targeting matches is used."
     )
@@ -188,7 +189,7 @@ class Targeting(models.Model):
     value = models.JSONField(
         help_text='JSON: "gold", 18, true, ["fr", "de"]; a bare word is a string.'
     )
-    provider = models.CharField(
+    provider = models.CharField(  # noqa: DJ001
         max_length=document.MAX_TEXT,
         null=True,
         blank=True,
@@ -216,7 +217,7 @@ class Variation(models.Model):
         default=document.new_id,
         validators=[_validate_id],
     )
-    name = models.CharField(max_length=document.MAX_TEXT, null=True, blank=True)
+    name = models.CharField(max_length=document.MAX_TEXT, null=True, blank=True)  # noqa: DJ001
     reference = models.BooleanField(
         default=False, help_text="The original, the others are compared with it."
     )

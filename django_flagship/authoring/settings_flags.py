@@ -145,7 +145,7 @@ def _campaign(key: str, value: Any) -> dict[str, Any]:
 
 
 def settings_campaigns(flags: Any) -> list[dict[str, Any]]:
-    """The campaigns of ``FLAGSHIP_LOCAL_FLAGS``; :class:`.document.DocumentError` when malformed."""
+    """The campaigns of ``FLAGSHIP_LOCAL_FLAGS``; raises :class:`.document.DocumentError`."""
     problems = local_flags_problems(flags)
     if problems:
         raise document.DocumentError(problems)
