@@ -77,7 +77,7 @@ def import_document(data: Any, *, replace: bool = True, using: str = "default") 
     """
     doc = document.canonical(data)
     counts = [0, 0, 0, 0]
-    with transaction.atomic(using=using), signals.muted():
+    with transaction.atomic(using=using), signals.muted(using):
         if replace:
             Campaign.objects.using(using).all().delete()
             first = 0
@@ -95,53 +95,80 @@ def import_document(data: Any, *, replace: bool = True, using: str = "default") 
             row.account_settings = doc.get("accountSettings")
             row.save(using=using)
         for c_index, item in enumerate(doc["campaigns"]):
-            campaign = Campaign.objects.using(using).create(
-                campaign_id=item["id"],
-                name=item.get("name"),
-                slug=item.get("slug"),
-                type=item.get("type"),
-                bucket_ranges=item.get("bucketRanges"),
-                position=first + c_index,
-            )
-            counts[0] += 1
-            for g_index, group_item in enumerate(item["variationGroups"]):
-                group = VariationGroup.objects.using(using).create(
-                    campaign=campaign,
-                    group_id=group_item["id"],
-                    name=group_item.get("name"),
-                    position=g_index,
-                )
-                counts[1] += 1
-                targetings = [
-                    Targeting(
-                        variation_group=group,
-                        group=t_group,
-                        position=t_index,
-                        key=row_item["key"],
-                        operator=row_item["operator"],
-                        value=row_item["value"],
-                        provider=row_item.get("provider"),
-                    )
-                    for t_group, targeting_group in enumerate(
-                        group_item["targeting"]["targetingGroups"], start=1
-                    )
-                    for t_index, row_item in enumerate(targeting_group["targetings"])
-                ]
-                Targeting.objects.using(using).bulk_create(targetings)
-                counts[3] += len(targetings)
-                variations = [
-                    Variation(
-                        variation_group=group,
-                        variation_id=v["id"],
-                        name=v.get("name"),
-                        reference=v["reference"],
-                        allocation=v.get("allocation"),
-                        modification_type=v["modifications"]["type"],
-                        flags=v["modifications"]["value"],
-                        position=v_index,
-                    )
-                    for v_index, v in enumerate(group_item["variations"])
-                ]
-                Variation.objects.using(using).bulk_create(variations)
-                counts[2] += len(variations)
+            for index, count in enumerate(_create(item, first + c_index, using)):
+                counts[index] += count
     return ImportResult(*counts)
+
+
+def _create(item: dict[str, Any], position: int, using: str) -> tuple[int, int, int, int]:
+    """Rows for one campaign in canonical form: (campaigns, groups, variations, targetings)."""
+    counts = [1, 0, 0, 0]
+    campaign = Campaign.objects.using(using).create(
+        campaign_id=item["id"],
+        name=item.get("name"),
+        slug=item.get("slug"),
+        type=item.get("type"),
+        bucket_ranges=item.get("bucketRanges"),
+        position=position,
+    )
+    for g_index, group_item in enumerate(item["variationGroups"]):
+        group = VariationGroup.objects.using(using).create(
+            campaign=campaign,
+            group_id=group_item["id"],
+            name=group_item.get("name"),
+            position=g_index,
+        )
+        counts[1] += 1
+        targetings = [
+            Targeting(
+                variation_group=group,
+                group=t_group,
+                position=t_index,
+                key=row["key"],
+                operator=row["operator"],
+                value=row["value"],
+                provider=row.get("provider"),
+            )
+            for t_group, targeting_group in enumerate(
+                group_item["targeting"]["targetingGroups"], start=1
+            )
+            for t_index, row in enumerate(targeting_group["targetings"])
+        ]
+        Targeting.objects.using(using).bulk_create(targetings)
+        counts[3] += len(targetings)
+        variations = [
+            Variation(
+                variation_group=group,
+                variation_id=v["id"],
+                name=v.get("name"),
+                reference=v["reference"],
+                allocation=v.get("allocation"),
+                modification_type=v["modifications"]["type"],
+                flags=v["modifications"]["value"],
+                position=v_index,
+            )
+            for v_index, v in enumerate(group_item["variations"])
+        ]
+        Variation.objects.using(using).bulk_create(variations)
+        counts[2] += len(variations)
+    return counts[0], counts[1], counts[2], counts[3]
+
+
+def replace_campaign(old: Campaign | None, item: Any, *, using: str = "default") -> None:
+    """Write one campaign (file form) in place of ``old``, or after the others.
+
+    Checked as a one-campaign file, then against the other campaigns' ids and
+    slugs; raises :class:`.document.DocumentError`, having written nothing.
+    """
+    doc = document.canonical({"campaigns": [item]})
+    with transaction.atomic(using=using), signals.muted(using):
+        if old is not None:
+            position = old.position
+            old.delete()
+        else:
+            last = Campaign.objects.using(using).order_by("-position").first()
+            position = last.position + 1 if last else 0
+        problems = _taken(doc, using)
+        if problems:
+            raise document.DocumentError(problems)
+        _create(doc["campaigns"][0], position, using)
