@@ -178,4 +178,4 @@ def compile_document(local_flags: Any = None) -> Compiled:
         else:
             campaigns += authored
     data = {**head, "campaigns": campaigns}
-    return Compiled(document.canonical(data), changed_at)
+    return Compiled(document.canonical(data, reserved_ok=True), changed_at)

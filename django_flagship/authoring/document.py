@@ -80,6 +80,8 @@ ALL_USERS = "fs_all_users"
 VISITOR_ID_KEY = "fs_users"
 MAX_ID = 64
 MAX_TEXT = 255
+#: Ids of the campaigns of ``FLAGSHIP_LOCAL_FLAGS`` start with it; authored ids may not.
+RESERVED_PREFIX = "settings-"
 
 _ID = re.compile(r"[A-Za-z0-9_-]+")
 _ID_ALPHABET = "0123456789abcdefghijklmnopqrstuv"
@@ -157,7 +159,7 @@ def _kind(value: Any) -> str:
     return "object"
 
 
-def id_problem(value: Any, what: str = "id") -> str | None:
+def id_problem(value: Any, what: str = "id", *, reserved_ok: bool = False) -> str | None:
     if not isinstance(value, str) or not value:
         return f"{what} is required"
     if len(value) > MAX_ID or not _ID.fullmatch(value):
@@ -165,6 +167,8 @@ def id_problem(value: Any, what: str = "id") -> str | None:
             f"{what} {value!r} must be 1 to {MAX_ID} letters, digits, '-' or '_' "
             "(it is part of URLs and hits)"
         )
+    if value.startswith(RESERVED_PREFIX) and not reserved_ok:
+        return f"{what} {value!r}: ids starting with {RESERVED_PREFIX!r} are FLAGSHIP_LOCAL_FLAGS'"
     return None
 
 
@@ -344,7 +348,8 @@ def _label(kind: str, index: int, data: Any) -> str:
 class _Reader:
     """Walks a document once, collecting every problem with where it is."""
 
-    def __init__(self) -> None:
+    def __init__(self, reserved_ok: bool) -> None:
+        self.reserved_ok = reserved_ok
         self.problems: list[str] = []
         self.ids: dict[str, set[str]] = {"campaign": set(), "variation group": set()}
         self.variation_ids: set[str] = set()
@@ -356,7 +361,7 @@ class _Reader:
         return bool(message)
 
     def unique_id(self, where: str, kind: str, value: Any, seen: set[str]) -> None:
-        if self.problem(where, id_problem(value, f"the {kind} id")):
+        if self.problem(where, id_problem(value, f"the {kind} id", reserved_ok=self.reserved_ok)):
             return
         if value in seen:
             self.problem(where, f"the {kind} id {value!r} is used twice")
@@ -476,9 +481,8 @@ class _Reader:
         if not isinstance(variations, list) or not variations:
             self.problem(where, "a variation group needs a list of at least one variation")
             variations = []
-        seen: set[str] = set()
         result["variations"] = [
-            self.variation(item, f"{where}, {_label('variation', index, item)}", seen)
+            self.variation(item, f"{where}, {_label('variation', index, item)}", self.variation_ids)
             for index, item in enumerate(variations)
         ]
         for message in allocation_problems(
@@ -541,7 +545,7 @@ class _Reader:
         self.problem(
             where, _unknown(data, ("id", "name", "reference", "allocation", "modifications"))
         )
-        self.unique_id(where, "variation", data.get("id"), self.variation_ids)
+        self.unique_id(where, "variation", data.get("id"), seen)
         result: dict[str, Any] = {"id": data.get("id")}
         if data.get("name") is not None:
             self.problem(where, _text_problem(data["name"], "name"))
@@ -572,13 +576,14 @@ class _Reader:
         return result
 
 
-def canonical(data: Any) -> dict[str, Any]:
+def canonical(data: Any, *, reserved_ok: bool = False) -> dict[str, Any]:
     """``data`` checked and in the form the compiler writes; :class:`DocumentError` lists why not.
 
     Snake_case names are read as the engine reads them and written in
     camelCase; every other difference from the compiler's output is a problem.
+    ``reserved_ok`` lets ids of ``FLAGSHIP_LOCAL_FLAGS`` campaigns through.
     """
-    reader = _Reader()
+    reader = _Reader(reserved_ok)
     result = reader.document(data)
     if reader.problems:
         raise DocumentError(reader.problems)

@@ -187,7 +187,7 @@ class Targeting(models.Model):
         max_length=40, choices=[(name, name) for name in document.OPERATORS], default="EQUALS"
     )
     value = models.JSONField(
-        help_text='JSON: "gold", 18, true, ["fr", "de"]; a bare word is a string.'
+        blank=True, help_text='JSON: "gold", 18, true, ["fr", "de"]; a bare word is a string.'
     )
     provider = models.CharField(  # noqa: DJ001
         max_length=document.MAX_TEXT,
