@@ -192,7 +192,8 @@ def test_settings_flags_compile_to_campaigns_the_engine_reads_without_complaint(
     bucket = Bucket.parse(data, on_error=errors.append)
     assert errors == []
     assert [c["type"] for c in campaigns] == ["toggle", "ab", "toggle"]
-    assert campaigns[2]["id"].startswith("settings-") and "!" not in campaigns[2]["id"]
+    assert campaigns[2]["id"].startswith("settings-")
+    assert "!" not in campaigns[2]["id"]
     values = {bucket.decide(f"visitor-{n}", {})[1].flags["btn_color"] for n in range(200)}
     assert values == {"red", "blue"}
     assert all(bucket.decide(f"v{n}", {})[0].flags == {"vip_feature": False} for n in range(20))

@@ -119,7 +119,8 @@ def test_append_adds_after_the_existing_campaigns():
     extra = {"campaigns": [read(REPO_FILES[0])["campaigns"][0]]}
     import_document(extra, replace=False)
     ids = [c["id"] for c in export_document()["campaigns"]]
-    assert ids[-1] == extra["campaigns"][0]["id"] and len(ids) == 6
+    assert ids[-1] == extra["campaigns"][0]["id"]
+    assert len(ids) == 6
 
 
 def test_the_import_command_reports_every_problem_and_exits_non_zero(tmp_path):
@@ -129,7 +130,8 @@ def test_the_import_command_reports_every_problem_and_exits_non_zero(tmp_path):
         call_command("flagship_campaigns", "import", str(path))
     message = str(caught.value)
     assert message.startswith(f"Nothing was imported; 2 problem(s) in '{path}'")
-    assert "unknown fields: x" in message and "'a b' must be 1 to 64" in message
+    assert "unknown fields: x" in message
+    assert "'a b' must be 1 to 64" in message
     assert counts() == (0, 0, 0, 0)
 
 
@@ -148,7 +150,7 @@ def test_the_import_command_refuses_what_is_not_json(tmp_path, text, expected):
 
 
 def test_the_import_command_names_a_missing_file(tmp_path):
-    with pytest.raises(CommandError, match="Cannot read .*No such file"):
+    with pytest.raises(CommandError, match=r"Cannot read .*No such file"):
         call_command("flagship_campaigns", "import", str(tmp_path / "none.json"))
 
 
@@ -185,7 +187,8 @@ def test_export_for_flagship_writes_the_file_and_the_plain_list(tmp_path):
     text = (tmp_path / "campaigns.txt").read_text()
     assert "1. Buy button test" in text
     assert "targeting: (context key 'isVip' is true)" in text
-    assert "- Green, Add to basket: 33%" in text and 'btnColor = "#17804a"' in text
+    assert "- Green, Add to basket: 33%" in text
+    assert 'btnColor = "#17804a"' in text
     assert "traffic: 50% ([0, 50))" in text
     assert "No equivalent in the platform" in text
     assert "Disabled campaigns, not listed above: Gift cards early access." in text
