@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from django.db import transaction
@@ -41,12 +42,16 @@ def muted(using: str = "default") -> Iterator[None]:
 
 
 def _schedule_publish(using: str) -> None:
-    connection = transaction.get_connection(using)
-    if connection.in_atomic_block and any(
-        entry[1] is source.publish for entry in getattr(connection, "run_on_commit", ())
-    ):
-        return
-    transaction.on_commit(source.publish, using=using)
+    # Each change queues a callback; only the thread's last one publishes, so
+    # a transaction of many rows compiles once. A rolled-back transaction's
+    # callbacks are dropped, and the next transaction queues newer ones.
+    _state.token = token = getattr(_state, "token", 0) + 1
+    transaction.on_commit(partial(_publish_if_last, token), using=using)
+
+
+def _publish_if_last(token: int) -> None:
+    if getattr(_state, "token", 0) == token:
+        source.publish()
 
 
 def touch(using: str = "default") -> None:

@@ -2,9 +2,10 @@
 
 import django.db.models.deletion
 import django.utils.timezone
+from django.db import migrations, models
+
 import django_flagship.authoring.document
 import django_flagship.authoring.models
-from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
