@@ -60,6 +60,8 @@ class StrictJSONField(forms.CharField):
             raise ValidationError(f"not JSON: {exc}") from None
 
     def has_changed(self, initial: Any, data: Any) -> bool:
+        if initial is None and not (data or "").strip():
+            return False  # an extra form left empty
         try:
             return json.dumps(self.to_python(data)) != json.dumps(initial)
         except ValidationError:
