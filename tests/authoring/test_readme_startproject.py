@@ -63,9 +63,7 @@ def shell(line, cwd, env):
 @pytest.fixture
 def new_user_env():
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("FLAGSHIP_", "DJANGO_", "PYTEST_"))
+        k: v for k, v in os.environ.items() if not k.startswith(("FLAGSHIP_", "DJANGO_", "PYTEST_"))
     }
     env["PYTHONPATH"] = str(ROOT)
     return env
