@@ -258,3 +258,33 @@ def test_a_bad_source_setting_runs_as_the_default(settings):
     settings.FLAGSHIP_BUCKET_SOURCE = 3
     flagship_client.reset()
     assert get_store() is None  # nothing configured: defaults, never an exception
+
+
+@pytest.mark.django_db
+def test_the_debug_toolbar_report_shows_the_authored_bucket(local, rf, monkeypatch):
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+    from django.http import HttpResponse
+
+    from django_flagship import flags as flags_module
+    from django_flagship.contrib._debug_report import request_report
+    from django_flagship.middleware import FlagshipMiddleware
+
+    monkeypatch.setattr(flags_module, "_recording", True)
+    call_command("flagship_flag", "create", "vip_feature", stdout=StringIO())
+
+    def view(request):
+        request.flags.get("vip_feature", False)
+        return HttpResponse("ok")
+
+    request = rf.get("/")
+    SessionMiddleware(AuthenticationMiddleware(FlagshipMiddleware(view)))(request)
+    report = request_report(request)
+    store = get_store()
+    assert report["bucket"]["version"] == store.version
+    assert report["bucket"]["last_modified"] == store.last_modified
+    (row,) = report["reads"]
+    assert row["key"] == "vip_feature"
+    assert row["value"] == "true"
+    assert row["campaign_name"] == "vip_feature"
+    assert row["variation_group_name"] == "Everyone"
