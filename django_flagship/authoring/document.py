@@ -80,6 +80,9 @@ ALL_USERS = "fs_all_users"
 VISITOR_ID_KEY = "fs_users"
 MAX_ID = 64
 MAX_TEXT = 255
+#: Nesting of one flag value; the whole document then stays within the 64
+#: levels a bucketing file may have.
+MAX_VALUE_DEPTH = 32
 #: Ids of the campaigns of ``FLAGSHIP_LOCAL_FLAGS`` start with it; authored ids may not.
 RESERVED_PREFIX = "settings-"
 
@@ -275,10 +278,26 @@ def allocation_problems(variations: list[tuple[Any, Any]]) -> list[str]:
     return problems
 
 
+def _depth(value: Any) -> int:
+    """Levels of nesting, without recursion (a hostile value may be very deep)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > MAX_VALUE_DEPTH + 1:
+                break
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
 def flags_problem(flags: Any) -> str | None:
     """Why a variation's flags (``modifications.value``) cannot be used."""
     if not isinstance(flags, dict):
         return f"the flags must be a JSON object, not {_kind(flags)}"
+    if _depth(flags) > MAX_VALUE_DEPTH + 1:
+        return f"a flag value is nested more than {MAX_VALUE_DEPTH} levels deep"
     for key in flags:
         if not isinstance(key, str) or not key.strip():
             return "a flag key must be a non-empty string"

@@ -24,7 +24,6 @@ import threading
 import time
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, connections
 from django.utils import timezone
 from django.utils.http import http_date, parse_http_date_safe
@@ -33,7 +32,7 @@ from ..conf import conf
 from ..sdk.bucket_source import Download
 from ..sdk.bucketing import BucketError
 from .compiler import compile_document
-from .document import DocumentError
+from .document import DocumentError, dumps
 
 __all__ = ["SOURCES", "fetch", "is_local", "last_modified_for", "publish"]
 
@@ -41,6 +40,8 @@ logger = logging.getLogger("django_flagship")
 
 #: The values ``FLAGSHIP_BUCKET_SOURCE`` takes.
 SOURCES = ("cdn", "local")
+#: The largest document compiled: what a downloaded bucketing file may weigh.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 
 _lock = threading.Lock()
 
@@ -89,6 +90,12 @@ def fetch(last_modified: str | None) -> Download:
             connection = connections[alias]
             if not connection.in_atomic_block:
                 connection.close()
+    size = len(dumps(compiled.data).encode("utf-8"))
+    if size > MAX_DOCUMENT_BYTES:
+        raise BucketError(
+            f"the local campaigns compile to {size:,} bytes, more than the "
+            f"{MAX_DOCUMENT_BYTES:,} a bucketing file may have"
+        )
     return Download(
         modified=True,
         data=compiled.data,
@@ -117,7 +124,3 @@ def publish() -> None:
         return
     if result.updated:
         logger.info("Flagship: published the authored campaigns: %s", result.summary())
-
-
-def debug_setting() -> bool:
-    return bool(getattr(settings, "DEBUG", False))

@@ -229,3 +229,11 @@ def test_parse_value_types_what_a_person_types():
     assert document.parse_value('["fr", "de"]') == ["fr", "de"]
     assert document.parse_value('"123"') == "123"
     assert document.parse_value("") == ""
+
+
+def test_a_flag_value_nested_too_deep_is_refused():
+    value = "leaf"
+    for _ in range(document.MAX_VALUE_DEPTH):
+        value = [value]
+    assert document.flags_problem({"f": value}) is None
+    assert "nested more than 32 levels" in document.flags_problem({"f": [value]})

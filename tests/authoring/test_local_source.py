@@ -288,3 +288,13 @@ def test_the_debug_toolbar_report_shows_the_authored_bucket(local, rf, monkeypat
     assert row["value"] == "true"
     assert row["campaign_name"] == "vip_feature"
     assert row["variation_group_name"] == "Everyone"
+
+
+@pytest.mark.django_db
+def test_a_document_too_large_keeps_the_bucket_in_use(local, monkeypatch):
+    import_document(read(EXAMPLE))
+    bucket = get_bucket()
+    monkeypatch.setattr(source, "MAX_DOCUMENT_BYTES", 1000)
+    with pytest.raises(BucketError, match=r"compile to [\d,]+ bytes, more than the 1,000"):
+        get_store().refresh(force=True)
+    assert get_bucket() is bucket
