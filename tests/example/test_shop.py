@@ -214,6 +214,7 @@ def test_flagship_page_form_refuses_bad_values(client):
     assert b"errorlist" in response.content
 
 
+@pytest.mark.parametrize("shop_source", ["file"], indirect=True)  # no flag involved
 def test_create_demo_users_is_idempotent():
     outputs = []
     for _ in range(2):
