@@ -32,6 +32,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..sdk.targeting import OPERATORS as ENGINE_OPERATORS
 from ..sdk.targeting import parse_semver
 
 __all__ = [
@@ -51,27 +52,8 @@ __all__ = [
     "targeting_problem",
 ]
 
-#: Operators in the order the admin lists them.
-OPERATORS = (
-    "EQUALS",
-    "NOT_EQUALS",
-    "CONTAINS",
-    "NOT_CONTAINS",
-    "STARTS_WITH",
-    "ENDS_WITH",
-    "GREATER_THAN",
-    "GREATER_THAN_OR_EQUALS",
-    "LOWER_THAN",
-    "LOWER_THAN_OR_EQUALS",
-    "EXISTS",
-    "NOT_EXISTS",
-    "SEMVER_EQUALS",
-    "SEMVER_NOT_EQUALS",
-    "SEMVER_GREATER_THAN",
-    "SEMVER_GREATER_THAN_OR_EQUALS",
-    "SEMVER_LOWER_THAN",
-    "SEMVER_LOWER_THAN_OR_EQUALS",
-)
+#: The engine's operators, in the order the admin lists them.
+OPERATORS = tuple(sorted(ENGINE_OPERATORS))
 MODIFICATION_TYPES = ("FLAG", "JSON", "TEXT", "IMAGE", "HTML", "REDIRECT", "TURING_ENGINE")
 #: The campaign types Flagship writes; another non-empty word is kept as given.
 CAMPAIGN_TYPES = ("ab", "toggle", "perso", "deployment")
