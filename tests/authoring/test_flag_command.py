@@ -178,3 +178,11 @@ def test_an_unmigrated_database_is_named(local, monkeypatch):
     monkeypatch.setattr(Campaign.objects, "filter", broken)
     with pytest.raises(CommandError, match=r"Has 'manage\.py migrate' run"):
         run("create", "x")
+
+
+def test_a_change_says_when_the_site_does_not_decide_from_it(settings):
+    settings.FLAGSHIP_BUCKET_SOURCE = "cdn"
+    err = StringIO()
+    call_command("flagship_flag", "create", "x", stdout=StringIO(), stderr=err)
+    assert 'FLAGSHIP_BUCKET_SOURCE is not "local"' in err.getvalue()
+    assert Campaign.objects.filter(slug="x").exists()

@@ -27,6 +27,7 @@ from ... import document
 from ...compiler import campaign_document
 from ...flags import TYPES, FlagSpec, coerce, parse_target
 from ...models import Campaign
+from ...source import is_local
 from ...transfer import replace_campaign
 
 __all__ = ["Command"]
@@ -85,6 +86,11 @@ class Command(BaseCommand):
             actions.add_parser(name, help=text).add_argument("key")
 
     def handle(self, *args: Any, action: str, **options: Any) -> None:
+        if action not in ("list", "show") and not is_local():
+            self.stderr.write(
+                'Note: FLAGSHIP_BUCKET_SOURCE is not "local": the site does not decide from '
+                "the flags authored here."
+            )
         try:
             getattr(self, f"_{action}")(**options)
         except DatabaseError as exc:
