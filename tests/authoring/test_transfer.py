@@ -7,6 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from benchmarks.official import agreeing_bucket, random_visitor_id
+from django_flagship.authoring import document
 from django_flagship.authoring.document import DocumentError
 from django_flagship.authoring.models import Campaign, Targeting, Variation, VariationGroup
 from django_flagship.authoring.transfer import export_document, import_document
@@ -197,3 +198,88 @@ def test_export_for_flagship_writes_the_file_and_the_plain_list(tmp_path):
 def test_export_for_flagship_needs_a_directory(tmp_path):
     with pytest.raises(CommandError, match="is not a directory"):
         call_command("flagship_campaigns", "export-flagship", str(tmp_path / "nope"))
+
+
+VALUES = {
+    "EQUALS": ["gold", 18, 2.5, True, ["fr", "de"], [1, 2], []],
+    "NOT_EQUALS": ["free", 0, False, ["bot"]],
+    "CONTAINS": ["ol", ["a", "b"]],
+    "NOT_CONTAINS": ["x"],
+    "STARTS_WITH": ["go"],
+    "ENDS_WITH": ["ld"],
+    "GREATER_THAN": [17, "m"],
+    "LOWER_THAN_OR_EQUALS": [99.5],
+    "EXISTS": [True, False],
+    "NOT_EXISTS": [True],
+    "SEMVER_GREATER_THAN_OR_EQUALS": ["1.4.0", "v2"],
+}
+
+RANGES = [[], [{"r": [0, 100]}], [{"r": [0, 25.5]}, {"r": [50, 75]}]]
+FLAG_VALUES = [None, 1, 1.0, "x", [1, {"a": None}], {}]
+
+
+def wide_document(rng):
+    """A random file in the compiler's form, optional keys present or not."""
+
+    def maybe(data, key, value):
+        if rng.random() < 0.5:
+            data[key] = value
+
+    ids = iter(range(10_000))
+    doc = {"panic": rng.random() < 0.1}
+    maybe(doc, "visitorConsolidation", rng.random() < 0.5)
+    maybe(doc, "generatedAt", "2026-01-01T00:00:00Z")
+    maybe(doc, "accountSettings", {"enabledXPC": False, "enabled1V1T": rng.random() < 0.5})
+    campaigns = []
+    for _ in range(rng.randint(0, 6)):
+        campaign = {"id": f"c{next(ids)}"}
+        maybe(campaign, "name", rng.choice(["Checkout", "", "ünïcödé"]))
+        campaign["slug"] = rng.choice([None, f"slug-{next(ids)}"])
+        maybe(campaign, "type", rng.choice(["ab", "toggle", "perso", "deployment"]))
+        maybe(campaign, "bucketRanges", rng.choice(RANGES))
+        groups = []
+        for _ in range(rng.randint(0, 3)):
+            group = {"id": f"g{next(ids)}"}
+            maybe(group, "name", "Group")
+            targeting_groups = []
+            for _ in range(rng.randint(1, 3)):
+                targetings = []
+                for _ in range(rng.randint(1, 3)):
+                    operator = rng.choice(sorted(VALUES))
+                    row = {"key": rng.choice(["plan", "age", "fs_users"]), "operator": operator}
+                    row["value"] = rng.choice(VALUES[operator])
+                    if row["key"] == "fs_users" and document.targeting_problem(**row):
+                        row["key"] = "plan"
+                    if document.targeting_problem(**row):
+                        row = {"key": "fs_all_users", "operator": "EQUALS", "value": ""}
+                    if rng.random() < 0.1:
+                        row["provider"] = "crm"
+                    targetings.append(row)
+                targeting_groups.append({"targetings": targetings})
+            group["targeting"] = {"targetingGroups": targeting_groups}
+            variations = []
+            left = 100
+            for index in range(rng.randint(1, 4)):
+                variation = {"id": f"v{next(ids)}"}
+                maybe(variation, "name", f"Variation {index}")
+                variation["reference"] = index == 0 and rng.random() < 0.5
+                if rng.random() < 0.8:
+                    variation["allocation"] = share = rng.randint(0, left)
+                    left -= share
+                kind = rng.choice(["FLAG", "FLAG", "JSON", "TEXT"])
+                flags = {f"k{n}": rng.choice(FLAG_VALUES) for n in range(rng.randint(0, 3))}
+                variation["modifications"] = {"type": kind, "value": flags}
+                variations.append(variation)
+            group["variations"] = variations
+            groups.append(group)
+        campaign["variationGroups"] = groups
+        campaigns.append(campaign)
+    doc["campaigns"] = campaigns
+    return doc
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_wide_generated_files_come_back_byte_for_byte(seed):
+    data = wide_document(random.Random(seed))
+    import_document(data)
+    assert json.dumps(export_document()) == json.dumps(data)
