@@ -34,3 +34,5 @@ def local(settings):
         cache.clear()
     yield settings
     client.reset()
+    for cache in caches.all():  # no authored bucket left for the next test to find
+        cache.clear()
