@@ -363,9 +363,17 @@ def _guard_network() -> None:
 class OfficialSDK:
     """``flagship==3.0.1`` in BUCKETING mode, fully offline (see the module docstring)."""
 
-    def __init__(self, bucketing: Mapping[str, Any], env_id: str = "crosscheck") -> None:
+    def __init__(
+        self,
+        bucketing: Mapping[str, Any] | None,
+        env_id: str = "crosscheck",
+        *,
+        bucketing_url: str | None = None,
+    ) -> None:
+        """``bucketing_url`` (with ``{}`` for the env id): a real server to fetch the file from."""
         self.bucketing = bucketing
         self.env_id = env_id
+        self.bucketing_url = bucketing_url
         self._cwd: str | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._mock: Any = None
@@ -386,12 +394,18 @@ class OfficialSDK:
         self._mock.start()
         _NetworkGuard.open_harnesses += 1
         try:
-            self._mock.add(
-                responses.GET,
-                f"https://cdn.flagship.io/{self.env_id}/bucketing.json",
-                json=self.bucketing,
-                headers={"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"},
-            )
+            if self.bucketing_url is not None:
+                import flagship.http_helper
+
+                flagship.http_helper.URL_BUCKETING = self.bucketing_url
+                self._mock.add_passthru(self.bucketing_url.format(self.env_id))
+            else:
+                self._mock.add(
+                    responses.GET,
+                    f"https://cdn.flagship.io/{self.env_id}/bucketing.json",
+                    json=self.bucketing,
+                    headers={"Last-Modified": "Wed, 21 Oct 2015 07:28:00 GMT"},
+                )
             self._mock.add(responses.POST, "https://events.flagship.io/", status=200)
             self._mock.add(responses.POST, "https://decision.flagship.io/v2/activate", status=204)
             config = Bucketing(
@@ -419,6 +433,11 @@ class OfficialSDK:
         try:
             Flagship.stop()
         finally:
+            if self.bucketing_url is not None:
+                import flagship.constants
+                import flagship.http_helper
+
+                flagship.http_helper.URL_BUCKETING = flagship.constants.URL_BUCKETING
             if self._mock is not None:
                 _NetworkGuard.open_harnesses -= 1
                 self._mock.stop()
@@ -430,6 +449,15 @@ class OfficialSDK:
             if self._tmp is not None:
                 self._tmp.cleanup()
                 self._tmp = None
+
+    @staticmethod
+    def poll() -> Any:
+        """One more conditional GET of the file, as the SDK's polling thread does; the manager."""
+        from flagship import Flagship
+
+        manager = Flagship._Flagship__get_instance().configuration_manager.decision_manager
+        manager.update_bucketing_file()
+        return manager
 
     def visitor(self, visitor_id: str, context: Mapping[str, Any]) -> Any:
         """A new official visitor (created outside any timing)."""

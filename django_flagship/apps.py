@@ -14,9 +14,11 @@ class FlagshipConfig(AppConfig):
         # Importing them connects the client's setting_changed receiver and
         # the login continuity's user_logged_in receiver.
         from . import client, continuity  # noqa: F401
+        from .authoring.checks import check_local_source
         from .checks import check_deploy, check_middleware, check_settings, check_templates
 
         checks.register(check_settings)
+        checks.register(check_local_source)
         checks.register(check_middleware)
         checks.register(check_templates, checks.Tags.templates)
         checks.register(check_deploy, deploy=True)

@@ -14,6 +14,10 @@ lock key that lives for one polling interval. ``If-Modified-Since`` comes from
 the cached entry, so a 304 is the usual answer. A download or a cached entry
 that does not parse never replaces the bucket in use, and an unreachable cache
 leaves each process with its last good bucket.
+
+With ``fetch`` the document comes from that function instead of ``url``
+(the campaigns authored in Django, :mod:`.authoring.source`); everything
+else, the entry, the pointer, the lock and the polling, stays as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.dispatch import Signal
 
-from .sdk.bucket_source import download_bucketing_file, load_bucketing_file
+from .sdk.bucket_source import Download, download_bucketing_file, load_bucketing_file
 from .sdk.bucketing import Bucket, BucketError
 from .sdk.http import make_session
 
@@ -109,8 +113,11 @@ class BucketStore:
         polling_interval: float = 60.0,
         check_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
+        fetch: Callable[[str | None], Download] | None = None,
     ) -> None:
         self._cache = cache
+        #: ``fetch(last_modified)`` in place of downloading ``url``.
+        self.fetch = fetch
         self.entry_key = f"{namespace}:bucket"
         self.pointer_key = f"{namespace}:bucket-version"
         self.lock_key = f"{namespace}:bucket-lock"
@@ -277,6 +284,14 @@ class BucketStore:
 
     def _seed(self) -> None:
         """The cache is empty: seed it from ``FLAGSHIP_BUCKET_FILE`` when there is one."""
+        if self.fetch is not None:
+            # A local document costs no download: make it now rather than
+            # serve defaults until the poller has.
+            try:
+                self.refresh()
+            except BucketError as exc:
+                logger.error("Flagship: %s", exc)
+            return
         if not self.bucket_file:
             return
         try:
@@ -350,7 +365,7 @@ class BucketStore:
         must be reachable. The cached bucket is replaced only by a file that
         parses.
         """
-        if not self.url:
+        if not self.url and self.fetch is None:
             raise BucketError("no bucketing URL: FLAGSHIP_ENV_ID is not set")
         cache_ok = True
         if not force:
@@ -378,11 +393,14 @@ class BucketStore:
             # A reachable but empty cache (flushed, evicted) must be filled again:
             # ask for the whole file, or a 304 would leave every process without it.
             last_modified = None if cache_ok else self.last_modified
-        if self._session is None:
-            self._session = make_session(pool_size=2)
-        download = download_bucketing_file(
-            self._session, self.url, timeout=self.timeout, last_modified=last_modified
-        )
+        if self.fetch is not None:
+            download = self.fetch(last_modified)
+        else:
+            if self._session is None:
+                self._session = make_session(pool_size=2)
+            download = download_bucketing_file(
+                self._session, self.url or "", timeout=self.timeout, last_modified=last_modified
+            )
         if not download.modified:
             if entry is not None and self._bucket is None:
                 self._install_entry(entry)
@@ -442,7 +460,7 @@ class BucketStore:
     # -- the polling thread ----------------------------------------------------
 
     def _ensure_poller(self) -> None:
-        if not self.url or self._stop.is_set():
+        if not (self.url or self.fetch) or self._stop.is_set():
             return
         if self._thread is not None and self._thread.is_alive():
             return

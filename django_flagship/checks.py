@@ -52,6 +52,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.template.backends.django import DjangoTemplates
 from django.utils.module_loading import import_string
 
+from .authoring.source import is_local
 from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
 from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
@@ -151,7 +152,7 @@ def _check_mode() -> list[CheckMessage]:
                     "or a bucket file.",
                 )
             ]
-    elif env_id or conf.bucket_file:
+    elif env_id or conf.bucket_file or is_local():
         return []
     return [
         _warning(

@@ -205,7 +205,14 @@ def is_configured() -> bool:
     env_id = conf.env_id
     if isinstance(env_id, str) and env_id.strip():
         return True
-    return bool(conf.bucket_file)
+    return bool(conf.bucket_file) or _local_fetch() is not None
+
+
+def _local_fetch() -> Callable[[str | None], Any] | None:
+    """The local source's fetch with ``FLAGSHIP_BUCKET_SOURCE = "local"``, else ``None``."""
+    from .authoring.source import fetch, is_local
+
+    return fetch if is_local() else None
 
 
 def build_config() -> Config | None:
@@ -223,7 +230,7 @@ def build_config() -> Config | None:
                 "DECISION_API mode needs FLAGSHIP_ENV_ID and FLAGSHIP_API_KEY"
             )
         return None
-    if mode is Mode.BUCKETING and not (env_id or bucket_file):
+    if mode is Mode.BUCKETING and not (env_id or bucket_file or _local_fetch()):
         return None
     try:
         return Config(
@@ -327,11 +334,13 @@ def _build_runtime() -> Runtime:
     if config is None:
         log_setup(None, placeholder_env=LOCAL_ENV_ID)
         return _unconfigured_runtime(common)
+    local = _local_fetch()
     store = BucketStore(
         lambda alias=common["cache_alias"]: caches[alias],
         namespace=common["namespace"],
-        url=config.resolved_bucketing_url if config.env_id != LOCAL_ENV_ID else None,
-        bucket_file=config.bucket_file,
+        url=config.resolved_bucketing_url if config.env_id != LOCAL_ENV_ID and not local else None,
+        bucket_file=None if local else config.bucket_file,
+        fetch=local,
         timeout=config.timeout,
         polling_interval=config.polling_interval,
         check_interval=_number(

@@ -11,6 +11,10 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_API_KEY``                ``""``                  API key (DECISION_API mode)
 ``FLAGSHIP_MODE``                   ``"BUCKETING"``         ``"BUCKETING"`` or ``"DECISION_API"``
 ``FLAGSHIP_BUCKET_FILE``            ``None``                local bucketing file seeding the cache
+``FLAGSHIP_BUCKET_SOURCE``          ``"cdn"``               ``"cdn"`` (download) or ``"local"``
+                                                            (campaigns authored in Django)
+``FLAGSHIP_LOCAL_FLAGS``            ``None``                ``{key: value or {value: percent}}``,
+                                                            flags of the local source
 ``FLAGSHIP_TIMEOUT``                ``2.0``                 seconds for any Flagship HTTP call
 ``FLAGSHIP_POLLING_INTERVAL``       ``60.0``                seconds between bucket downloads
 ``FLAGSHIP_BUCKET_CHECK_INTERVAL``  ``5.0``                 seconds between a process's checks
@@ -88,6 +92,9 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_API_KEY": "",
     "FLAGSHIP_MODE": "BUCKETING",
     "FLAGSHIP_BUCKET_FILE": None,
+    # Where the bucketing file comes from (django_flagship.authoring).
+    "FLAGSHIP_BUCKET_SOURCE": "cdn",
+    "FLAGSHIP_LOCAL_FLAGS": None,
     "FLAGSHIP_TIMEOUT": 2.0,
     "FLAGSHIP_POLLING_INTERVAL": 60.0,
     "FLAGSHIP_BUCKET_CHECK_INTERVAL": 5.0,
@@ -195,6 +202,14 @@ class FlagshipSettings:
     @property
     def bucket_file(self) -> str | None:
         return _get("FLAGSHIP_BUCKET_FILE")
+
+    @property
+    def bucket_source(self) -> str:
+        return _get("FLAGSHIP_BUCKET_SOURCE")
+
+    @property
+    def local_flags(self) -> Mapping[str, Any] | None:
+        return _get("FLAGSHIP_LOCAL_FLAGS")
 
     @property
     def timeout(self) -> float:

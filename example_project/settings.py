@@ -1,9 +1,11 @@
 """Settings of the example shop; every Flagship setting comes from the environment.
 
-Three ways to run it, chosen by the environment (or ``example_project/.env``):
+Four ways to run it, chosen by the environment (or ``example_project/.env``):
 
 * nothing set: offline BUCKETING from the bundled ``bucketing.json``, hits kept
   in memory and shown on the Flagship page;
+* ``FLAGSHIP_BUCKET_SOURCE=local``: the same, from campaigns authored in the
+  admin (``make run`` imports the bundled file into them the first time);
 * ``FLAGSHIP_MODE=DECISION_API`` without credentials: the site asks the
   Decision API it serves itself at ``/decision-api/`` (``EXAMPLE_BASE_URL``
   says where that is), to show that both modes give the same variations;
@@ -32,6 +34,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_flagship",
+    # Campaigns authored in the admin (used with FLAGSHIP_BUCKET_SOURCE=local).
+    "django_flagship.authoring",
     "example_project.shop",
 ]
 MIDDLEWARE = [
@@ -98,14 +102,19 @@ FLAGSHIP_ENV_ID = env.str("FLAGSHIP_ENV_ID", default="")
 FLAGSHIP_API_KEY = env.str("FLAGSHIP_API_KEY", default="")
 FLAGSHIP_MODE = env.str("FLAGSHIP_MODE", default="BUCKETING").upper()
 FLAGSHIP_CONTEXT = "example_project.shop.context.visitor_context"
+FLAGSHIP_BUCKET_SOURCE = env.str("FLAGSHIP_BUCKET_SOURCE", default="cdn")
 FLAGSHIP_BROWSER_RATE_LIMIT = (env.int("FLAGSHIP_BROWSER_RATE_LIMIT", default=60), 60.0)
 
 #: True when the site talks to Flagship's own servers.
 EXAMPLE_ONLINE = bool(FLAGSHIP_ENV_ID and FLAGSHIP_API_KEY)
 
 if not EXAMPLE_ONLINE:
-    # Offline: decide from the bundled file, never download, keep hits in memory.
-    FLAGSHIP_BUCKET_FILE = env.str("FLAGSHIP_BUCKET_FILE", default=str(BASE_DIR / "bucketing.json"))
+    # Offline: decide from the bundled file (or the authored campaigns), never
+    # download, keep hits in memory.
+    if FLAGSHIP_BUCKET_SOURCE != "local":
+        FLAGSHIP_BUCKET_FILE = env.str(
+            "FLAGSHIP_BUCKET_FILE", default=str(BASE_DIR / "bucketing.json")
+        )
     FLAGSHIP_POLLING_INTERVAL = 0.0
     FLAGSHIP_HIT_SINK = "memory"
     if FLAGSHIP_MODE == "DECISION_API":

@@ -9,6 +9,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # track() in flagship.js posts the browser's events here.
     path("flagship/", include("django_flagship.browser_urls")),
+    # The bucketing file, for other services' Flagship SDKs: /flagship/<env>/bucketing.json
+    path("flagship/", include("django_flagship.authoring.urls")),
     # Flagship's Decision API, answered from the bucket this site holds.
     path("decision-api/", include("django_flagship.urls")),
     path("admin/", admin.site.urls),

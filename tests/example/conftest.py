@@ -5,6 +5,7 @@ function) come from ``example_project.settings`` itself; the Flagship ones are
 forced offline, whatever the developer's environment holds.
 """
 
+import json
 import threading
 import time
 from pathlib import Path
@@ -44,6 +45,20 @@ def shop(settings):
         cache.clear()
     yield settings
     client.reset()
+
+
+@pytest.fixture(params=["file", "authored"])
+def shop_source(request, shop):
+    """The shop on its bundled file, then on the same campaigns authored in Django."""
+    if request.param == "authored":
+        from django_flagship.authoring.transfer import import_document
+
+        request.getfixturevalue("db")
+        shop.FLAGSHIP_BUCKET_SOURCE = "local"
+        shop.FLAGSHIP_BUCKET_FILE = None
+        import_document(json.loads(BUCKET_FILE.read_text()))
+        client.reset()
+    return request.param
 
 
 @pytest.fixture

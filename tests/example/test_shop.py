@@ -15,7 +15,7 @@ from django_flagship.sdk.bucketing import Bucket
 
 from .conftest import BUCKET_FILE, hits_of
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("shop", "shop_source")]
 
 BUTTON = re.compile(r'<button type="submit" class="buy" style="background: ([^"]+)"[^>]*>([^<]+)<')
 DEFAULT_BUTTON = ("#2458d6", "Buy")
@@ -214,6 +214,7 @@ def test_flagship_page_form_refuses_bad_values(client):
     assert b"errorlist" in response.content
 
 
+@pytest.mark.parametrize("shop_source", ["file"], indirect=True)  # no flag involved
 def test_create_demo_users_is_idempotent():
     outputs = []
     for _ in range(2):
@@ -228,3 +229,12 @@ def test_create_demo_users_is_idempotent():
     assert bob.groups.filter(name="VIP customers").exists()
     assert bob.check_password("flagship")
     assert not users.get(username="alice").groups.exists()
+
+
+def test_the_shop_decides_from_its_source(shop_source):
+    from django_flagship.client import get_bucket, get_store
+
+    store = get_store()
+    assert (store.fetch is not None) == (shop_source == "authored")
+    assert (store.bucket_file is not None) == (shop_source == "file")
+    assert get_bucket().campaign_count == 6

@@ -15,7 +15,15 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if settings.EXAMPLE_ONLINE:
+        if settings.FLAGSHIP_BUCKET_SOURCE == "local":
+            from django_flagship.authoring.models import Campaign
+
+            # The authored campaigns start as the bundled file; edits in the
+            # admin then change them (and the bucket) for good.
+            if not Campaign.objects.exists():
+                bundled = settings.BASE_DIR / "bucketing.json"
+                call_command("flagship_campaigns", "import", str(bundled), stdout=self.stdout)
+        elif settings.EXAMPLE_ONLINE:
             # What a deploy hook does: download the environment's bucketing file.
             # The site still starts without it (DECISION_API mode needs none).
             try:
