@@ -36,7 +36,6 @@ instead, so the limits stay in force and no request fails on it.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -55,6 +54,7 @@ from .client_address import client_address
 from .conf import DEFAULTS, conf, setting_or_default
 from .identity import existing_identity
 from .ratelimit import charge
+from .sdk import strict_json
 from .sdk.hits import Event, EventCategory
 
 __all__ = [
@@ -111,7 +111,11 @@ def _text(name: str, value: Any) -> str:
     value = value.strip()
     if not value:
         raise InvalidEventError(f"'{name}' must not be empty")
-    if len(value.encode("utf-8")) > MAX_TEXT_BYTES:
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate: no hit could carry it
+        raise InvalidEventError(f"'{name}' is not valid text") from None
+    if size > MAX_TEXT_BYTES:
         raise InvalidEventError(f"'{name}' must be at most {MAX_TEXT_BYTES} bytes")
     if any(ord(char) < 32 or ord(char) == 127 for char in value):
         raise InvalidEventError(f"'{name}' must not contain control characters")
@@ -316,9 +320,11 @@ def track_event(request: HttpRequest) -> HttpResponse:
     if wait is not None:
         return _error(429, "too many events, slow down", Retry_After=str(max(1, math.ceil(wait))))
     try:
-        event = parse_event(json.loads(body))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error(400, "the body is not valid JSON")
+        event = parse_event(strict_json.loads(body))
+    except strict_json.JsonTextError as exc:
+        return _error(400, str(exc))
+    except strict_json.JsonError as exc:
+        return _error(400, f"the body is not valid JSON: {exc}")
     except InvalidEventError as exc:
         return _error(400, str(exc))
     if existing_identity(request, runtime()) is None:

@@ -31,6 +31,7 @@ from . import client
 from .conf import DEFAULTS
 from .conf import conf as app_conf
 from .delivery import build_collector_tracker
+from .sdk import strict_json
 from .sdk.context import MAX_CONTEXT_LIST_ITEMS
 from .sdk.flusher import BackgroundTracker
 from .sdk.hits import Activation, Hit
@@ -247,17 +248,14 @@ def check_api_key(given: str | None, accepted: Iterable[str]) -> bool:
 # -- JSON -----------------------------------------------------------------------
 
 
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def loads_json(raw: bytes | str, what: str = "the body") -> Any:
-    """Strict JSON: ``NaN`` and ``Infinity``, which Python accepts, are refused."""
+    """Strict, bounded JSON (:mod:`.sdk.strict_json`): a 400 naming the problem otherwise."""
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
-        detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        raise ApiError(400, f"{what} is not valid JSON: {detail}") from None
+        return strict_json.loads(raw)
+    except strict_json.JsonTextError as exc:
+        raise ApiError(400, str(exc) if what == "the body" else f"{what}: {exc}") from None
+    except strict_json.JsonError as exc:
+        raise ApiError(400, f"{what} is not valid JSON: {exc}") from None
 
 
 # -- decision requests ----------------------------------------------------------

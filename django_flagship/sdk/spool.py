@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import filelock
+from . import filelock, strict_json
 from .filelock import BUSY as _BUSY
 from .filelock import LOCKED as _LOCKED
 from .filelock import NO_LOCKS as _NO_LOCKS
@@ -680,7 +680,7 @@ class Spool:
 
     def _load(self, path: Path, fd: int | None = None) -> ClaimedFile | None:
         try:
-            body = json.loads(path.read_bytes())
+            body = strict_json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as exc:
