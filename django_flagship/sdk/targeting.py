@@ -932,6 +932,19 @@ def _build_predicate(groups: tuple[tuple[Condition, ...], ...]) -> Predicate:
     return any_group
 
 
+#: The longest ``if``/``elif`` chain generated: Python's compiler recurses
+#: once per ``elif``, and fails somewhere below a thousand or two depending on
+#: the caller's stack. A campaign with more variation groups is written as
+#: flat chains of this length, each tried when the previous one matched none.
+SELECTOR_CHAIN = 50
+
+#: Conditions written into the generated function, at most. The campaigns
+#: past this budget are decided by their targetings' own predicates (the same
+#: answers, a little slower), so a huge bucketing file never turns into a
+#: function too large to compile quickly.
+SELECTOR_BUDGET = 50_000
+
+
 def compile_selector(
     campaigns: Sequence[Sequence[tuple[CompiledTargeting, Any]]],
 ) -> Callable[[Mapping[str, Any], str], list[Any]]:
@@ -942,27 +955,88 @@ def compile_selector(
     variation group whose targeting matches, campaign after campaign, leaving
     out the campaigns where none matches. It gives the same answers as calling
     each targeting's ``matches`` in turn, but reads each context key once.
+    Should the generated code not compile all the same, that is what it does.
     """
     source = _Source()
     body: list[str] = []
+    budget = SELECTOR_BUDGET
     for options in campaigns:
-        keyword = "if"
+        cost = sum(1 + sum(map(len, targeting.groups)) for targeting, _ in options)
+        if cost > budget:
+            body.append(f"{source.bind(_first_match(options))}(context, visitor_id, chosen)")
+            continue
+        budget -= cost
+        branches: list[tuple[str, str]] = []
         for targeting, item in options:
             expression = source.variation_group(targeting.groups)
             if expression == "False":
                 continue
-            chosen = f"chosen({source.bind(item)})"
+            branches.append((expression, f"chosen({source.bind(item)})"))
             if expression == "True":
-                if keyword == "if":
-                    body.append(chosen)
-                else:
-                    body += ["else:", f"    {chosen}"]
-                break
-            body += [f"{keyword} {expression}:", f"    {chosen}"]
-            keyword = "elif"
+                break  # the later variation groups are never reached
+        body += _chains(branches)
     if not body:
         return lambda context, visitor_id: []
-    return source.build(["result = []", "chosen = result.append", *body, "return result"])
+    try:
+        return source.build(["result = []", "chosen = result.append", *body, "return result"])
+    except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
+        return _interpreted(campaigns)
+
+
+def _chains(branches: list[tuple[str, str]]) -> list[str]:
+    """``if``/``elif`` lines for one campaign, in chains of at most SELECTOR_CHAIN."""
+    lines: list[str] = []
+    chunks = [branches[i : i + SELECTOR_CHAIN] for i in range(0, len(branches), SELECTOR_CHAIN)]
+    for number, chunk in enumerate(chunks):
+        more = number < len(chunks) - 1
+        indent = "    " if number else ""
+        if number:
+            lines.append("if not found:")
+        if more:
+            lines.append(f"{indent}found = True")
+        keyword = "if"
+        for expression, chosen in chunk:
+            if expression == "True":
+                if keyword == "if":
+                    lines.append(f"{indent}{chosen}")
+                else:
+                    lines += [f"{indent}else:", f"{indent}    {chosen}"]
+                break
+            lines += [f"{indent}{keyword} {expression}:", f"{indent}    {chosen}"]
+            keyword = "elif"
+        else:
+            if more:
+                lines += [f"{indent}else:", f"{indent}    found = False"]
+    return lines
+
+
+def _first_match(
+    options: Sequence[tuple[CompiledTargeting, Any]],
+) -> Callable[[Mapping[str, Any], str, Callable[[Any], None]], None]:
+    """One campaign decided by its targetings' predicates, not by generated code."""
+    pairs = tuple((targeting.matches, item) for targeting, item in options)
+
+    def pick(context: Mapping[str, Any], visitor_id: str, chosen: Callable[[Any], None]) -> None:
+        for matches, item in pairs:
+            if matches(context, visitor_id):
+                chosen(item)
+                return
+
+    return pick
+
+
+def _interpreted(
+    campaigns: Sequence[Sequence[tuple[CompiledTargeting, Any]]],
+) -> Callable[[Mapping[str, Any], str], list[Any]]:
+    picks = tuple(_first_match(options) for options in campaigns)
+
+    def run(context: Mapping[str, Any], visitor_id: str) -> list[Any]:
+        result: list[Any] = []
+        for pick in picks:
+            pick(context, visitor_id, result.append)
+        return result
+
+    return run
 
 
 @dataclass(frozen=True, slots=True)
