@@ -18,6 +18,14 @@ leaves each process with its last good bucket.
 With ``fetch`` the document comes from that function instead of ``url``
 (the campaigns authored in Django, :mod:`.authoring.source`); everything
 else, the entry, the pointer, the lock and the polling, stays as it is.
+
+A cached entry is checked as a download is (size, depth, shape, counts:
+:func:`.sdk.bucket_source.parse_bucketing_text`): anything with write access
+to the cache could have put it there. An entry that cannot be used, or that
+the cache cannot even decode (written by another program or another
+version), is logged as such, never mistaken for an unreachable cache, and the
+next download replaces it in full rather than asking the CDN whether it
+changed.
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ import hashlib
 import json
 import logging
 import os
+import pickle
 import random
 import threading
 import time
@@ -36,7 +45,13 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.dispatch import Signal
 
-from .sdk.bucket_source import Download, download_bucketing_file, load_bucketing_file
+from .sdk.bucket_limits import DEFAULT_LIMITS, BucketLimits
+from .sdk.bucket_source import (
+    Download,
+    download_bucketing_file,
+    load_bucketing_file,
+    parse_bucketing_text,
+)
 from .sdk.bucketing import Bucket, BucketError
 from .sdk.http import make_session
 
@@ -49,6 +64,24 @@ logger = logging.getLogger("django_flagship")
 #: the sender is the ``BucketStore`` class. Receivers run in the thread that
 #: noticed the change and must be quick; one that raises is logged and ignored.
 bucket_changed = Signal()
+
+#: What a cache raises for a value it holds but cannot decode (pickle's
+#: errors): not a connection problem.
+_UNDECODABLE = (
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    IndexError,
+    KeyError,
+    TypeError,
+    ValueError,
+)
+
+
+def _undecodable(exc: Exception) -> bool:
+    return isinstance(exc, _UNDECODABLE) and not isinstance(exc, OSError)
+
 
 #: Seconds between download attempts while no bucket could be had at all
 #: (used when ``FLAGSHIP_POLLING_INTERVAL`` is 0, i.e. "download once").
@@ -114,8 +147,10 @@ class BucketStore:
         check_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
         fetch: Callable[[str | None], Download] | None = None,
+        limits: BucketLimits = DEFAULT_LIMITS,
     ) -> None:
         self._cache = cache
+        self.limits = limits
         #: ``fetch(last_modified)`` in place of downloading ``url``.
         self.fetch = fetch
         self.entry_key = f"{namespace}:bucket"
@@ -138,6 +173,8 @@ class BucketStore:
         self._pending = False  # the pointer moved: fetch the entry on the next check
         self._next_check = 0.0
         self._cache_ok = True
+        self._entry_ok = True  # the last value read from the cache could be decoded
+        self._bad_version: str | None = None  # a cached version that could not be used
         self._session: Any = None
         self._stop = threading.Event()
         self._reset_process_state()
@@ -199,24 +236,35 @@ class BucketStore:
             self._checked_once = True
 
     def _check(self) -> None:
+        fetch_entry = self._bucket is None or self._pending
+        key = self.entry_key if fetch_entry else self.pointer_key
         try:
-            if self._bucket is None or self._pending:
-                entry = self.cache.get(self.entry_key)
+            try:
+                value = self.cache.get(key)
+            except Exception as exc:
+                if not _undecodable(exc):
+                    raise
                 self._cache_up()
-                if entry is None:
-                    if self._bucket is None:
-                        self._seed()
-                    return
+                self._value_undecodable(key, exc)
                 self._pending = False
-                self._install_entry(entry)
-            else:
-                pointer = self.cache.get(self.pointer_key)
-                self._cache_up()
-                version = pointer.get("version") if isinstance(pointer, dict) else None
+                if self._bucket is None and self.bucket_file:
+                    self._load_file_locally()
+                return
+            self._cache_up()
+            self._value_decoded()
+            if not fetch_entry:
+                version = value.get("version") if isinstance(value, dict) else None
                 if version is not None and version != self._pointer:
                     # Load it on the next check, so no request pays two round trips.
                     self._pending = True
                     self._next_check = self._clock()
+                return
+            if value is None:
+                if self._bucket is None:
+                    self._seed()
+                return
+            self._pending = False
+            self._install_entry(value)
         except Exception as exc:
             self._cache_down(exc)
             if self._bucket is None and self.bucket_file:
@@ -238,24 +286,50 @@ class BucketStore:
                 state,
             )
 
+    def _value_undecodable(self, key: str, exc: Exception) -> None:
+        if self._entry_ok:
+            self._entry_ok = False
+            state = "keeping the current bucket" if self._bucket else "no bucket yet"
+            logger.error(
+                "Flagship: the cache is reachable but its value for %r cannot be decoded "
+                "(%s: %s): it was not written by this version of django-flagship, or is "
+                "damaged; the next download replaces it; %s",
+                key,
+                type(exc).__name__,
+                exc,
+                state,
+            )
+
+    def _value_decoded(self) -> None:
+        if not self._entry_ok:
+            self._entry_ok = True
+            logger.info("Flagship: the cached bucket can be decoded again")
+
     def _install_entry(self, entry: Any) -> None:
-        """Install a cached entry unless it is the one in use or does not parse."""
+        """Install a cached entry unless it is the one in use or cannot be used."""
         try:
+            if not isinstance(entry, dict):
+                raise TypeError(f"the entry is a {type(entry).__name__}, not a dict")
             version = entry["version"]
             if version == self.version:
                 self._pointer = version
                 return
-            data = json.loads(entry["text"])
+            text = entry["text"]
+            if not isinstance(text, str | bytes):
+                raise TypeError(f"the entry's text is a {type(text).__name__}")
+            data = parse_bucketing_text(text, self.limits, "the cached bucket")
             bucket = _parse(data, on_error=lambda message: logger.debug("Flagship: %s", message))
-        except (KeyError, TypeError, ValueError) as exc:
+        except Exception as exc:  # whatever is wrong with it, it is not installed
             logger.error(
                 "Flagship: the cached bucket is unusable (%s: %s); keeping the current one",
                 type(exc).__name__,
                 exc,
             )
-            # Not again until the cache holds another version.
+            # Not again until the cache holds another version, and the next
+            # download asks for the whole file to replace it.
             if isinstance(entry, dict) and isinstance(entry.get("version"), str):
                 self._pointer = entry["version"]
+                self._bad_version = entry["version"]
             if self._bucket is None and self.bucket_file:
                 self._load_file_locally()
             return
@@ -314,9 +388,8 @@ class BucketStore:
             return
         self._install(bucket, _version_of(text), None, time.time())
 
-    @staticmethod
-    def _read_file(path: str, *, warn: bool) -> tuple[str, Bucket]:
-        data = load_bucketing_file(path)
+    def _read_file(self, path: str, *, warn: bool) -> tuple[str, Bucket]:
+        data = load_bucketing_file(path, self.limits)
         log = logger.warning if warn else logger.debug
         bucket = _parse(data, on_error=lambda message: log("Flagship: %s", message))
         return _dump(data), bucket
@@ -379,19 +452,25 @@ class BucketStore:
         try:
             entry = self.cached_entry() if cache_ok else None
         except Exception as exc:
-            if force:
+            if _undecodable(exc):
+                # Reachable, but holding something else: download it all again.
+                self._value_undecodable(self.entry_key, exc)
+                entry = None
+            elif force:
                 # An explicit refresh exists to fill the cache: say it cannot.
                 raise BucketError(
                     f"the cache is unreachable: {type(exc).__name__}: {exc}"
                 ) from None
-            cache_ok = False
-            entry = None
-            self._cache_down(exc)
-        if entry is not None:
+            else:
+                cache_ok = False
+                entry = None
+                self._cache_down(exc)
+        if entry is not None and entry.get("version") != self._bad_version:
             last_modified = entry.get("last_modified")
         else:
-            # A reachable but empty cache (flushed, evicted) must be filled again:
-            # ask for the whole file, or a 304 would leave every process without it.
+            # A reachable but empty cache (flushed, evicted) or one holding an
+            # entry that cannot be used must be filled again: ask for the whole
+            # file, or a 304 would leave every process without it.
             last_modified = None if cache_ok else self.last_modified
         if self.fetch is not None:
             download = self.fetch(last_modified)
@@ -399,7 +478,12 @@ class BucketStore:
             if self._session is None:
                 self._session = make_session(pool_size=2)
             download = download_bucketing_file(
-                self._session, self.url or "", timeout=self.timeout, last_modified=last_modified
+                self._session,
+                self.url or "",
+                timeout=self.timeout,
+                last_modified=last_modified,
+                limits=self.limits,
+                stop=self._stop,
             )
         if not download.modified:
             if entry is not None and self._bucket is None:
@@ -455,7 +539,8 @@ class BucketStore:
         )
 
     def _lock_ttl(self) -> float:
-        return max(self.polling_interval, self.timeout + 1.0)
+        # Held at least as long as a download may take.
+        return max(self.polling_interval, self.limits.download_deadline + self.timeout + 1.0)
 
     # -- the polling thread ----------------------------------------------------
 

@@ -21,6 +21,9 @@ Id                         Problem
 ``django_flagship.E016``   a ``FLAGSHIP_BROWSER_*`` setting (the browser event view) is malformed
 ``django_flagship.E017``   ``FLAGSHIP_DRF_DENY_STATUS`` is not 403 or 404
 ``django_flagship.E018``   ``FLAGSHIP_DECISION_CACHE_SIZE`` is not an int >= 0
+``django_flagship.E019``   ``FLAGSHIP_BUCKET_MAX_BYTES`` is not an int >= 1024
+``django_flagship.E020``   ``FLAGSHIP_BUCKET_MAX_CAMPAIGNS`` is not an int >= 1
+``django_flagship.E021``   ``FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE`` is not a number of seconds > 0
 ``django_flagship.E022``   ``FLAGSHIP_CLIENT_ADDRESS_HEADER`` is not a header name (and proxy count)
 ``django_flagship.E023``   ``FLAGSHIP_DECISION_API_RATE_LIMIT`` is malformed, or below one batch
 ``django_flagship.E024``   ``FLAGSHIP_DECISION_API_MAX_BATCH`` is not an int >= 1
@@ -28,6 +31,7 @@ Id                         Problem
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
 ``django_flagship.W004``   (``--deploy``) the bucket cache is private to each process
+``django_flagship.W005``   the bucket download deadline is shorter than ``FLAGSHIP_TIMEOUT``
 ``django_flagship.W006``   (``--deploy``) behind a proxy, but rate limits count the proxy's address
 ``django_flagship.W007``   the bucket cache is Redis or Memcached with no socket timeout
 ``django_flagship.W008``   the served Decision API answers an environment without a key
@@ -54,9 +58,10 @@ from django.utils.module_loading import import_string
 
 from .authoring.source import is_local
 from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
+from .limits import bucket_limits, parse_download_deadline, parse_max_bytes, parse_max_campaigns
 from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
-from .sdk.bucketing import Bucket, BucketError
+from .sdk.bucketing import Bucket
 
 __all__ = ["check_deploy", "check_middleware", "check_settings", "check_templates"]
 
@@ -94,6 +99,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_browser()
     errors += _check_drf()
     errors += _check_decision_cache()
+    errors += _check_bucket_limits()
     return errors
 
 
@@ -284,13 +290,14 @@ def _check_bucket_file() -> list[CheckMessage]:
         return []
     problems: list[str] = []
     try:
-        data = load_bucketing_file(str(path))
+        data = load_bucketing_file(str(path), bucket_limits())
         Bucket.parse(data, on_error=problems.append)
-    except (BucketError, TypeError) as exc:
+    except Exception as exc:  # whatever it is, a check reports it rather than crash
+        detail = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
         return [
             _error(
                 5,
-                f"FLAGSHIP_BUCKET_FILE cannot be used: {exc}",
+                f"FLAGSHIP_BUCKET_FILE cannot be used: {detail}",
                 "Point it at a bucketing file downloaded from "
                 "https://cdn.flagship.io/<env_id>/bucketing.json, and check it with "
                 "'manage.py flagship_refresh_bucket --file PATH'.",
@@ -353,6 +360,50 @@ def _check_decision_cache() -> list[CheckMessage]:
             f"(default {DEFAULTS['FLAGSHIP_DECISION_CACHE_SIZE']}); 0 turns that off.",
         )
     ]
+
+
+def _check_bucket_limits() -> list[CheckMessage]:
+    errors: list[CheckMessage] = []
+    for id_, name, parse, hint in (
+        (
+            19,
+            "FLAGSHIP_BUCKET_MAX_BYTES",
+            parse_max_bytes,
+            "The largest bucketing file accepted, in bytes (default 16 MiB, far above a "
+            "real file); raise it only for an account that truly outgrows it.",
+        ),
+        (
+            20,
+            "FLAGSHIP_BUCKET_MAX_CAMPAIGNS",
+            parse_max_campaigns,
+            "The most campaigns a bucketing file may hold (default 10,000).",
+        ),
+        (
+            21,
+            "FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE",
+            parse_download_deadline,
+            "Seconds a whole download of the bucketing file may take (default 30.0); "
+            "FLAGSHIP_TIMEOUT bounds each wait within it.",
+        ),
+    ):
+        try:
+            parse(conf.raw(name))
+        except ValueError as exc:
+            errors.append(_error(id_, f"{exc}.", hint))
+    if errors:
+        return errors
+    deadline, timeout = conf.raw("FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE"), conf.raw("FLAGSHIP_TIMEOUT")
+    if isinstance(timeout, int | float) and not isinstance(timeout, bool) and deadline < timeout:
+        errors.append(
+            _warning(
+                5,
+                f"FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE ({deadline:g} s) is shorter than "
+                f"FLAGSHIP_TIMEOUT ({timeout:g} s).",
+                "A download is then given up before the CDN had the time allowed to any "
+                "Flagship call; give the whole download at least FLAGSHIP_TIMEOUT.",
+            )
+        )
+    return errors
 
 
 def _check_callables() -> list[CheckMessage]:

@@ -25,6 +25,7 @@ from django.utils.module_loading import import_string
 from .cache import BucketStore
 from .conf import DEFAULTS, conf
 from .delivery import HITS_LOGGER, build_hit_tracker
+from .limits import bucket_limits
 from .sdk import Config, Flagship, FlagshipEventHandler, Mode
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
@@ -346,6 +347,7 @@ def _build_runtime() -> Runtime:
         check_interval=_number(
             "FLAGSHIP_BUCKET_CHECK_INTERVAL", conf.bucket_check_interval, allow_zero=True
         ),
+        limits=bucket_limits(),
     )
     tracker = build_tracker(config)
     client = Flagship(

@@ -19,6 +19,10 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_POLLING_INTERVAL``       ``60.0``                seconds between bucket downloads
 ``FLAGSHIP_BUCKET_CHECK_INTERVAL``  ``5.0``                 seconds between a process's checks
                                                             of the cached bucket version
+``FLAGSHIP_BUCKET_MAX_BYTES``       ``16777216`` (16 MiB)   largest bucketing file accepted
+``FLAGSHIP_BUCKET_MAX_CAMPAIGNS``   ``10000``               most campaigns in a bucketing file
+``FLAGSHIP_BUCKET_DOWNLOAD_         ``30.0``                seconds a whole download of the
+DEADLINE``                                                  bucketing file may take
 ``FLAGSHIP_CACHE_ALIAS``            ``"default"``           Django cache holding the bucket
 ``FLAGSHIP_CACHE_KEY_PREFIX``       ``"flagship"``          prefix of every cache key
 ``FLAGSHIP_VISITOR_ID``             ``None``                dotted path: ``f(request) -> str``
@@ -81,6 +85,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from .sdk import constants
+from .sdk.bucket_limits import DEFAULT_LIMITS
 
 __all__ = ["DEFAULTS", "DRF_DENY_STATUSES", "FlagshipSettings", "conf", "setting_or_default"]
 
@@ -98,6 +103,10 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_TIMEOUT": 2.0,
     "FLAGSHIP_POLLING_INTERVAL": 60.0,
     "FLAGSHIP_BUCKET_CHECK_INTERVAL": 5.0,
+    # Bounds on the bucketing file (sdk.bucket_limits holds the fixed ones).
+    "FLAGSHIP_BUCKET_MAX_BYTES": DEFAULT_LIMITS.max_bytes,
+    "FLAGSHIP_BUCKET_MAX_CAMPAIGNS": DEFAULT_LIMITS.max_campaigns,
+    "FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE": DEFAULT_LIMITS.download_deadline,
     "FLAGSHIP_CACHE_ALIAS": "default",
     "FLAGSHIP_CACHE_KEY_PREFIX": "flagship",
     "FLAGSHIP_VISITOR_ID": None,
@@ -222,6 +231,18 @@ class FlagshipSettings:
     @property
     def bucket_check_interval(self) -> float:
         return _get("FLAGSHIP_BUCKET_CHECK_INTERVAL")
+
+    @property
+    def bucket_max_bytes(self) -> int:
+        return _get("FLAGSHIP_BUCKET_MAX_BYTES")
+
+    @property
+    def bucket_max_campaigns(self) -> int:
+        return _get("FLAGSHIP_BUCKET_MAX_CAMPAIGNS")
+
+    @property
+    def bucket_download_deadline(self) -> float:
+        return _get("FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE")
 
     @property
     def cache_alias(self) -> str:

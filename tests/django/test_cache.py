@@ -250,7 +250,7 @@ def test_lock_lets_one_process_download_per_interval(cache):
     ("kwargs", "message"),
     [
         ({"status": 500, "body": "oops"}, "answered 500"),
-        ({"status": 200, "body": "<html>gateway</html>"}, "not JSON"),
+        ({"status": 200, "body": "<html>gateway</html>"}, "not valid JSON"),
         ({"status": 200, "json": {"campaigns": "nope"}}, "campaigns list"),
         ({"status": 200, "json": [1, 2]}, "not a JSON object"),
         (
@@ -436,7 +436,7 @@ def test_a_thread_arriving_while_the_first_bucket_loads_waits_for_it(cache, buck
     """Under a threaded server the first requests of a process come together."""
     store = make_store(cache, bucket_file=str(bucket_path))
     loading, release = threading.Event(), threading.Event()
-    original = BucketStore._read_file
+    original = store._read_file
 
     def slow_read(path, *, warn):
         loading.set()

@@ -52,7 +52,7 @@ def test_first_download_without_if_modified_since_then_304_keeps_bucket():
     ("kwargs", "message"),
     [
         ({"status": 500, "body": "oops"}, "answered 500"),
-        ({"status": 200, "body": "<html>"}, "not JSON"),
+        ({"status": 200, "body": "<html>"}, "not valid JSON"),
         ({"status": 200, "json": {"nothing": 1}}, "no campaigns list"),
         ({"status": 200, "json": [1]}, "not a JSON object"),
         ({"body": requests.ConnectionError()}, "could not be downloaded"),
@@ -207,6 +207,6 @@ def test_the_polling_thread_survives_every_kind_of_bad_answer():
     assert seen[0] is None
     assert seen[1] == LAST_MODIFIED
     assert any("answered 500" in e for e in errors)
-    assert any("not JSON" in e for e in errors)
+    assert any("not valid JSON" in e for e in errors)
     assert any("allocation must be an integer" in e for e in errors)
     assert any("RuntimeError: a bug in the transport" in e for e in errors)

@@ -66,6 +66,10 @@ class Command(BaseCommand):
             result = store.load_file(file) if file else store.refresh(force=True)
         except BucketError as exc:
             raise CommandError(f"The bucket was not refreshed: {exc}") from None
+        except Exception as exc:  # whatever the file or the network did: a message, no traceback
+            raise CommandError(
+                f"The bucket was not refreshed: {type(exc).__name__}: {exc}"
+            ) from None
         if local is None:
             self.stdout.write(result.summary())
             return
@@ -98,7 +102,7 @@ class Command(BaseCommand):
         valid = ""
         if checking:
             try:
-                BucketStore._read_file(checking, warn=False)
+                store._read_file(checking, warn=False)
             except BucketError as exc:
                 raise CommandError(f"The bucket was not refreshed: {exc}") from None
             valid = "The file is a valid bucketing file, but it was not stored: "
