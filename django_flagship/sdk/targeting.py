@@ -874,8 +874,11 @@ class _Source:
                 lines.append(f"b{index} = t{index} is bool")
         return lines
 
-    def build(self, statements: list[str]) -> Callable[..., Any]:
-        body = ["def run(context, visitor_id):", "    get = context.get"]
+    def build(self, statements: list[str], *, chosen: bool = False) -> Callable[..., Any]:
+        head = (
+            "def run(context, visitor_id, chosen):" if chosen else "def run(context, visitor_id):"
+        )
+        body = [head, "    get = context.get"]
         body += [f"    {line}" for line in self.reads() + statements]
         # The bound values are the globals of the generated module (a private
         # namespace): no closure cells, which compile slowly by the thousand.
@@ -938,11 +941,15 @@ def _build_predicate(groups: tuple[tuple[Condition, ...], ...]) -> Predicate:
 #: flat chains of this length, each tried when the previous one matched none.
 SELECTOR_CHAIN = 50
 
-#: Conditions written into the generated function, at most. The campaigns
-#: past this budget are decided by their targetings' own predicates (the same
-#: answers, a little slower), so a huge bucketing file never turns into a
-#: function too large to compile quickly.
-SELECTOR_BUDGET = 50_000
+#: Variation groups and conditions written into one generated function, at
+#: most. Compiling costs about 20 KB of memory per condition while it lasts, so
+#: a larger file is split into several functions compiled one after the other
+#: (a real file, a few hundred campaigns, fits in one); a single campaign past
+#: this is decided by its targetings' own predicates (the same answers, a
+#: little slower).
+SELECTOR_BUDGET = 5_000
+
+_Part = Callable[[Mapping[str, Any], str, Callable[[Any], None]], None]
 
 
 def compile_selector(
@@ -954,18 +961,52 @@ def compile_selector(
     (targeting, item) pairs. The function returns the item of the first
     variation group whose targeting matches, campaign after campaign, leaving
     out the campaigns where none matches. It gives the same answers as calling
-    each targeting's ``matches`` in turn, but reads each context key once.
-    Should the generated code not compile all the same, that is what it does.
+    each targeting's ``matches`` in turn, but reads each context key once per
+    generated function. Should the generated code not compile all the same,
+    that is what it does.
+    """
+    batches: list[list[Sequence[tuple[CompiledTargeting, Any]]] | _Part] = []
+    batch: list[Sequence[tuple[CompiledTargeting, Any]]] = []
+    spent = 0
+    for options in campaigns:
+        cost = sum(1 + sum(map(len, targeting.groups)) for targeting, _ in options)
+        if cost > SELECTOR_BUDGET or spent + cost > SELECTOR_BUDGET:
+            if batch:
+                batches.append(batch)
+            batch, spent = [], 0
+        if cost > SELECTOR_BUDGET:
+            batches.append(_first_match(options))
+            continue
+        batch.append(options)
+        spent += cost
+    if batch:
+        batches.append(batch)
+    if len(batches) == 1 and isinstance(batches[0], list):
+        # The usual case: one function that returns the list itself.
+        whole = _generate(batches[0], standalone=True)
+        if whole is not None:
+            return whole
+    parts: list[_Part] = []
+    for item in batches:
+        if not isinstance(item, list):
+            parts.append(item)
+            continue
+        part = _generate(item, standalone=False)
+        parts += [part] if part is not None else [_first_match(options) for options in item]
+    return _sequence(parts)
+
+
+def _generate(
+    campaigns: Sequence[Sequence[tuple[CompiledTargeting, Any]]], *, standalone: bool
+) -> Any:
+    """The generated function for ``campaigns``, or ``None`` when it does not compile.
+
+    Standalone, ``run(context, visitor_id)`` returns the list; otherwise
+    ``run(context, visitor_id, chosen)`` hands each choice to ``chosen``.
     """
     source = _Source()
     body: list[str] = []
-    budget = SELECTOR_BUDGET
     for options in campaigns:
-        cost = sum(1 + sum(map(len, targeting.groups)) for targeting, _ in options)
-        if cost > budget:
-            body.append(f"{source.bind(_first_match(options))}(context, visitor_id, chosen)")
-            continue
-        budget -= cost
         branches: list[tuple[str, str]] = []
         for targeting, item in options:
             expression = source.variation_group(targeting.groups)
@@ -976,11 +1017,30 @@ def compile_selector(
                 break  # the later variation groups are never reached
         body += _chains(branches)
     if not body:
-        return lambda context, visitor_id: []
+        return (lambda context, visitor_id: []) if standalone else _nothing
     try:
-        return source.build(["result = []", "chosen = result.append", *body, "return result"])
+        if standalone:
+            return source.build(["result = []", "chosen = result.append", *body, "return result"])
+        return source.build(body, chosen=True)
     except (RecursionError, MemoryError, SyntaxError, ValueError, OverflowError):
-        return _interpreted(campaigns)
+        return None
+
+
+def _nothing(context: Mapping[str, Any], visitor_id: str, chosen: Callable[[Any], None]) -> None:
+    return None
+
+
+def _sequence(parts: Sequence[_Part]) -> Callable[[Mapping[str, Any], str], list[Any]]:
+    parts = tuple(parts)
+
+    def run(context: Mapping[str, Any], visitor_id: str) -> list[Any]:
+        result: list[Any] = []
+        chosen = result.append
+        for part in parts:
+            part(context, visitor_id, chosen)
+        return result
+
+    return run
 
 
 def _chains(branches: list[tuple[str, str]]) -> list[str]:
@@ -1023,20 +1083,6 @@ def _first_match(
                 return
 
     return pick
-
-
-def _interpreted(
-    campaigns: Sequence[Sequence[tuple[CompiledTargeting, Any]]],
-) -> Callable[[Mapping[str, Any], str], list[Any]]:
-    picks = tuple(_first_match(options) for options in campaigns)
-
-    def run(context: Mapping[str, Any], visitor_id: str) -> list[Any]:
-        result: list[Any] = []
-        for pick in picks:
-            pick(context, visitor_id, result.append)
-        return result
-
-    return run
 
 
 @dataclass(frozen=True, slots=True)

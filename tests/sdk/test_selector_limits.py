@@ -109,31 +109,42 @@ def test_random_campaigns_of_many_groups_agree_with_the_predicates():
         assert selector(context, visitor_id) == expected(options, context, visitor_id)
 
 
-def test_campaigns_past_the_budget_are_decided_by_their_predicates(monkeypatch):
-    # A budget of 150 conditions: the first campaigns are inlined, the rest not.
+def test_a_large_file_is_split_into_functions_within_the_budget(monkeypatch):
+    # A budget of 150 conditions and groups per generated function.
     monkeypatch.setattr(targeting_module, "SELECTOR_BUDGET", 150)
+    built = []
+    build = targeting_module._Source.build
+
+    def counting(self, statements, **kwargs):
+        built.append(sum(line.count(" and ") + 1 for line in statements if line[:2] == "if"))
+        return build(self, statements, **kwargs)
+
+    monkeypatch.setattr(targeting_module._Source, "build", counting)
     rng = random.Random(5)
-    campaigns = [[random_targeting(rng) for _ in range(20)] for _ in range(10)]
+    campaigns = [[random_targeting(rng) for _ in range(rng.randint(1, 12))] for _ in range(40)]
+    huge = [one_key(i) for i in range(200)]  # one campaign past the budget on its own
+    campaigns.insert(20, huge)
     options = compiled(campaigns)
     selector = compile_selector(options)
-    # The generated function's globals hold what it calls: the left-out campaigns' pickers.
-    bound = selector.__globals__.values()
-    picks = [value for value in bound if getattr(value, "__name__", "") == "pick"]
-    assert picks, "some campaigns should be left to their predicates"
+    assert len(built) >= 3
     for _ in range(300):
         context = random_context(rng)
         assert selector(context, "abc") == expected(options, context, "abc")
+    assert (20, 150) in selector({"k": 150}, "abc")  # decided by the huge campaign's predicates
 
 
 @pytest.mark.parametrize("error", [RecursionError, MemoryError, SyntaxError])
 def test_code_that_does_not_compile_falls_back_to_the_predicates(monkeypatch, error):
-    def fail(self, statements):
+    def fail(self, statements, **kwargs):
         raise error("generated code refused")
 
     monkeypatch.setattr(targeting_module._Source, "build", fail)
     rng = random.Random(8)
     options = compiled([[random_targeting(rng) for _ in range(5)] for _ in range(8)])
     selector = compile_selector(options)
+    monkeypatch.setattr(targeting_module, "SELECTOR_BUDGET", 20)  # several parts, all failing
+    split = compile_selector(options)
     for _ in range(200):
         context = random_context(rng)
         assert selector(context, "abc") == expected(options, context, "abc")
+        assert split(context, "abc") == expected(options, context, "abc")
