@@ -22,7 +22,8 @@ Id                         Problem
 ``django_flagship.E017``   ``FLAGSHIP_DRF_DENY_STATUS`` is not 403 or 404
 ``django_flagship.E018``   ``FLAGSHIP_DECISION_CACHE_SIZE`` is not an int >= 0
 ``django_flagship.E019``   ``FLAGSHIP_BUCKET_MAX_BYTES`` is not an int >= 1024
-``django_flagship.E020``   ``FLAGSHIP_BUCKET_MAX_CAMPAIGNS`` is not an int >= 1
+``django_flagship.E020``   a ``FLAGSHIP_BUCKET_MAX_*`` count (campaigns, variation groups,
+                           variations, targetings) is not an int >= 1
 ``django_flagship.E021``   ``FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE`` is not a number of seconds > 0
 ``django_flagship.E022``   ``FLAGSHIP_CLIENT_ADDRESS_HEADER`` is not a header name (and proxy count)
 ``django_flagship.E023``   ``FLAGSHIP_DECISION_API_RATE_LIMIT`` is malformed, or below one batch
@@ -58,7 +59,8 @@ from django.utils.module_loading import import_string
 
 from .authoring.source import is_local
 from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
-from .limits import bucket_limits, parse_download_deadline, parse_max_bytes, parse_max_campaigns
+from .limits import SETTINGS as BUCKET_LIMIT_SETTINGS
+from .limits import bucket_limits
 from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
 from .sdk.bucketing import Bucket
@@ -362,34 +364,25 @@ def _check_decision_cache() -> list[CheckMessage]:
     ]
 
 
+_BUCKET_LIMIT_HINTS = {
+    "E019": "The largest bucketing file accepted, in bytes (default 16 MiB, far above a "
+    "real file); raise it only for an account that truly outgrows it.",
+    "E020": "How much a bucketing file may hold, counted over the whole file: parsing "
+    "compiles every variation group and targeting, in every process. The defaults "
+    "(5,000 campaigns, 20,000 variation groups, 50,000 variations and targetings) are "
+    "far above a real account's file.",
+    "E021": "Seconds a whole download of the bucketing file may take (default 30.0); "
+    "FLAGSHIP_TIMEOUT bounds each wait within it.",
+}
+
+
 def _check_bucket_limits() -> list[CheckMessage]:
     errors: list[CheckMessage] = []
-    for id_, name, parse, hint in (
-        (
-            19,
-            "FLAGSHIP_BUCKET_MAX_BYTES",
-            parse_max_bytes,
-            "The largest bucketing file accepted, in bytes (default 16 MiB, far above a "
-            "real file); raise it only for an account that truly outgrows it.",
-        ),
-        (
-            20,
-            "FLAGSHIP_BUCKET_MAX_CAMPAIGNS",
-            parse_max_campaigns,
-            "The most campaigns a bucketing file may hold (default 10,000).",
-        ),
-        (
-            21,
-            "FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE",
-            parse_download_deadline,
-            "Seconds a whole download of the bucketing file may take (default 30.0); "
-            "FLAGSHIP_TIMEOUT bounds each wait within it.",
-        ),
-    ):
+    for name, _field, parse, check_id in BUCKET_LIMIT_SETTINGS:
         try:
             parse(conf.raw(name))
         except ValueError as exc:
-            errors.append(_error(id_, f"{exc}.", hint))
+            errors.append(_error(int(check_id[1:]), f"{exc}.", _BUCKET_LIMIT_HINTS[check_id]))
     if errors:
         return errors
     deadline, timeout = conf.raw("FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE"), conf.raw("FLAGSHIP_TIMEOUT")

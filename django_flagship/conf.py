@@ -20,7 +20,11 @@ Setting                             Default                 Meaning
 ``FLAGSHIP_BUCKET_CHECK_INTERVAL``  ``5.0``                 seconds between a process's checks
                                                             of the cached bucket version
 ``FLAGSHIP_BUCKET_MAX_BYTES``       ``16777216`` (16 MiB)   largest bucketing file accepted
-``FLAGSHIP_BUCKET_MAX_CAMPAIGNS``   ``10000``               most campaigns in a bucketing file
+``FLAGSHIP_BUCKET_MAX_CAMPAIGNS``   ``5000``                most campaigns in a bucketing file
+``FLAGSHIP_BUCKET_MAX_VARIATION_    ``20000``               most variation groups in one
+GROUPS``
+``FLAGSHIP_BUCKET_MAX_VARIATIONS``  ``50000``               most variations in one
+``FLAGSHIP_BUCKET_MAX_TARGETINGS``  ``50000``               most targetings in one
 ``FLAGSHIP_BUCKET_DOWNLOAD_         ``30.0``                seconds a whole download of the
 DEADLINE``                                                  bucketing file may take
 ``FLAGSHIP_CACHE_ALIAS``            ``"default"``           Django cache holding the bucket
@@ -106,6 +110,9 @@ DEFAULTS: dict[str, Any] = {
     # Bounds on the bucketing file (sdk.bucket_limits holds the fixed ones).
     "FLAGSHIP_BUCKET_MAX_BYTES": DEFAULT_LIMITS.max_bytes,
     "FLAGSHIP_BUCKET_MAX_CAMPAIGNS": DEFAULT_LIMITS.max_campaigns,
+    "FLAGSHIP_BUCKET_MAX_VARIATION_GROUPS": DEFAULT_LIMITS.max_variation_groups,
+    "FLAGSHIP_BUCKET_MAX_VARIATIONS": DEFAULT_LIMITS.max_variations,
+    "FLAGSHIP_BUCKET_MAX_TARGETINGS": DEFAULT_LIMITS.max_targetings,
     "FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE": DEFAULT_LIMITS.download_deadline,
     "FLAGSHIP_CACHE_ALIAS": "default",
     "FLAGSHIP_CACHE_KEY_PREFIX": "flagship",
@@ -239,6 +246,18 @@ class FlagshipSettings:
     @property
     def bucket_max_campaigns(self) -> int:
         return _get("FLAGSHIP_BUCKET_MAX_CAMPAIGNS")
+
+    @property
+    def bucket_max_variation_groups(self) -> int:
+        return _get("FLAGSHIP_BUCKET_MAX_VARIATION_GROUPS")
+
+    @property
+    def bucket_max_variations(self) -> int:
+        return _get("FLAGSHIP_BUCKET_MAX_VARIATIONS")
+
+    @property
+    def bucket_max_targetings(self) -> int:
+        return _get("FLAGSHIP_BUCKET_MAX_TARGETINGS")
 
     @property
     def bucket_download_deadline(self) -> float:

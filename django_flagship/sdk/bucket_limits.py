@@ -3,24 +3,38 @@
 A bucketing file comes from the CDN, a local file or the shared cache, and is
 parsed by every process: one too large, too slow or too deeply built must be
 refused with an error naming the bound it passed, never take the process down,
-and never replace the bucket in use. Each bound is far above any real
-Flagship file (an account with a few hundred campaigns of a few variation
-groups each weighs well under a megabyte).
+and never replace the bucket in use. Each bound is far above a real Flagship
+file (an account with a few hundred campaigns of a few variation groups each
+weighs well under a megabyte).
 
-=========================  ==============  ==============================================
-Bound                      Default         Setting (Django) / meaning
-=========================  ==============  ==============================================
-``max_bytes``              16 MiB          ``FLAGSHIP_BUCKET_MAX_BYTES``: the JSON text
-``max_campaigns``          10,000          ``FLAGSHIP_BUCKET_MAX_CAMPAIGNS``
-``download_deadline``      30 s            ``FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE``: a whole
-                                           download (``timeout`` bounds each wait)
-``max_depth``              64              nesting of objects and arrays
-``max_variation_groups``   1,000           variation groups in one campaign
-``max_variations``         1,000           variations in one variation group
-``max_targeting_groups``   1,000           targeting groups of one variation group
-``max_targetings``         1,000           targetings in one targeting group
-``max_list_length``        100,000         items in one targeting value list
-=========================  ==============  ==============================================
+==================================  ==========  =========================================
+Bound                               Default     What is counted (Django setting)
+==================================  ==========  =========================================
+``max_bytes``                       16 MiB      the JSON text
+                                                (``FLAGSHIP_BUCKET_MAX_BYTES``)
+``max_campaigns``                   5,000       campaigns in the file
+                                                (``FLAGSHIP_BUCKET_MAX_CAMPAIGNS``)
+``max_variation_groups``            20,000      variation groups in the file
+                                                (``FLAGSHIP_BUCKET_MAX_VARIATION_GROUPS``)
+``max_variations``                  50,000      variations in the file
+                                                (``FLAGSHIP_BUCKET_MAX_VARIATIONS``)
+``max_targetings``                  50,000      targetings (conditions) in the file
+                                                (``FLAGSHIP_BUCKET_MAX_TARGETINGS``)
+``download_deadline``               30 s        a whole download; ``timeout`` bounds each
+                                                wait (``FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE``)
+``max_depth``                       64          nesting of objects and arrays
+``max_groups_per_campaign``         1,000       variation groups in one campaign
+``max_variations_per_group``        1,000       variations in one variation group
+``max_targeting_groups_per_group``  1,000       targeting groups of one variation group
+``max_targetings_per_group``        1,000       targetings in one targeting group
+``max_list_length``                 100,000     items in one targeting value list
+==================================  ==========  =========================================
+
+The file-wide counts bound the work of parsing, which compiles every
+variation group and condition: a file at those bounds takes some seconds
+and a few hundred megabytes in each process, so they grow with an account
+only through a setting. The bounds within one campaign are fixed: passing
+one of them says where a file is out of proportion.
 """
 
 from __future__ import annotations
@@ -40,13 +54,16 @@ class BucketLimits:
     """The bounds above; give a larger one when an account truly needs it."""
 
     max_bytes: int = 16 * 1024 * 1024
-    max_campaigns: int = 10_000
+    max_campaigns: int = 5_000
     download_deadline: float = 30.0
     max_depth: int = MAX_DEPTH
-    max_variation_groups: int = 1_000
-    max_variations: int = 1_000
-    max_targeting_groups: int = 1_000
-    max_targetings: int = 1_000
+    max_variation_groups: int = 20_000
+    max_variations: int = 50_000
+    max_targetings: int = 50_000
+    max_groups_per_campaign: int = 1_000
+    max_variations_per_group: int = 1_000
+    max_targeting_groups_per_group: int = 1_000
+    max_targetings_per_group: int = 1_000
     max_list_length: int = 100_000
 
     def check_size(self, size: int, what: str = "the bucketing file") -> None:
@@ -63,6 +80,9 @@ DEFAULT_LIMITS = BucketLimits()
 _SETTINGS = {
     "max_bytes": "FLAGSHIP_BUCKET_MAX_BYTES",
     "max_campaigns": "FLAGSHIP_BUCKET_MAX_CAMPAIGNS",
+    "max_variation_groups": "FLAGSHIP_BUCKET_MAX_VARIATION_GROUPS",
+    "max_variations": "FLAGSHIP_BUCKET_MAX_VARIATIONS",
+    "max_targetings": "FLAGSHIP_BUCKET_MAX_TARGETINGS",
     "download_deadline": "FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE",
 }
 
@@ -96,44 +116,71 @@ def _over(count: int, limit: int, where: str, what: str, bound: str) -> None:
 def check_bucket_limits(data: Any, limits: BucketLimits = DEFAULT_LIMITS) -> None:
     """Raise :class:`BucketError` naming the first bound that decoded ``data`` passes.
 
-    Counts only: a few list lengths per campaign, before anything is compiled.
+    Counts only: list lengths, one walk before anything is compiled.
     """
     campaigns = _items(data, "campaigns")
     _over(len(campaigns), limits.max_campaigns, "the bucketing file", "campaigns", "max_campaigns")
+    totals = _Totals()
     for index, campaign in enumerate(campaigns):
         name = campaign.get("id") if isinstance(campaign, Mapping) else None
         where = f"campaign {name!r}" if isinstance(name, str) else f"campaign {index}"
         groups = _items(campaign, "variationGroups", "variation_groups")
         _over(
             len(groups),
-            limits.max_variation_groups,
+            limits.max_groups_per_campaign,
             where,
             "variation groups",
-            "max_variation_groups",
+            "max_groups_per_campaign",
         )
+        totals.groups += len(groups)
         for group in groups:
-            _check_group(group, where, limits)
+            _check_group(group, where, limits, totals)
+    file = "the bucketing file"
+    _over(
+        totals.groups, limits.max_variation_groups, file, "variation groups", "max_variation_groups"
+    )
+    _over(totals.variations, limits.max_variations, file, "variations", "max_variations")
+    _over(totals.targetings, limits.max_targetings, file, "targetings", "max_targetings")
 
 
-def _check_group(group: Any, where: str, limits: BucketLimits) -> None:
+class _Totals:
+    __slots__ = ("groups", "targetings", "variations")
+
+    def __init__(self) -> None:
+        self.groups = self.variations = self.targetings = 0
+
+
+def _check_group(group: Any, where: str, limits: BucketLimits, totals: _Totals) -> None:
     name = group.get("id") if isinstance(group, Mapping) else None
     where = f"{where}, variation group {name!r}" if isinstance(name, str) else where
     variations = _items(group, "variations")
-    _over(len(variations), limits.max_variations, where, "variations", "max_variations")
+    _over(
+        len(variations),
+        limits.max_variations_per_group,
+        where,
+        "variations",
+        "max_variations_per_group",
+    )
+    totals.variations += len(variations)
     targeting = group.get("targeting") if isinstance(group, Mapping) else None
     targeting_groups = _items(targeting, "targetingGroups", "targeting_groups")
     _over(
         len(targeting_groups),
-        limits.max_targeting_groups,
+        limits.max_targeting_groups_per_group,
         where,
         "targeting groups",
-        "max_targeting_groups",
+        "max_targeting_groups_per_group",
     )
     for targeting_group in targeting_groups:
         targetings = _items(targeting_group, "targetings")
         _over(
-            len(targetings), limits.max_targetings, where, "targetings in a group", "max_targetings"
+            len(targetings),
+            limits.max_targetings_per_group,
+            where,
+            "targetings in a group",
+            "max_targetings_per_group",
         )
+        totals.targetings += len(targetings)
         for targeting in targetings:
             value = targeting.get("value") if isinstance(targeting, Mapping) else None
             if isinstance(value, list):

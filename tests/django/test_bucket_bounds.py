@@ -88,7 +88,7 @@ def test_a_file_over_a_bound_set_in_the_settings_is_refused(configured, settings
     settings.FLAGSHIP_BUCKET_MAX_CAMPAIGNS = 2
     with pytest.raises(CommandError, match=r"more than the limit of 2 .*_BUCKET_MAX_CAMPAIGNS"):
         run("flagship_refresh_bucket", "--file", str(path))
-    settings.FLAGSHIP_BUCKET_MAX_CAMPAIGNS = 10_000
+    settings.FLAGSHIP_BUCKET_MAX_CAMPAIGNS = 5_000
     settings.FLAGSHIP_BUCKET_MAX_BYTES = 1024
     with pytest.raises(CommandError, match="larger than the limit of 1,024 bytes"):
         run("flagship_refresh_bucket", "--file", str(path))
@@ -99,12 +99,18 @@ def test_a_file_over_a_bound_set_in_the_settings_is_refused(configured, settings
 def test_the_store_gets_the_bounds_of_the_settings(configured, settings):
     settings.FLAGSHIP_BUCKET_MAX_BYTES = 4 * 1024 * 1024
     settings.FLAGSHIP_BUCKET_MAX_CAMPAIGNS = 20_000
+    settings.FLAGSHIP_BUCKET_MAX_VARIATION_GROUPS = 80_000
+    settings.FLAGSHIP_BUCKET_MAX_VARIATIONS = 160_000
+    settings.FLAGSHIP_BUCKET_MAX_TARGETINGS = 1
     settings.FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE = 12.5
     limits = get_store().limits
-    assert (limits.max_bytes, limits.max_campaigns, limits.download_deadline) == (
-        4 * 1024 * 1024,
-        20_000,
-        12.5,
+    assert limits == BucketLimits(
+        max_bytes=4 * 1024 * 1024,
+        max_campaigns=20_000,
+        max_variation_groups=80_000,
+        max_variations=160_000,
+        max_targetings=1,
+        download_deadline=12.5,
     )
     assert limits.max_depth == DEFAULT_LIMITS.max_depth
 
@@ -132,6 +138,9 @@ def test_a_malformed_bound_applies_its_default_and_is_logged_once(settings, capl
         ("FLAGSHIP_BUCKET_MAX_BYTES", True, "E019"),
         ("FLAGSHIP_BUCKET_MAX_CAMPAIGNS", 0, "E020"),
         ("FLAGSHIP_BUCKET_MAX_CAMPAIGNS", None, "E020"),
+        ("FLAGSHIP_BUCKET_MAX_VARIATION_GROUPS", -5, "E020"),
+        ("FLAGSHIP_BUCKET_MAX_VARIATIONS", "50000", "E020"),
+        ("FLAGSHIP_BUCKET_MAX_TARGETINGS", 1e5, "E020"),
         ("FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE", 0, "E021"),
         ("FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE", "30", "E021"),
         ("FLAGSHIP_BUCKET_DOWNLOAD_DEADLINE", float("nan"), "E021"),

@@ -1,5 +1,6 @@
 """The bounds on a bucketing file: each one refused with a BucketError that names it."""
 
+import dataclasses
 import json
 import os
 
@@ -17,11 +18,14 @@ from .conftest import SAMPLE_BUCKET
 
 SMALL = BucketLimits(
     max_campaigns=3,
-    max_variation_groups=2,
-    max_variations=2,
-    max_targeting_groups=2,
-    max_targetings=2,
+    max_groups_per_campaign=2,
+    max_variations_per_group=2,
+    max_targeting_groups_per_group=2,
+    max_targetings_per_group=2,
     max_list_length=3,
+    max_variation_groups=6,
+    max_variations=12,
+    max_targetings=24,
 )
 
 
@@ -63,6 +67,20 @@ def test_a_file_at_every_bound_is_accepted():
 def test_each_count_bound_names_itself(data, message):
     with pytest.raises(BucketError, match=message):
         check_bucket_limits(data, SMALL)
+
+
+@pytest.mark.parametrize(
+    ("bound", "message"),
+    [
+        ({"max_variation_groups": 5}, "the bucketing file has 6 variation groups"),
+        ({"max_variations": 11}, "the bucketing file has 12 variations"),
+        ({"max_targetings": 23}, "the bucketing file has 24 targetings, more than the limit of 23"),
+    ],
+)
+def test_file_wide_counts_bound_the_work_of_parsing(bound, message):
+    at_bounds = bucket(3, 2, 2, targeting_groups=2, targetings=2)
+    with pytest.raises(BucketError, match=message):
+        check_bucket_limits(at_bounds, dataclasses.replace(SMALL, **bound))
 
 
 def test_the_settings_that_raise_a_bound_are_named():
