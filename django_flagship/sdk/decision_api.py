@@ -12,6 +12,7 @@ from urllib.parse import quote, quote_plus
 
 import requests
 
+from . import strict_json
 from .http import make_session, short_text
 from .model import Assignment, FlagInfo
 
@@ -316,12 +317,12 @@ class DecisionApiClient:
                 f"{short_text(self._scrub(response.text))}"
             )
         try:
-            payload = response.json()
-        except ValueError:
+            payload = strict_json.loads(response.content)
+        except strict_json.JsonError as exc:
             self.breaker.record_failure()
             raise DecisionError(
                 f"the Decision API answered {response.status_code} with a body that is "
-                f"not JSON: {short_text(self._scrub(response.text), 80)}"
+                f"not JSON ({exc}): {short_text(self._scrub(response.text), 80)}"
             ) from None
         result = parse_campaigns(payload, on_error)
         self.breaker.record_success()

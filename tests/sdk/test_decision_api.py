@@ -113,6 +113,8 @@ def test_204_means_no_campaign():
         ({"status": 500, "body": "boom"}, "answered 500"),
         ({"status": 403, "json": {"message": "Forbidden"}}, "answered 403"),
         ({"status": 200, "body": "<html>502</html>"}, "not JSON"),
+        ({"status": 200, "body": '{"campaigns": ' + "[" * 5_000}, "not JSON.*deeper than 64"),
+        ({"status": 200, "body": '{"visitorId": "\\udfff"}'}, "visitorId is not valid text"),
         ({"status": 200, "json": [1, 2]}, "not an object"),
         ({"status": 200, "json": {"message": "x"}}, "no campaigns list"),
         ({"body": requests.ConnectTimeout()}, "did not answer within 1.5 s"),
