@@ -106,7 +106,8 @@ def _items(container: Any, *names: str) -> list[Any]:
     return []
 
 
-def _over(count: int, limit: int, where: str, what: str, bound: str) -> None:
+def _over(limits: BucketLimits, bound: str, count: int, where: str, what: str) -> None:
+    limit = getattr(limits, bound)
     if count > limit:
         raise BucketError(
             f"{where} has {count:,} {what}, more than the limit of {limit:,} ({_setting(bound)})"
@@ -119,28 +120,20 @@ def check_bucket_limits(data: Any, limits: BucketLimits = DEFAULT_LIMITS) -> Non
     Counts only: list lengths, one walk before anything is compiled.
     """
     campaigns = _items(data, "campaigns")
-    _over(len(campaigns), limits.max_campaigns, "the bucketing file", "campaigns", "max_campaigns")
+    _over(limits, "max_campaigns", len(campaigns), "the bucketing file", "campaigns")
     totals = _Totals()
     for index, campaign in enumerate(campaigns):
         name = campaign.get("id") if isinstance(campaign, Mapping) else None
         where = f"campaign {name!r}" if isinstance(name, str) else f"campaign {index}"
         groups = _items(campaign, "variationGroups", "variation_groups")
-        _over(
-            len(groups),
-            limits.max_groups_per_campaign,
-            where,
-            "variation groups",
-            "max_groups_per_campaign",
-        )
+        _over(limits, "max_groups_per_campaign", len(groups), where, "variation groups")
         totals.groups += len(groups)
         for group in groups:
             _check_group(group, where, limits, totals)
     file = "the bucketing file"
-    _over(
-        totals.groups, limits.max_variation_groups, file, "variation groups", "max_variation_groups"
-    )
-    _over(totals.variations, limits.max_variations, file, "variations", "max_variations")
-    _over(totals.targetings, limits.max_targetings, file, "targetings", "max_targetings")
+    _over(limits, "max_variation_groups", totals.groups, file, "variation groups")
+    _over(limits, "max_variations", totals.variations, file, "variations")
+    _over(limits, "max_targetings", totals.targetings, file, "targetings")
 
 
 class _Totals:
@@ -154,40 +147,18 @@ def _check_group(group: Any, where: str, limits: BucketLimits, totals: _Totals) 
     name = group.get("id") if isinstance(group, Mapping) else None
     where = f"{where}, variation group {name!r}" if isinstance(name, str) else where
     variations = _items(group, "variations")
-    _over(
-        len(variations),
-        limits.max_variations_per_group,
-        where,
-        "variations",
-        "max_variations_per_group",
-    )
+    _over(limits, "max_variations_per_group", len(variations), where, "variations")
     totals.variations += len(variations)
     targeting = group.get("targeting") if isinstance(group, Mapping) else None
     targeting_groups = _items(targeting, "targetingGroups", "targeting_groups")
     _over(
-        len(targeting_groups),
-        limits.max_targeting_groups_per_group,
-        where,
-        "targeting groups",
-        "max_targeting_groups_per_group",
+        limits, "max_targeting_groups_per_group", len(targeting_groups), where, "targeting groups"
     )
     for targeting_group in targeting_groups:
         targetings = _items(targeting_group, "targetings")
-        _over(
-            len(targetings),
-            limits.max_targetings_per_group,
-            where,
-            "targetings in a group",
-            "max_targetings_per_group",
-        )
+        _over(limits, "max_targetings_per_group", len(targetings), where, "targetings in a group")
         totals.targetings += len(targetings)
         for targeting in targetings:
             value = targeting.get("value") if isinstance(targeting, Mapping) else None
             if isinstance(value, list):
-                _over(
-                    len(value),
-                    limits.max_list_length,
-                    where,
-                    "items in a targeting value",
-                    "max_list_length",
-                )
+                _over(limits, "max_list_length", len(value), where, "items in a targeting value")
