@@ -4,7 +4,7 @@ import pytest
 
 from django_flagship.browser import InvalidEventError, parse_event
 
-from .test_events import events, post
+from .test_events import events, post, visit
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("browser_site")]
 
@@ -21,6 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("browser_site")]
     ],
 )
 def test_hostile_bodies_are_400_and_send_nothing(client, body, message):
+    visit(client)  # a visitor of the site's pages
     response = post(client, body)
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"

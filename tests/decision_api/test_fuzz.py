@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 from django.core.cache import caches
 from django.test import Client
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from django_flagship import client as flagship_client
@@ -89,6 +89,8 @@ def app(settings, tmp_path):
     settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = {ENV_ID: [API_KEY]}
     settings.FLAGSHIP_HIT_SINK = "log"
     settings.FLAGSHIP_DECISION_API_GROUP_TTL = 60.0
+    # The barrage is about parsing: the rate limit would answer part of it.
+    settings.FLAGSHIP_DECISION_API_RATE_LIMIT = None
     hits = logging.getLogger("django_flagship.hits")
     sink = SinkFailures()
     level, propagate = hits.level, hits.propagate
@@ -152,6 +154,12 @@ def good_request_still_answered(sink: SinkFailures) -> None:
     flags=st.fixed_dictionaries({}, optional=QUERY_FLAGS),
     key=st.sampled_from([API_KEY, API_KEY, API_KEY, None, "wrong", API_KEY + "\u00e9"]),
 )
+# The known ways in, always tried first; the generated requests look for others.
+@example(path=f"{PREFIX}/campaigns", body=b"[" * 5_000, flags={}, key=API_KEY)
+@example(path=f"{PREFIX_V2}/campaigns", body=b'{"visitorId": "\\udfff"}', flags={}, key=API_KEY)
+@example(
+    path=f"{PREFIX}/campaigns/c-text", body=b'{"visitor_id": "\\ud800x"}', flags={}, key=API_KEY
+)
 def campaigns_barrage(app, path, body, flags, key):
     headers = {"HTTP_X_API_KEY": key} if key is not None else {}
     query = f"?{'&'.join(f'{name}={quote(value)}' for name, value in flags.items())}"
@@ -192,6 +200,16 @@ def test_campaigns_endpoints(app):
     ),
     key=st.sampled_from([API_KEY, API_KEY, API_KEY, "wrong"]),
 )
+@example(
+    path=f"{PREFIX}/campaigns/c-text",
+    params={"visitorId": "v", "context": "[" * 5_000},
+    key=API_KEY,
+)
+@example(
+    path=f"{PREFIX}/campaigns/c-text",
+    params={"visitorId": "v", "context": '{"a": "\\ud800"}'},
+    key=API_KEY,
+)
 def get_form_barrage(app, path, params, key):
     check(http.get(path, params, HTTP_X_API_KEY=key))
     assert app.failed == []
@@ -217,6 +235,11 @@ def test_the_get_form(app):
         ).map(lambda batch: json.dumps({"cid": ENV_ID, "batch": batch}).encode()),
         HOSTILE_TEXT.map(lambda vid: json.dumps(dict(GOOD_ACTIVATION, vid=vid)).encode()),
     ),
+)
+@example(path="/decision-api/v2/activate", body=b"[" * 5_000)
+@example(
+    path="/decision-api/v1/activate",
+    body=json.dumps(dict(GOOD_ACTIVATION, vid="\ud800")).encode(),
 )
 def activate_barrage(app, path, body):
     check(http.post(path, body, content_type="application/json"))
