@@ -539,8 +539,7 @@ class BucketStore:
         )
 
     def _lock_ttl(self) -> float:
-        # Held at least as long as a download may take.
-        return max(self.polling_interval, self.limits.download_deadline + self.timeout + 1.0)
+        return max(self.polling_interval, self.timeout + 1.0)
 
     # -- the polling thread ----------------------------------------------------
 
