@@ -308,10 +308,13 @@ def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
     site's first request would, rather than tell the user to run a refresh
     whose result it could not see either.
     """
+    store = rt.store
+    # Asked before the first read: that read may start the store's poller,
+    # which can download the bucket before the read returns.
+    held = _cache_holds_bucket(store)
     bucket = get_bucket()
     if bucket is not None:
-        return bucket, False
-    store = rt.store
+        return bucket, not held
     if store is None or not store.url:
         raise CommandError("No bucket is available: run 'manage.py flagship_refresh_bucket' first.")
     try:
@@ -322,6 +325,15 @@ def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
     if bucket is None:
         raise CommandError("No bucket is available: the download gave none.")
     return bucket, True
+
+
+def _cache_holds_bucket(store: Any) -> bool:
+    if store is None:
+        return False
+    try:
+        return store.cached_entry() is not None
+    except Exception:  # unreachable or undecodable: the read below says more
+        return False
 
 
 def _describe(options: dict[str, Any]) -> VisitorDescription:
