@@ -45,7 +45,7 @@ from typing import Any
 from django.core.cache import BaseCache
 from django.dispatch import Signal
 
-from .sdk.bucket_limits import DEFAULT_LIMITS, BucketLimits
+from .sdk.bucket_limits import DEFAULT_LIMITS, BucketLimits, check_bucket_limits
 from .sdk.bucket_source import (
     Download,
     download_bucketing_file,
@@ -489,8 +489,14 @@ class BucketStore:
             if entry is not None and self._bucket is None:
                 self._install_entry(entry)
             return self._result(updated=False, last_modified=last_modified)
-        bucket = _parse(download.data, on_error=lambda m: logger.warning("Flagship: %s", m))
         text = _dump(download.data)
+        if self.fetch is not None:
+            # A download was bounded on the way in; a document from elsewhere
+            # meets the same bounds here, or every process reading the cache
+            # would refuse what this one stored.
+            self.limits.check_size(len(text.encode("utf-8")), "the local bucketing document")
+            check_bucket_limits(download.data, self.limits)
+        bucket = _parse(download.data, on_error=lambda m: logger.warning("Flagship: %s", m))
         version = _version_of(text)
         if entry is not None and entry.get("version") == version:
             # A server that ignores If-Modified-Since: same content, nothing to write.

@@ -71,6 +71,40 @@ def test_a_failing_fetch_keeps_the_bucket(cache):
         store.close()
 
 
+@pytest.mark.parametrize(
+    ("limits", "message"),
+    [
+        ({"max_campaigns": 1}, "more than the limit of 1 .FLAGSHIP_BUCKET_MAX_CAMPAIGNS"),
+        ({"max_bytes": 100}, "the local bucketing document is larger than the limit of 100"),
+    ],
+)
+def test_a_fetched_document_meets_the_bounds_of_a_download(cache, limits, message):
+    """Other processes read the entry through the bounds: one past them is never stored."""
+    from django_flagship.sdk.bucket_limits import BucketLimits
+
+    document = read(REPO_FILES[1])
+    assert len(document["campaigns"]) > 1
+
+    def fetch(last_modified):
+        return Download(modified=True, data=document, last_modified="LM")
+
+    store = BucketStore(
+        lambda: cache,
+        namespace="seam:env4",
+        url=None,
+        fetch=fetch,
+        polling_interval=0,
+        limits=BucketLimits(**limits),
+    )
+    try:
+        with pytest.raises(BucketError, match=message):
+            store.refresh(force=True)
+        assert cache.get(store.entry_key) is None
+        assert store.installed is None
+    finally:
+        store.close()
+
+
 def test_the_poller_runs_on_fetch_alone(cache):
     def fetch(last_modified):
         return Download(modified=True, data=read(REPO_FILES[1]), last_modified="LM")
