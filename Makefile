@@ -97,6 +97,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/decision_api.py
 	$(BIN)/python benchmarks/hits.py
 	$(BIN)/python benchmarks/openfeature.py
+	$(BIN)/python benchmarks/async_decision_api.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info test-artifacts
