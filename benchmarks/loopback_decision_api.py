@@ -110,12 +110,18 @@ class LoopbackDecisionApi:
             self.port = self._server.sockets[0].getsockname()[1]
             self._ready.set()
             loop.run_forever()
+            # Calls still waiting out their delay end with the server.
+            tasks = asyncio.all_tasks(loop)
+            for task in tasks:
+                task.cancel()
+            if tasks:
+                loop.run_until_complete(asyncio.wait(tasks))
         finally:
             loop.close()
 
     def close(self) -> None:
-        loop = self._loop
-        if loop is None or self._thread is None:
+        loop, self._loop = self._loop, None
+        if loop is None or self._thread is None or loop.is_closed():
             return
 
         async def stop() -> None:
@@ -123,6 +129,7 @@ class LoopbackDecisionApi:
             self._server.close()
             for writer in list(self._writers):
                 writer.close()
+            await asyncio.sleep(0.01)  # the transports close on the next turns
             loop.stop()
 
         asyncio.run_coroutine_threadsafe(stop(), loop)
@@ -165,7 +172,12 @@ class LoopbackDecisionApi:
                 head += [f"{name}: {value}" for name, value in headers.items()]
                 writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + reply.body)
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            asyncio.CancelledError,
+        ):
             return
         finally:
             self._writers.discard(writer)

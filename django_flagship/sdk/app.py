@@ -100,6 +100,7 @@ class Flagship:
                 base_url=config.decision_api_url,
                 timeout=config.timeout,
                 breaker=CircuitBreaker(config.breaker_failures, config.breaker_cooldown),
+                async_limits=config.async_limits,
             )
             self.decision_manager = ApiDecisionManager(client)
         else:

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import constants
+from .async_http import AsyncLimits
 from .handler import FlagshipEventHandler
 
 __all__ = ["Config", "Mode"]
@@ -45,6 +46,14 @@ def _seconds(name: str, value: Any, *, allow_zero: bool) -> float:
     return value
 
 
+def _count(name: str, value: Any, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
 def _url(name: str, value: Any) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be a string URL, got {type(value).__name__}")
@@ -64,11 +73,17 @@ class Config:
     ``tracker`` sends them elsewhere (``LogTracker()`` keeps them in the log).
     ``decision_cache_size`` is how many recent bucketing decisions the process
     remembers (see :mod:`.memo`); 0 turns the memory off.
+    ``async_max_connections``, ``async_keepalive_connections`` and
+    ``async_keepalive_expiry`` bound each event loop's pool of connections to
+    the Decision API (see :class:`~.async_http.AsyncLimits`).
     """
 
     __slots__ = (
         "_api_key",
         "activate_url",
+        "async_keepalive_connections",
+        "async_keepalive_expiry",
+        "async_max_connections",
         "breaker_cooldown",
         "breaker_failures",
         "bucket_file",
@@ -102,6 +117,9 @@ class Config:
         breaker_failures: int = 5,
         breaker_cooldown: float = 30.0,
         decision_cache_size: int = constants.DECISION_CACHE_SIZE,
+        async_max_connections: int = constants.ASYNC_MAX_CONNECTIONS,
+        async_keepalive_connections: int = constants.ASYNC_KEEPALIVE_CONNECTIONS,
+        async_keepalive_expiry: float = constants.ASYNC_KEEPALIVE_EXPIRY,
     ) -> None:
         if not isinstance(env_id, str):
             raise TypeError(f"env_id must be a string, got {type(env_id).__name__}")
@@ -123,6 +141,13 @@ class Config:
             raise TypeError("decision_cache_size must be an int")
         if decision_cache_size < 0:
             raise ValueError(f"decision_cache_size must be >= 0, got {decision_cache_size}")
+        _count("async_max_connections", async_max_connections, minimum=1)
+        _count("async_keepalive_connections", async_keepalive_connections, minimum=0)
+        if async_keepalive_connections > async_max_connections:
+            raise ValueError(
+                f"async_keepalive_connections must be <= async_max_connections "
+                f"({async_max_connections}), got {async_keepalive_connections}"
+            )
         if tracker is not None:
             missing = [
                 m
@@ -147,6 +172,20 @@ class Config:
         self.breaker_failures = breaker_failures
         self.decision_cache_size = decision_cache_size
         self.breaker_cooldown = _seconds("breaker_cooldown", breaker_cooldown, allow_zero=True)
+        self.async_max_connections = async_max_connections
+        self.async_keepalive_connections = async_keepalive_connections
+        self.async_keepalive_expiry = _seconds(
+            "async_keepalive_expiry", async_keepalive_expiry, allow_zero=False
+        )
+
+    @property
+    def async_limits(self) -> AsyncLimits:
+        """The limits of each event loop's connection pool to the Decision API."""
+        return AsyncLimits(
+            self.async_max_connections,
+            self.async_keepalive_connections,
+            self.async_keepalive_expiry,
+        )
 
     @property
     def api_key(self) -> str:

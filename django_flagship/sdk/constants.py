@@ -4,6 +4,9 @@ from django_flagship import __version__
 
 __all__ = [
     "ACTIVATE_URL",
+    "ASYNC_KEEPALIVE_CONNECTIONS",
+    "ASYNC_KEEPALIVE_EXPIRY",
+    "ASYNC_MAX_CONNECTIONS",
     "BUCKETING_URL",
     "DECISION_API_URL",
     "DECISION_CACHE_SIZE",
@@ -30,3 +33,9 @@ RESERVED_CONTEXT_KEYS = frozenset({"fs_client", "fs_version"})
 #: a few kilobytes for a visitor in 50 campaigns (``benchmarks/middleware.py``
 #: measures it).
 DECISION_CACHE_SIZE = 2048
+
+#: Each event loop's pool of connections to the Decision API (async code):
+#: connections open at once, idle ones kept open, and for how many seconds.
+ASYNC_MAX_CONNECTIONS = 100
+ASYNC_KEEPALIVE_CONNECTIONS = 20
+ASYNC_KEEPALIVE_EXPIRY = 5.0

@@ -32,6 +32,19 @@ class DecisionManager(Protocol):
         when needed.
         """
 
+    async def adecide(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None,
+        consent: bool,
+        assignments: Mapping[str, str],
+        on_error: Callable[[str], None],
+        context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+    ) -> DecisionResult:
+        """:meth:`decide` for async code: whatever waits on the network is awaited."""
+
     def close(self) -> None: ...
 
 
@@ -48,6 +61,13 @@ class ApiDecisionManager:
         self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
     ):
         return self.client.fetch(
+            visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
+        )
+
+    async def adecide(
+        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
+    ):
+        return await self.client.afetch(
             visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
         )
 
@@ -81,6 +101,20 @@ class BucketingDecisionManager:
         decision = self.memo.decide(bucket, visitor_id, context, assignments, key=context_key)
         return DecisionResult(
             list(decision.assignments), flags=decision.flags, variations=decision.variations
+        )
+
+    async def adecide(
+        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
+    ):
+        # Computed here; the core's bucket sources hold the bucket in memory.
+        return self.decide(
+            visitor_id,
+            context,
+            anonymous_id=anonymous_id,
+            consent=consent,
+            assignments=assignments,
+            on_error=on_error,
+            context_key=context_key,
         )
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -13,7 +14,8 @@ from urllib.parse import quote, quote_plus
 import requests
 
 from . import strict_json
-from .http import make_session, short_text
+from .async_http import AsyncLimits, AsyncPool, TransportError, TransportTimeout
+from .http import SDK_HEADERS, make_session, short_text
 from .model import Assignment, FlagInfo
 
 __all__ = [
@@ -187,6 +189,15 @@ class CircuitBreaker:
             if self._opened_at is not None or self._consecutive >= self.failures:
                 self._opened_at = self._clock()
 
+    def record_abandoned(self) -> None:
+        """A call let through ended with no outcome (cancelled): another may try."""
+        with self._lock:
+            self._trial_running = False
+
+
+#: The query string of every campaigns call.
+_PARAMS = {"exposeAllKeys": "true"}
+
 
 class DecisionApiClient:
     """Calls ``POST {base}/{env_id}/campaigns?exposeAllKeys=true``.
@@ -199,6 +210,11 @@ class DecisionApiClient:
     an error like any other and the defaults are served. The server is
     asked not to trigger activations itself (``trigger_hit: false``): the SDK
     activates what the visitor really sees.
+
+    :meth:`fetch` calls on a ``requests`` session; :meth:`afetch`, for async
+    code, on the event loop's own httpx client (see :mod:`.async_http`). Only
+    the transport differs: the body, the headers, the timeout, the circuit
+    breaker and the reading of the answer are the same code.
     """
 
     def __init__(
@@ -210,6 +226,7 @@ class DecisionApiClient:
         timeout: float,
         session: requests.Session | None = None,
         breaker: CircuitBreaker | None = None,
+        async_limits: AsyncLimits | None = None,
     ) -> None:
         self.env_id = env_id
         self._api_key = api_key
@@ -217,6 +234,10 @@ class DecisionApiClient:
         self.timeout = timeout
         self.session = session or make_session()
         self.breaker = breaker or CircuitBreaker()
+        self.async_pool = AsyncPool(
+            async_limits or AsyncLimits(), timeout=timeout, headers=SDK_HEADERS
+        )
+        self._thread_fallback_reported = False
 
     def __repr__(self) -> str:
         return f"<DecisionApiClient url={self.url!r} timeout={self.timeout}>"
@@ -250,19 +271,76 @@ class DecisionApiClient:
 
         No message it raises or reports contains the API key.
         """
-        report = None
-        if on_error is not None:
-
-            def report(message: str) -> None:
-                on_error(self._scrub(message))
-
         try:
-            return self._fetch(visitor_id, context, anonymous_id, consent, report)
+            return self._fetch(visitor_id, context, anonymous_id, consent, self._report(on_error))
         except DecisionError as exc:
             raise DecisionError(self._scrub(str(exc))) from None
 
+    async def afetch(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None = None,
+        consent: bool = True,
+        on_error: Callable[[str], None] | None = None,
+    ) -> DecisionResult:
+        """:meth:`fetch` for async code: the event loop does other work meanwhile.
+
+        Without httpx the call runs :meth:`fetch` in the loop's default thread
+        pool, as many at once as it has threads, and says so once.
+        """
+        if not self.async_pool.available:
+            self._report_thread_fallback(on_error)
+            return await asyncio.to_thread(
+                self.fetch,
+                visitor_id,
+                context,
+                anonymous_id=anonymous_id,
+                consent=consent,
+                on_error=on_error,
+            )
+        try:
+            return await self._afetch(
+                visitor_id, context, anonymous_id, consent, self._report(on_error)
+            )
+        except DecisionError as exc:
+            raise DecisionError(self._scrub(str(exc))) from None
+
+    def _report(self, on_error: Callable[[str], None] | None) -> Callable[[str], None] | None:
+        if on_error is None:
+            return None
+
+        def report(message: str) -> None:
+            on_error(self._scrub(message))
+
+        return report
+
+    def _report_thread_fallback(self, on_error: Callable[[str], None] | None) -> None:
+        if self._thread_fallback_reported or on_error is None:
+            return
+        self._thread_fallback_reported = True
+        on_error(
+            "httpx is not installed: async code calls the Decision API from a thread "
+            "pool, which caps how many calls wait at once; install "
+            "'django-flagship[async]' to call it from the event loop"
+        )
+
     def _scrub(self, text: str) -> str:
         return scrub_secret(text, self._api_key)
+
+    def _request(
+        self, visitor_id: str, context: Mapping[str, Any], anonymous_id: str | None, consent: bool
+    ) -> bytes:
+        """The body to send, once the circuit breaker lets the call through."""
+        if not self.breaker.allow():
+            raise DecisionError(
+                "the Decision API is skipped for a while after repeated failures "
+                "(circuit breaker open)"
+            )
+        body = self.request_body(visitor_id, context, anonymous_id=anonymous_id, consent=consent)
+        # What requests' json= sends, encoded here so that both transports send it.
+        return json.dumps(body, allow_nan=False).encode("utf-8")
 
     def _fetch(
         self,
@@ -272,56 +350,88 @@ class DecisionApiClient:
         consent: bool,
         on_error: Callable[[str], None] | None,
     ) -> DecisionResult:
-        if not self.breaker.allow():
-            raise DecisionError(
-                "the Decision API is skipped for a while after repeated failures "
-                "(circuit breaker open)"
-            )
-        body = self.request_body(visitor_id, context, anonymous_id=anonymous_id, consent=consent)
+        content = self._request(visitor_id, context, anonymous_id, consent)
         try:
             response = self.session.post(
                 self.url,
-                params={"exposeAllKeys": "true"},
-                json=body,
+                params=_PARAMS,
+                data=content,
                 headers={"x-api-key": self._api_key},
                 timeout=self.timeout,
                 allow_redirects=False,
             )
         except requests.Timeout:
-            self.breaker.record_failure()
-            raise DecisionError(
-                f"the Decision API did not answer within {self.timeout:g} s"
-            ) from None
+            raise self._failed(self._timed_out()) from None
         except requests.RequestException as exc:
-            self.breaker.record_failure()
-            raise DecisionError(
-                f"the Decision API could not be reached: {type(exc).__name__}"
-            ) from None
+            raise self._failed(self._unreachable(type(exc).__name__)) from None
+        return self._answer(response, on_error)
 
-        if response.status_code == 204:
+    async def _afetch(
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        anonymous_id: str | None,
+        consent: bool,
+        on_error: Callable[[str], None] | None,
+    ) -> DecisionResult:
+        content = self._request(visitor_id, context, anonymous_id, consent)
+        try:
+            response = await self.async_pool.post(
+                self.url, params=_PARAMS, content=content, headers={"x-api-key": self._api_key}
+            )
+        except TransportTimeout as exc:
+            if exc.pool:
+                raise self._failed(
+                    f"no connection to the Decision API was free within {self.timeout:g} s "
+                    f"(all {self.async_pool.limits.max_connections} of this event loop's "
+                    "were busy)"
+                ) from None
+            raise self._failed(self._timed_out()) from None
+        except TransportError as exc:
+            raise self._failed(self._unreachable(str(exc))) from None
+        except asyncio.CancelledError:
+            self.breaker.record_abandoned()
+            raise
+        return self._answer(response, on_error)
+
+    def _timed_out(self) -> str:
+        return f"the Decision API did not answer within {self.timeout:g} s"
+
+    @staticmethod
+    def _unreachable(error: str) -> str:
+        return f"the Decision API could not be reached: {error}"
+
+    def _failed(self, message: str) -> DecisionError:
+        self.breaker.record_failure()
+        return DecisionError(message)
+
+    def _answer(self, response: Any, on_error: Callable[[str], None] | None) -> DecisionResult:
+        """Read a response of either transport (``status_code``, ``content``, ``text``)."""
+        status = response.status_code
+        if status == 204:
             self.breaker.record_success()
             return DecisionResult([])
-        if 300 <= response.status_code < 400:
+        if 300 <= status < 400:
+            # Never followed: the API key goes to the configured URL only.
             self.breaker.record_success()
             raise DecisionError(
-                f"the Decision API answered {response.status_code} (a redirect, not followed: "
+                f"the Decision API answered {status} (a redirect, not followed: "
                 "the API key goes to the configured URL only)"
             )
-        if response.status_code >= 400:
-            if response.status_code >= 500 or response.status_code == 429:
+        if status >= 400:
+            if status >= 500 or status == 429:
                 self.breaker.record_failure()
             else:
                 self.breaker.record_success()
             raise DecisionError(
-                f"the Decision API answered {response.status_code}: "
-                f"{short_text(self._scrub(response.text))}"
+                f"the Decision API answered {status}: {short_text(self._scrub(response.text))}"
             )
         try:
             payload = strict_json.loads(response.content)
         except strict_json.JsonError as exc:
             self.breaker.record_failure()
             raise DecisionError(
-                f"the Decision API answered {response.status_code} with a body that is "
+                f"the Decision API answered {status} with a body that is "
                 f"not JSON ({exc}): {short_text(self._scrub(response.text), 80)}"
             ) from None
         result = parse_campaigns(payload, on_error)
@@ -330,3 +440,4 @@ class DecisionApiClient:
 
     def close(self) -> None:
         self.session.close()
+        self.async_pool.close()

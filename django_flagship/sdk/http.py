@@ -7,7 +7,14 @@ from requests.adapters import HTTPAdapter
 
 from .constants import SDK_CLIENT, SDK_VERSION
 
-__all__ = ["make_session", "short_text"]
+__all__ = ["SDK_HEADERS", "make_session", "short_text"]
+
+#: Sent with every request, by the ``requests`` sessions and the async clients alike.
+SDK_HEADERS = {
+    "x-sdk-client": SDK_CLIENT,
+    "x-sdk-version": SDK_VERSION,
+    "Content-Type": "application/json",
+}
 
 
 def make_session(pool_size: int = 16) -> requests.Session:
@@ -16,13 +23,7 @@ def make_session(pool_size: int = 16) -> requests.Session:
     adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.headers.update(
-        {
-            "x-sdk-client": SDK_CLIENT,
-            "x-sdk-version": SDK_VERSION,
-            "Content-Type": "application/json",
-        }
-    )
+    session.headers.update(SDK_HEADERS)
     return session
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .constants import RESERVED_CONTEXT_KEYS, SDK_CLIENT, SDK_VERSION
 from .context import ContextError, context_value, normalize_context_update
-from .decision_api import DecisionError
+from .decision_api import DecisionError, DecisionResult
 from .hits import Activation, Consent, Hit, HitType, InvalidHitError, segment_values
 from .memo import context_key
 from .model import Assignment, FlagInfo, merge_flags
@@ -212,14 +212,46 @@ class Visitor:
                 on_error=lambda message: client.log(logging.WARNING, message),
                 context_key=self._context_key,
             )
-        except DecisionError as exc:
+        except Exception as exc:
+            return self._failed(exc)
+        return self._decided(result)
+
+    async def synchronize_modifications_async(self) -> bool:
+        """:meth:`synchronize_modifications` for async code.
+
+        In DECISION_API mode the call is awaited on the running event loop
+        (with httpx, the ``async`` extra), so that many visitors can wait for
+        Flagship at once.
+        """
+        client = self._client
+        self.history_changed = False
+        try:
+            manager = client.decision_manager
+            result = await manager.adecide(
+                self.visitor_id,
+                self._decision_context(),
+                anonymous_id=self.anonymous_id,
+                consent=self.consent,
+                assignments=self.assignment_history,
+                on_error=lambda message: client.log(logging.WARNING, message),
+                context_key=self._context_key,
+            )
+        except Exception as exc:
+            return self._failed(exc)
+        return self._decided(result)
+
+    def _failed(self, exc: Exception) -> bool:
+        client = self._client
+        if isinstance(exc, DecisionError):
             self.last_error = str(exc)
             client.log(logging.ERROR, f"synchronize_modifications failed: {exc}")
-            return False
-        except Exception as exc:  # a decision must never raise into the caller
+        else:  # a decision must never raise into the caller
             self.last_error = f"{type(exc).__name__}: {exc}"
             client.report_exception(exc)
-            return False
+        return False
+
+    def _decided(self, result: DecisionResult) -> bool:
+        client = self._client
         with self._lock:
             self.last_error = None
             self.synchronized = True
