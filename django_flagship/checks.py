@@ -28,6 +28,8 @@ Id                         Problem
 ``django_flagship.E022``   ``FLAGSHIP_CLIENT_ADDRESS_HEADER`` is not a header name (and proxy count)
 ``django_flagship.E023``   ``FLAGSHIP_DECISION_API_RATE_LIMIT`` is malformed, or below one batch
 ``django_flagship.E024``   ``FLAGSHIP_DECISION_API_MAX_BATCH`` is not an int >= 1
+``django_flagship.E031``   a ``FLAGSHIP_ASYNC_*`` setting (the async connection pool) is malformed
+``django_flagship.E032``   (``--deploy``) an ASGI site in DECISION_API mode without httpx
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -57,6 +59,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.template.backends.django import DjangoTemplates
 from django.utils.module_loading import import_string
 
+from .async_support import LIMIT_SETTINGS, asgi_site, httpx_installed, parse_limits
 from .authoring.source import is_local
 from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
 from .limits import SETTINGS as BUCKET_LIMIT_SETTINGS
@@ -65,7 +68,13 @@ from .sdk import FlagshipEventHandler, Mode
 from .sdk.bucket_source import load_bucketing_file
 from .sdk.bucketing import Bucket
 
-__all__ = ["check_deploy", "check_middleware", "check_settings", "check_templates"]
+__all__ = [
+    "check_async_deploy",
+    "check_deploy",
+    "check_middleware",
+    "check_settings",
+    "check_templates",
+]
 
 MIDDLEWARE_PATH = "django_flagship.middleware.FlagshipMiddleware"
 _MUST_COME_AFTER = (
@@ -102,6 +111,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
     errors += _check_drf()
     errors += _check_decision_cache()
     errors += _check_bucket_limits()
+    errors += _check_async_limits()
     return errors
 
 
@@ -397,6 +407,24 @@ def _check_bucket_limits() -> list[CheckMessage]:
             )
         )
     return errors
+
+
+def _check_async_limits() -> list[CheckMessage]:
+    values = [conf.raw(name) for name in LIMIT_SETTINGS]
+    return [
+        _error(
+            31,
+            f"{problem}.",
+            "They bound each event loop's connections to the Decision API in async "
+            "code: FLAGSHIP_ASYNC_MAX_CONNECTIONS open at once (default "
+            f"{DEFAULTS['FLAGSHIP_ASYNC_MAX_CONNECTIONS']}), up to "
+            "FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS of them kept open when idle (default "
+            f"{DEFAULTS['FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS']}), each for "
+            f"FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY seconds (default "
+            f"{DEFAULTS['FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY']}).",
+        )
+        for problem in parse_limits(*values)
+    ]
 
 
 def _check_callables() -> list[CheckMessage]:
@@ -772,6 +800,37 @@ def _check_shared_cache() -> list[CheckMessage]:
             "Every process then downloads and parses the bucket itself, and a "
             "'flagship_refresh_bucket' reaches only its own process. Point "
             "FLAGSHIP_CACHE_ALIAS at Redis or Memcached.",
+        )
+    ]
+
+
+def check_async_deploy(**kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: an ASGI site in DECISION_API mode needs httpx (the ``async`` extra).
+
+    Without it every ``await request.flags.aget(...)`` waits for a thread of
+    the event loop's default pool (a few per core) to call the Decision API:
+    past that many at once, requests queue behind one another's call.
+    """
+    try:
+        mode = Mode.coerce(conf.mode)
+    except ValueError:
+        return []  # E002
+    if mode is not Mode.DECISION_API or not (
+        _text("FLAGSHIP_ENV_ID") and _text("FLAGSHIP_API_KEY")
+    ):
+        return []
+    why = asgi_site()
+    if why is None or httpx_installed():
+        return []
+    return [
+        _error(
+            32,
+            f"FLAGSHIP_MODE is DECISION_API and the site looks served over ASGI ({why}), "
+            "but httpx is not installed: async views call the Decision API from a small "
+            "thread pool, so concurrent requests queue behind one another's call.",
+            'Install the async extra: pip install "django-flagship[async]". A site served '
+            "over WSGI only can silence it: SILENCED_SYSTEM_CHECKS = "
+            "['django_flagship.E032'].",
         )
     ]
 

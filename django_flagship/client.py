@@ -22,6 +22,7 @@ from django.http import HttpResponseBase
 from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
+from .async_support import async_limits
 from .cache import BucketStore
 from .conf import DEFAULTS, conf
 from .delivery import HITS_LOGGER, build_hit_tracker
@@ -247,6 +248,7 @@ def build_config() -> Config | None:
             events_url=conf.events_url,
             activate_url=conf.activate_url,
             decision_cache_size=conf.decision_cache_size,
+            **async_limits(),
         )
     except (TypeError, ValueError) as exc:
         # The SDK names its argument ("timeout must be..."); name the setting.

@@ -7,9 +7,11 @@ lookups. A read whose flag is missing, has another type than the default, or
 fails for any reason returns the default, and the reason goes to the log.
 
 Async views use the ``a``-prefixed methods (``await request.flags.aget(...)``),
-which do the synchronization in a worker thread so the event loop never waits
-on the network. After ``await request.flags.aload()`` the plain methods (and
-the template tags) are safe in an async view too.
+so the event loop never waits on the network: in DECISION_API mode the call
+is awaited on the loop (httpx, the ``async`` extra), otherwise the
+synchronization runs in a worker thread. After ``await
+request.flags.aload()`` the plain methods (and the template tags) are safe in
+an async view too.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -218,6 +221,7 @@ class Flags:
         self._identity: Identity | None = None
         self._prepared = False
         self._synchronized = False
+        self._loading: asyncio.Task[None] | None = None
         self._mismatched: set[str] | None = None
         #: True once the visitor was resolved: the response depends on who asked.
         self.used = False
@@ -311,6 +315,20 @@ class Flags:
             else:
                 _warn_if_in_event_loop()
                 visitor.synchronize_modifications()
+        except Exception:
+            logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
+
+    async def _asynchronize(self) -> None:
+        """:meth:`_synchronize` in DECISION_API mode, the call awaited on the event loop."""
+        if self._synchronized:
+            return
+        self._synchronized = True
+        source = self._source
+        rt = self._runtime
+        if source is None or rt is None or isinstance(source, _OverrideVisitor):
+            return
+        try:
+            await source.synchronize_modifications_async()  # type: ignore[attr-defined]
         except Exception:
             logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
 
@@ -566,17 +584,27 @@ class Flags:
     # -- async ---------------------------------------------------------------------
 
     async def aload(self) -> None:
-        """Synchronize without blocking the event loop; plain reads are then safe."""
-        if self._synchronized:
-            return
+        """Synchronize without blocking the event loop; plain reads are then safe.
+
+        Concurrent calls (``asyncio.gather`` of several ``aget``) share one
+        synchronization, hence one Decision API call.
+        """
+        loading = self._loading
+        if loading is None:
+            if self._synchronized:
+                return
+            loading = self._loading = asyncio.ensure_future(self._aload())
+        if not loading.done():
+            # Shielded: a cancelled reader leaves the call to the others.
+            await asyncio.shield(loading)
+
+    async def _aload(self) -> None:
         try:
             if not self._prepared:
                 await sync_to_async(self._prepare)()
             rt = self._runtime
             if rt is not None and rt.configured and rt.mode is Mode.DECISION_API:
-                # Not thread-sensitive: concurrent requests must not queue up
-                # behind one another's Decision API call.
-                await sync_to_async(self._synchronize, thread_sensitive=False)()
+                await self._asynchronize()
             else:
                 await sync_to_async(self._synchronize)()
         except Exception:
@@ -677,13 +705,46 @@ def _sends_synchronously(tracker: Any) -> bool:
     return isinstance(getattr(tracker, "sink", tracker), SyncTracker)
 
 
+#: For the blocking-call warning: each public method that may synchronize, as
+#: the caller wrote it, and what async code writes instead.
+_ASYNC_FORMS = {
+    "get": ("flags.get()", "await flags.aget(...)"),
+    "info": ("flags.info()", "await flags.ainfo(...)"),
+    "activate": ("flags.activate()", "await flags.aactivate(...)"),
+    "all": ("flags.all()", "await flags.aall()"),
+    "__contains__": ("'key in flags'", "await flags.ahas(key)"),
+    "flag": ("flags.flag()", "await flags.aload(), then flags.flag(...)"),
+    "visitor": ("flags.visitor", "await flags.aload(), then flags.visitor"),
+}
+
+
+def _code(name: str) -> Any:
+    member = Flags.__dict__[name]
+    return (member.fget if isinstance(member, property) else member).__code__
+
+
+_ASYNC_FORM_CODES = {_code(name): name for name in _ASYNC_FORMS}
+
+
 def _warn_if_in_event_loop() -> None:
+    """Warn when the Decision API call about to be made blocks a running event loop."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
         return
+    # The outermost accessor method on the stack is the one the caller used;
+    # looked for only here, on the rare misuse, so reads pay nothing for it.
+    name = None
+    frame = sys._getframe(1)
+    while frame is not None:
+        name = _ASYNC_FORM_CODES.get(frame.f_code, name)
+        frame = frame.f_back
+    used, instead = _ASYNC_FORMS.get(name or "", ("a flag read", "await flags.aload()"))
     warn_rarely(
-        "event-loop",
-        "Flagship: flags were read synchronously inside an async view; the Decision API "
-        "call blocked the event loop. Use 'await request.flags.aload()' or 'aget()'.",
+        f"event-loop:{name}",
+        "Flagship: %s called the Decision API synchronously on the event loop's "
+        "thread, blocking it for the call. In async code use '%s' (and 'await "
+        "request.flags.aload()' before rendering templates that read flags).",
+        used,
+        instead,
     )

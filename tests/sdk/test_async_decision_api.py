@@ -16,8 +16,7 @@ import weakref
 import pytest
 
 from benchmarks.loopback_decision_api import CAMPAIGNS, LoopbackDecisionApi, Reply
-from django_flagship.sdk import Config, Flagship
-from django_flagship.sdk import async_http
+from django_flagship.sdk import Config, Flagship, async_http
 from django_flagship.sdk.async_http import AsyncLimits
 from django_flagship.sdk.decision_api import CircuitBreaker, DecisionApiClient, DecisionError
 from django_flagship.sdk.tracking import MemoryTracker
@@ -108,7 +107,8 @@ def test_every_answer_reads_the_same(api, reply, expected):
     if expected.startswith("ok:"):
         assert sync.assignments == asynchronous.assignments == []
     elif expected == "panic":
-        assert sync.panic and asynchronous.panic
+        assert sync.panic
+        assert asynchronous.panic
     else:
         assert isinstance(asynchronous, DecisionError)
         assert str(sync) == str(asynchronous)
@@ -125,7 +125,8 @@ def test_a_malformed_campaign_is_skipped_and_reported_alike(api):
     (sync, asynchronous), reports = run_both(client, "v1", {})
     assert [a.campaign_id for a in asynchronous.assignments] == ["c1"]
     assert sync.assignments == asynchronous.assignments
-    assert len(reports) == 2 and reports[0] == reports[1]
+    assert len(reports) == 2
+    assert reports[0] == reports[1]
     assert "variationGroupId" in reports[0]
     client.close()
 
@@ -138,7 +139,7 @@ def test_a_redirect_is_not_followed_and_the_key_stays_home(api):
         async def inside():
             return await client.afetch("v1", {})
 
-        with pytest.raises(DecisionError, match="302 .a redirect, not followed"):
+        with pytest.raises(DecisionError, match=r"302 \(a redirect, not followed"):
             asyncio.run(inside())
         assert elsewhere.calls == 0
         assert client.breaker.is_open is False
@@ -436,7 +437,8 @@ def test_without_httpx_the_call_runs_in_a_thread_and_says_so_once(api, monkeypat
 
     results = asyncio.run(inside())
     assert all(r.assignments for r in results)
-    assert len(threads) == 3 and threading.get_ident() not in threads
+    assert len(threads) == 3
+    assert threading.get_ident() not in threads
     assert len(reports) == 1
     assert "httpx is not installed" in reports[0]
     assert "django-flagship[async]" in reports[0]
