@@ -11,7 +11,7 @@ from typing import Any
 from ..cache import bucket_changed
 from ..client import get_bucket, get_client, runtime
 from ..flags import Flags, _active_override
-from ..sdk import Flagship
+from ..sdk import Flagship, Mode
 from ..sdk.bucketing import Bucket
 from ..sdk.hits import Hit
 from ..sdk.model import FlagInfo
@@ -89,9 +89,20 @@ class DjangoFlagshipProvider(FlagshipProvider):
     def decides_without_io(self) -> bool:
         return False  # the assignment history lives in the Django cache
 
+    def decides_on_the_loop(self) -> bool:
+        rt = runtime()
+        return rt.configured and rt.mode is Mode.DECISION_API
+
     def decide(self, targeting_key: str, context: dict[str, Any]) -> Decision:
+        return self._flags_decision(Flags(targeting_key, context))
+
+    async def adecide(self, targeting_key: str, context: dict[str, Any]) -> Decision:
         flags = Flags(targeting_key, context)
-        visitor = flags.visitor  # synchronizes; None under override_flags
+        await flags.aload()
+        return self._flags_decision(flags)
+
+    def _flags_decision(self, flags: Flags) -> Decision:
+        visitor = flags.visitor  # synchronizes, unless aload() did; None under override_flags
         if visitor is not None and not visitor.synchronized:
             return Decision(None, error=visitor.last_error or "the decision failed")
         if visitor is None and _active_override() is None:

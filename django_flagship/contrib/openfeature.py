@@ -53,6 +53,7 @@ from ..sdk.hits import Event, EventCategory, Hit
 from ..sdk.memo import context_key as typed_context_key
 from ..sdk.model import Assignment, FlagInfo
 from ..sdk.tracking import SyncTracker
+from ..sdk.visitor import Visitor
 
 __all__ = [
     "Decision",
@@ -286,6 +287,8 @@ class FlagshipProvider(AbstractProvider):
         self._known: tuple[Bucket | None, frozenset[str]] = (None, frozenset())
         self._refused: set[str] = set()
         self._segments: OrderedDict[str, str] = OrderedDict()
+        #: Decisions being awaited, by event loop and cache key.
+        self._pending: dict[tuple[Any, tuple[str, tuple[Any, ...]]], asyncio.Future[Decision]] = {}
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} client={self.client!r}>"
@@ -441,7 +444,35 @@ class FlagshipProvider(AbstractProvider):
         if decision is not None:
             return decision
         generation = self._generation
-        decision = self.decide(targeting_key, context)
+        return self._keep(key, generation, self.decide(targeting_key, context))
+
+    async def _adecision(self, targeting_key: str, attributes: Mapping[str, Any]) -> Decision:
+        """:meth:`_decision` on the event loop: concurrent evaluations of one visitor
+        and context share one decision while the cache is on."""
+        context, context_key = self._context(attributes)
+        key = (targeting_key, context_key)
+        decision = self._cached(key)
+        if decision is not None:
+            return decision
+        if not self._caching():
+            return await self.adecide(targeting_key, context)
+        pending_key = (asyncio.get_running_loop(), key)
+        pending = self._pending.get(pending_key)
+        if pending is None:
+            pending = asyncio.ensure_future(self._adecide_and_keep(key, targeting_key, context))
+            self._pending[pending_key] = pending
+            pending.add_done_callback(lambda _: self._pending.pop(pending_key, None))
+        return await asyncio.shield(pending)
+
+    async def _adecide_and_keep(
+        self, key: tuple[str, tuple[Any, ...]], targeting_key: str, context: dict[str, Any]
+    ) -> Decision:
+        generation = self._generation
+        return self._keep(key, generation, await self.adecide(targeting_key, context))
+
+    def _keep(
+        self, key: tuple[str, tuple[Any, ...]], generation: int, decision: Decision
+    ) -> Decision:
         if decision.error is None and self._caching():
             decision.expires = time.monotonic() + self.cache_ttl
             with self._lock:
@@ -455,6 +486,17 @@ class FlagshipProvider(AbstractProvider):
 
     def decide(self, targeting_key: str, context: dict[str, Any]) -> Decision:
         """Decide for one visitor now; subclasses change where the visitor comes from."""
+        visitor = self._visitor(targeting_key, context)
+        return self._decided(targeting_key, visitor, visitor.synchronize_modifications())
+
+    async def adecide(self, targeting_key: str, context: dict[str, Any]) -> Decision:
+        """:meth:`decide` for async code: a Decision API call is awaited on the loop."""
+        visitor = self._visitor(targeting_key, context)
+        return self._decided(
+            targeting_key, visitor, await visitor.synchronize_modifications_async()
+        )
+
+    def _visitor(self, targeting_key: str, context: dict[str, Any]) -> Visitor:
         client = self.client
         assert client is not None
         visitor = client.create_visitor(targeting_key, context)
@@ -462,7 +504,10 @@ class FlagshipProvider(AbstractProvider):
         # changed; remembering what was sent keeps that to one per change, not
         # one per cache miss.
         visitor.segment_digest = self._segments.get(targeting_key)
-        if not visitor.synchronize_modifications():
+        return visitor
+
+    def _decided(self, targeting_key: str, visitor: Visitor, synchronized: bool) -> Decision:
+        if not synchronized:
             return Decision(None, error=visitor.last_error or "the decision failed")
         if visitor.segment_digest is not None:
             with self._lock:
@@ -581,7 +626,10 @@ class FlagshipProvider(AbstractProvider):
         default: Any,
         evaluation_context: EvaluationContext | None,
     ) -> FlagResolutionDetails[Any]:
-        """Resolve on the event loop when nothing can block, else in a worker thread."""
+        """Resolve on the event loop when nothing can block, else in a worker thread.
+
+        A Decision API call (DECISION_API mode) is awaited on the loop.
+        """
         if self._ready() and not self._sends_synchronously():
             targeting_key = evaluation_context.targeting_key if evaluation_context else None
             if targeting_key and evaluation_context is not None:
@@ -596,16 +644,31 @@ class FlagshipProvider(AbstractProvider):
                     return self._resolve(kind, flag_key, default, evaluation_context, decision)
                 if self.decides_without_io():
                     return self._resolve(kind, flag_key, default, evaluation_context)
+                if self.decides_on_the_loop():
+                    try:
+                        decision = await self._adecision(
+                            targeting_key, evaluation_context.attributes
+                        )
+                    except Exception as exc:
+                        logger.exception(
+                            "Flagship: resolving flag %r failed; the default is served", flag_key
+                        )
+                        return _error(default, ErrorCode.GENERAL, f"{type(exc).__name__}: {exc}")
+                    return self._resolve(kind, flag_key, default, evaluation_context, decision)
         return await asyncio.to_thread(self._resolve, kind, flag_key, default, evaluation_context)
 
     def decides_without_io(self) -> bool:
         """Whether a decision is pure computation (BUCKETING on a bucket in memory)."""
+        return self._mode() is Mode.BUCKETING
+
+    def decides_on_the_loop(self) -> bool:
+        """Whether :meth:`adecide` awaits its only I/O (DECISION_API mode)."""
+        return self._mode() is Mode.DECISION_API
+
+    def _mode(self) -> Mode | None:
         client = self.client
-        return (
-            client is not None
-            and client.config is not None
-            and client.config.mode is Mode.BUCKETING
-        )
+        config = client.config if client is not None else None
+        return config.mode if config is not None else None
 
     def _sends_synchronously(self) -> bool:
         """Whether an activation would be POSTed on the caller's thread."""

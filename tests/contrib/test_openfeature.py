@@ -17,6 +17,7 @@ from openfeature.flag_evaluation import Reason
 from openfeature.provider import ProviderStatus
 from openfeature.track import TrackingEventDetails
 
+from benchmarks.loopback_decision_api import LoopbackDecisionApi, Reply
 from django_flagship.contrib.openfeature import FlagshipProvider, changed_flags
 from django_flagship.sdk import Config, Flagship, Mode, Status
 from django_flagship.sdk.bucketing import Bucket
@@ -570,28 +571,49 @@ async def test_async_resolution_in_bucketing_mode(of_client, tracker):
     assert len(tracker.activations) == 2
 
 
-@pytest.mark.asyncio
-async def test_async_resolution_does_not_block_the_loop_on_the_decision_api(api_provider):
-    loop_thread = threading.get_ident()
-    threads = []
-    manager = api_provider.client.decision_manager
-    original = manager.decide
-
-    def decide(*args, **kwargs):
-        threads.append(threading.get_ident())
-        return original(*args, **kwargs)
-
-    manager.decide = decide
-    with responses.RequestsMock() as mocked:
-        mocked.post(API_URL, json=campaigns_body(AB_CAMPAIGN))
-        client = api.get_client()
-        values = await asyncio.gather(
-            client.get_string_value_async("btn_color", "blue", ctx("u1")),
-            client.get_integer_value_async("limit", 0, ctx("u2")),
+@pytest.fixture
+def slow_api(handler, tracker):
+    """A provider in DECISION_API mode on a loopback API answering after 0.3 s."""
+    with LoopbackDecisionApi(0.3) as server:
+        flagship = Flagship(
+            Config("env", "the-secret-key", event_handler=handler, decision_api_url=server.url),
+            tracker=tracker,
         )
-    assert values == ["green", 3]
-    assert len(threads) == 2
-    assert loop_thread not in threads
+        api.set_provider_and_wait(FlagshipProvider(flagship))
+        yield server
+        api.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_async_resolution_awaits_the_decision_api_on_the_loop(slow_api):
+    client = api.get_client()
+    values = await asyncio.gather(
+        *(client.get_string_value_async("btn_color", "blue", ctx(f"u{i}")) for i in range(20))
+    )
+    assert values == ["red"] * 20
+    assert slow_api.calls == 20
+    assert slow_api.max_in_flight == 20  # a thread pool would have let a few through at a time
+    slow_api.reply = lambda request: Reply(503, b"unavailable")
+    details = await client.get_boolean_details_async("vip_feature", False, ctx("u-failed"))
+    assert (details.value, details.error_code) == (False, ErrorCode.GENERAL)
+    assert "answered 503" in details.error_message
+
+
+@pytest.mark.asyncio
+async def test_concurrent_async_evaluations_of_one_visitor_share_one_call(slow_api, tracker):
+    client = api.get_client()
+    values = await asyncio.gather(
+        *(
+            client.get_boolean_value_async("vip_feature", False, ctx("u", plan="pro"))
+            for _ in range(5)
+        ),
+        client.get_string_value_async("btn_color", "blue", ctx("u", plan="pro")),
+    )
+    assert values == [True] * 5 + ["red"]
+    assert slow_api.calls == 1
+    assert len(tracker.activations) == 1  # one variation, activated once
+    assert await client.get_boolean_value_async("vip_feature", False, ctx("u", plan="free"))
+    assert slow_api.calls == 2  # another context, another decision
 
 
 # -- tracking ------------------------------------------------------------------------------

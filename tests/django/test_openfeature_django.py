@@ -1,5 +1,6 @@
 """The OpenFeature provider inside Django: the site's client, visitors and overrides."""
 
+import asyncio
 import json
 import threading
 
@@ -15,6 +16,7 @@ from openfeature.flag_evaluation import Reason
 from openfeature.provider import ProviderStatus
 from openfeature.track import TrackingEventDetails
 
+from benchmarks.loopback_decision_api import LoopbackDecisionApi
 from django_flagship import client as flagship_client
 from django_flagship.contrib.openfeature import django_provider
 from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY
@@ -214,3 +216,36 @@ async def test_async_resolution_runs_the_decision_off_the_loop(of_client):
     assert value is True
     assert threads
     assert loop_thread not in threads
+
+
+@pytest.fixture
+def slow_site_api(settings):
+    """The site in DECISION_API mode on a loopback API answering after 0.3 s."""
+    with LoopbackDecisionApi(0.3) as server:
+        settings.FLAGSHIP_MODE = "DECISION_API"
+        settings.FLAGSHIP_ENV_ID = "env"
+        settings.FLAGSHIP_API_KEY = "key"
+        settings.FLAGSHIP_DECISION_API_URL = server.url
+        settings.FLAGSHIP_TRACKER = "tests.django.support.memory_tracker"
+        api.set_provider_and_wait(django_provider())
+        yield server
+        api.shutdown()
+
+
+@pytest.mark.asyncio
+async def test_async_resolution_awaits_the_decision_api_on_the_loop(slow_site_api):
+    client = api.get_client()
+    values = await asyncio.gather(
+        *(
+            client.get_string_value_async("btn_color", "blue", EvaluationContext(f"v{i}"))
+            for i in range(12)
+        ),
+        *(
+            client.get_boolean_value_async("vip_feature", False, EvaluationContext("same"))
+            for _ in range(4)
+        ),
+    )
+    assert values == ["red"] * 12 + [True] * 4
+    assert slow_site_api.calls == 13  # the four reads of "same" share one decision
+    assert slow_site_api.max_in_flight == 13
+    assert flagship_client.get_client().decision_manager.client.async_pool.loops == 1
