@@ -1,13 +1,14 @@
-"""Async sites in DECISION_API mode: the connection pool's settings, and httpx.
+"""Async sites in DECISION_API mode: the connection pool's settings, and aiohttp.
 
-``await request.flags.aget(...)`` calls the Decision API from the event loop
-on an httpx client of the loop's own (:mod:`.sdk.async_http`), pooled within
-``FLAGSHIP_ASYNC_MAX_CONNECTIONS``, ``FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS``
-and ``FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY``. httpx is the ``async`` extra; without
-it the call runs in a thread pool, which caps how many requests wait on
-Flagship at once, and ``check --deploy`` says so for an ASGI site
-(``django_flagship.E032``). Malformed limits are ``django_flagship.E031``; at
-run time each one is logged once and its default used.
+``await request.flags.aget(...)`` calls the Decision API from the event loop,
+on an aiohttp session of the loop's own (:mod:`.sdk.async_http`), at most
+``FLAGSHIP_ASYNC_MAX_CONNECTIONS`` calls at once, an idle connection kept
+open for ``FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY`` seconds. aiohttp is the
+``async`` extra; without it the call runs in a thread pool, which caps how
+many requests wait on Flagship at once, and ``check --deploy`` says so for
+an ASGI site (``django_flagship.E032``). Malformed limits are
+``django_flagship.E031``; at run time each one is logged once and its
+default used.
 """
 
 from __future__ import annotations
@@ -18,23 +19,19 @@ from typing import Any
 from django.conf import settings
 
 from .conf import conf, setting_or_default
-from .sdk.async_http import httpx_installed, importable
+from .sdk.async_http import aiohttp_installed, importable
 
 __all__ = [
     "ASGI_SERVERS",
     "LIMIT_SETTINGS",
+    "aiohttp_installed",
     "asgi_site",
     "async_limits",
-    "httpx_installed",
     "parse_limits",
 ]
 
 #: The limit settings, for the checks.
-LIMIT_SETTINGS = (
-    "FLAGSHIP_ASYNC_MAX_CONNECTIONS",
-    "FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS",
-    "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY",
-)
+LIMIT_SETTINGS = ("FLAGSHIP_ASYNC_MAX_CONNECTIONS", "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY")
 
 #: ASGI servers whose presence says a site is served over ASGI.
 ASGI_SERVERS = ("uvicorn", "daphne", "hypercorn", "granian")
@@ -50,10 +47,6 @@ def _max_connections(value: Any) -> int:
     return _count("FLAGSHIP_ASYNC_MAX_CONNECTIONS", value, 1)
 
 
-def _keepalive_connections(value: Any) -> int:
-    return _count("FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS", value, 0)
-
-
 def _keepalive_expiry(value: Any) -> float:
     if (
         isinstance(value, bool)
@@ -67,45 +60,32 @@ def _keepalive_expiry(value: Any) -> float:
     return float(value)
 
 
-def parse_limits(max_connections: Any, keepalive: Any, expiry: Any) -> list[str]:
-    """What is wrong with these three values, one message per problem (none: empty)."""
+def parse_limits(max_connections: Any, expiry: Any) -> list[str]:
+    """What is wrong with these values, one message per problem (none: empty)."""
     problems = []
-    for parse, value in (
-        (_max_connections, max_connections),
-        (_keepalive_connections, keepalive),
-        (_keepalive_expiry, expiry),
-    ):
+    for parse, value in ((_max_connections, max_connections), (_keepalive_expiry, expiry)):
         try:
             parse(value)
         except ValueError as exc:
             problems.append(str(exc))
-    if not problems and keepalive > max_connections:
-        problems.append(
-            f"FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS is {keepalive!r}, more than "
-            f"FLAGSHIP_ASYNC_MAX_CONNECTIONS ({max_connections!r}); it must be at most that"
-        )
     return problems
 
 
 def async_limits() -> dict[str, Any]:
     """The limits as ``Config`` arguments; a malformed one is logged and its default used."""
-    most = setting_or_default(
-        "FLAGSHIP_ASYNC_MAX_CONNECTIONS", conf.async_max_connections, _max_connections, "E031"
-    )
-    keepalive = setting_or_default(
-        "FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS",
-        conf.async_keepalive_connections,
-        _keepalive_connections,
-        "E031",
-    )
-    expiry = setting_or_default(
-        "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY", conf.async_keepalive_expiry, _keepalive_expiry, "E031"
-    )
     return {
-        "async_max_connections": most,
-        # More kept alive than may be open means all of them: E031 reports it.
-        "async_keepalive_connections": min(keepalive, most),
-        "async_keepalive_expiry": expiry,
+        "async_max_connections": setting_or_default(
+            "FLAGSHIP_ASYNC_MAX_CONNECTIONS",
+            conf.async_max_connections,
+            _max_connections,
+            "E031",
+        ),
+        "async_keepalive_expiry": setting_or_default(
+            "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY",
+            conf.async_keepalive_expiry,
+            _keepalive_expiry,
+            "E031",
+        ),
     }
 
 

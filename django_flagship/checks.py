@@ -29,7 +29,7 @@ Id                         Problem
 ``django_flagship.E023``   ``FLAGSHIP_DECISION_API_RATE_LIMIT`` is malformed, or below one batch
 ``django_flagship.E024``   ``FLAGSHIP_DECISION_API_MAX_BATCH`` is not an int >= 1
 ``django_flagship.E031``   a ``FLAGSHIP_ASYNC_*`` setting (the async connection pool) is malformed
-``django_flagship.E032``   (``--deploy``) an ASGI site in DECISION_API mode without httpx
+``django_flagship.E032``   (``--deploy``) an ASGI site in DECISION_API mode without aiohttp
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -59,7 +59,7 @@ from django.core.checks import CheckMessage, Error, Warning
 from django.template.backends.django import DjangoTemplates
 from django.utils.module_loading import import_string
 
-from .async_support import LIMIT_SETTINGS, asgi_site, httpx_installed, parse_limits
+from .async_support import LIMIT_SETTINGS, aiohttp_installed, asgi_site, parse_limits
 from .authoring.source import is_local
 from .conf import DEFAULTS, DRF_DENY_STATUSES, conf
 from .limits import SETTINGS as BUCKET_LIMIT_SETTINGS
@@ -415,12 +415,10 @@ def _check_async_limits() -> list[CheckMessage]:
         _error(
             31,
             f"{problem}.",
-            "They bound each event loop's connections to the Decision API in async "
-            "code: FLAGSHIP_ASYNC_MAX_CONNECTIONS open at once (default "
-            f"{DEFAULTS['FLAGSHIP_ASYNC_MAX_CONNECTIONS']}), up to "
-            "FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS of them kept open when idle (default "
-            f"{DEFAULTS['FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS']}), each for "
-            f"FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY seconds (default "
+            "They bound each event loop's calls to the Decision API in async code: "
+            "FLAGSHIP_ASYNC_MAX_CONNECTIONS calls (and connections) at once, an int >= 1 "
+            f"(default {DEFAULTS['FLAGSHIP_ASYNC_MAX_CONNECTIONS']}); an idle connection "
+            "stays open FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY seconds, a number > 0 (default "
             f"{DEFAULTS['FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY']}).",
         )
         for problem in parse_limits(*values)
@@ -805,7 +803,7 @@ def _check_shared_cache() -> list[CheckMessage]:
 
 
 def check_async_deploy(**kwargs: Any) -> list[CheckMessage]:
-    """``check --deploy``: an ASGI site in DECISION_API mode needs httpx (the ``async`` extra).
+    """``check --deploy``: an ASGI site in DECISION_API mode needs aiohttp (the ``async`` extra).
 
     Without it every ``await request.flags.aget(...)`` waits for a thread of
     the event loop's default pool (a few per core) to call the Decision API:
@@ -820,13 +818,13 @@ def check_async_deploy(**kwargs: Any) -> list[CheckMessage]:
     ):
         return []
     why = asgi_site()
-    if why is None or httpx_installed():
+    if why is None or aiohttp_installed():
         return []
     return [
         _error(
             32,
             f"FLAGSHIP_MODE is DECISION_API and the site looks served over ASGI ({why}), "
-            "but httpx is not installed: async views call the Decision API from a small "
+            "but aiohttp is not installed: async views call the Decision API from a small "
             "thread pool, so concurrent requests queue behind one another's call.",
             'Install the async extra: pip install "django-flagship[async]". A site served '
             "over WSGI only can silence it: SILENCED_SYSTEM_CHECKS = "

@@ -42,11 +42,9 @@ DEADLINE``                                                  bucketing file may t
 ``FLAGSHIP_VARY_HEADERS``           ``("Cookie",)``         ``Vary`` added when flags were read
 ``FLAGSHIP_DECISION_CACHE_SIZE``    ``2048``                recent decisions kept per process
                                                             (bucketing); ``0`` turns it off
-``FLAGSHIP_ASYNC_MAX_CONNECTIONS``  ``100``                 async code: connections to the
-                                                            Decision API per event loop
-``FLAGSHIP_ASYNC_KEEPALIVE_         ``20``                  of them, kept open when idle
-CONNECTIONS``
-``FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY`` ``5.0``                 seconds an idle one is kept open
+``FLAGSHIP_ASYNC_MAX_CONNECTIONS``  ``100``                 async code: Decision API calls (and
+                                                            connections) at once per event loop
+``FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY`` ``15.0``                seconds an idle one is kept open
 ``FLAGSHIP_TRACKER``                ``None``                dotted path: ``f(config) -> tracker``,
                                                             the sink behind the hit signals
 ``FLAGSHIP_HIT_SINK``               ``"auto"``              ``"collector"`` (with an env id),
@@ -133,7 +131,6 @@ DEFAULTS: dict[str, Any] = {
     "FLAGSHIP_VARY_HEADERS": ("Cookie",),
     "FLAGSHIP_DECISION_CACHE_SIZE": constants.DECISION_CACHE_SIZE,
     "FLAGSHIP_ASYNC_MAX_CONNECTIONS": constants.ASYNC_MAX_CONNECTIONS,
-    "FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS": constants.ASYNC_KEEPALIVE_CONNECTIONS,
     "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY": constants.ASYNC_KEEPALIVE_EXPIRY,
     "FLAGSHIP_TRACKER": None,
     "FLAGSHIP_HIT_SINK": "auto",
@@ -326,10 +323,6 @@ class FlagshipSettings:
     @property
     def async_max_connections(self) -> int:
         return _get("FLAGSHIP_ASYNC_MAX_CONNECTIONS")
-
-    @property
-    def async_keepalive_connections(self) -> int:
-        return _get("FLAGSHIP_ASYNC_KEEPALIVE_CONNECTIONS")
 
     @property
     def async_keepalive_expiry(self) -> float:

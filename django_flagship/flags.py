@@ -8,7 +8,7 @@ fails for any reason returns the default, and the reason goes to the log.
 
 Async views use the ``a``-prefixed methods (``await request.flags.aget(...)``),
 so the event loop never waits on the network: in DECISION_API mode the call
-is awaited on the loop (httpx, the ``async`` extra), otherwise the
+is awaited on the loop (aiohttp, the ``async`` extra), otherwise the
 synchronization runs in a worker thread. After ``await
 request.flags.aload()`` the plain methods (and the template tags) are safe in
 an async view too.

@@ -1,26 +1,31 @@
-"""Async HTTP for the Decision API: one pooled ``httpx.AsyncClient`` per event loop.
+"""Async HTTP for the Decision API: one pooled ``aiohttp.ClientSession`` per event loop.
 
-httpx comes with the ``async`` extra (``pip install "django-flagship[async]"``)
+aiohttp comes with the ``async`` extra (``pip install "django-flagship[async]"``)
 and is imported on the first async call only: a BUCKETING site, or one that
 never awaits a decision, neither needs it nor loads it. Without it,
 :attr:`AsyncPool.available` is false and callers fall back to a thread.
 
-An httpx client, like its connections, belongs to the event loop it was
-first used on, so each loop gets its own, created on the loop's first call
-and reused by every later one (keep-alive, within :class:`AsyncLimits`). The
-clients are kept in a ``WeakKeyDictionary`` by loop and closed:
+A session, like its connections, belongs to the event loop it was created
+on, so each loop gets its own, created on the loop's first call and reused
+by every later one (keep-alive, within :class:`AsyncLimits`). The sessions
+are kept in a ``WeakKeyDictionary`` by loop and closed:
 
 - when their loop shuts down: a small async generator started on the loop
-  is closed by ``loop.shutdown_asyncgens()``, which ``asyncio.run``, uvicorn,
-  asgiref's ``async_to_sync`` and pytest-asyncio all call before closing a
-  loop, and closes the client in its ``finally``;
+  is closed by ``loop.shutdown_asyncgens()``, which ``asyncio.run``, uvicorn
+  (on Ctrl-C), asgiref's ``async_to_sync`` and pytest-asyncio all call before
+  closing a loop, and closes the session in its ``finally``;
 - by :meth:`AsyncPool.close` (``Flagship.stop()``, a Django settings change):
   on the loop itself when it is running, else at its shutdown as above;
 - at process exit, for a loop left neither running nor closed.
 
 A loop closed without ``shutdown_asyncgens`` cannot close its connections
-any more: its client is dropped when the next one is created, and its
-sockets are closed with them.
+any more: its session is dropped when the next one is created, and the
+operating system closes its sockets with the process.
+
+The transport behaves as the ``requests`` one does: the timeout bounds the
+connection and each read, redirects are not followed, the proxy variables of
+the environment apply, and certificates are checked against the same bundle
+(``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, else certifi's).
 """
 
 from __future__ import annotations
@@ -28,20 +33,23 @@ from __future__ import annotations
 import asyncio
 import atexit
 import importlib.util
+import json
+import os
+import ssl
 import threading
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .constants import ASYNC_KEEPALIVE_CONNECTIONS, ASYNC_KEEPALIVE_EXPIRY, ASYNC_MAX_CONNECTIONS
+from .constants import ASYNC_KEEPALIVE_EXPIRY, ASYNC_MAX_CONNECTIONS
 
 __all__ = [
     "AsyncLimits",
     "AsyncPool",
     "TransportError",
     "TransportTimeout",
-    "httpx_installed",
+    "aiohttp_installed",
     "importable",
 ]
 
@@ -54,22 +62,21 @@ def importable(name: str) -> bool:
         return False
 
 
-def httpx_installed() -> bool:
-    """Whether httpx, the ``async`` extra, is installed."""
-    return importable("httpx")
+def aiohttp_installed() -> bool:
+    """Whether aiohttp, the ``async`` extra, is installed."""
+    return importable("aiohttp")
 
 
 @dataclass(frozen=True, slots=True)
 class AsyncLimits:
-    """Each event loop's connection pool: at most ``max_connections`` open at once.
+    """Each event loop's pool: at most ``max_connections`` calls (and connections) at once.
 
-    Up to ``keepalive_connections`` of them stay open when idle, each for
-    ``keepalive_expiry`` seconds. A call that finds every connection busy
-    waits for one, for the client's timeout at most.
+    An idle connection stays open for ``keepalive_expiry`` seconds. A call
+    that finds ``max_connections`` calls in flight waits for one to end, for
+    the client's timeout at most.
     """
 
     max_connections: int = ASYNC_MAX_CONNECTIONS
-    keepalive_connections: int = ASYNC_KEEPALIVE_CONNECTIONS
     keepalive_expiry: float = ASYNC_KEEPALIVE_EXPIRY
 
 
@@ -85,20 +92,39 @@ class TransportError(Exception):
     """The request failed before an answer; ``args[0]`` names the error type only."""
 
 
+class Reply:
+    """An answer read whole: what the Decision API client reads of a ``requests`` response."""
+
+    __slots__ = ("body", "charset", "status_code")
+
+    def __init__(self, status_code: int, body: bytes, charset: str | None) -> None:
+        self.status_code = status_code
+        self.body = body
+        self.charset = charset
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(self.charset or "utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)  # bytes: UTF-8, -16 or -32, as JSON allows
+
+
 class _LoopClient:
-    """A loop's client and the async generator that closes it at the loop's shutdown."""
+    """A loop's session, its limit of calls, and the generator closing it at the loop's end."""
 
-    __slots__ = ("__weakref__", "client", "closed", "closer")
+    __slots__ = ("__weakref__", "closed", "closer", "session", "slots")
 
-    def __init__(self, client: Any) -> None:
-        self.client = client
+    def __init__(self, session: Any, slots: asyncio.Semaphore) -> None:
+        self.session = session
+        self.slots = slots
         self.closed = False
         self.closer: Any = None
 
     async def aclose(self) -> None:
         if not self.closed:
             self.closed = True
-            await self.client.aclose()
+            await self.session.close()
 
 
 async def _close_with_loop(pool: AsyncPool, entry: _LoopClient) -> AsyncIterator[None]:
@@ -123,20 +149,24 @@ def _finish_closer(entry: _LoopClient) -> None:
         step.close()
 
 
-#: httpx and the TLS context every client shares, once :func:`_prepare` ran.
-_httpx: list[Any] = [None, None]
+#: aiohttp and the TLS context every session shares, once :func:`_prepare` ran.
+_aiohttp: list[Any] = [None, None]
 _prepare_lock = threading.Lock()
 
 
 def _prepare() -> None:
-    """Import httpx and what a first client imports, load the CA certificates; once."""
+    """Import aiohttp and load the CA certificates requests would use; once per process."""
     with _prepare_lock:
-        if _httpx[0] is None:
-            import httpx
+        if _aiohttp[0] is None:
+            import aiohttp
+            import certifi
 
-            context = httpx.create_ssl_context()
-            httpx.AsyncClient(verify=context)  # imports httpcore, h11, anyio
-            _httpx[:] = [httpx, context]
+            cafile = (
+                os.environ.get("REQUESTS_CA_BUNDLE")
+                or os.environ.get("CURL_CA_BUNDLE")
+                or certifi.where()
+            )
+            _aiohttp[:] = [aiohttp, ssl.create_default_context(cafile=cafile)]
 
 
 #: Every pool of the process, for the exit hook.
@@ -146,7 +176,7 @@ _closing: set[asyncio.Task[Any]] = set()
 
 
 class AsyncPool:
-    """One ``httpx.AsyncClient`` per event loop, with the given limits and headers."""
+    """One ``aiohttp.ClientSession`` per event loop, with the given limits and headers."""
 
     def __init__(self, limits: AsyncLimits, *, timeout: float, headers: Mapping[str, str]) -> None:
         self.limits = limits
@@ -168,72 +198,86 @@ class AsyncPool:
 
     @property
     def available(self) -> bool:
-        """Whether httpx is installed (looked for once, without importing it)."""
+        """Whether aiohttp is installed (looked for once, without importing it)."""
         if self._available is None:
-            self._available = httpx_installed()
+            self._available = aiohttp_installed()
         return self._available
 
     @property
     def loops(self) -> int:
-        """How many event loops have an open client now."""
+        """How many event loops have an open session now."""
         return sum(1 for entry in list(self._clients.values()) if not entry.closed)
 
     async def post(
         self, url: str, *, params: Mapping[str, str], content: bytes, headers: Mapping[str, str]
-    ) -> Any:
-        """POST on this loop's client; the response is read whole, redirects are not followed.
+    ) -> Reply:
+        """POST on this loop's session; the answer is read whole, a redirect is not followed.
 
         Raises :class:`TransportTimeout` or :class:`TransportError`, which carry
-        no text of the request (the URL, the headers) nor of httpx's messages.
+        no text of the request (the URL, the headers) nor of aiohttp's messages.
         """
-        if _httpx[0] is None:
-            # Importing httpx and loading the CA certificates takes a few hundred
-            # ms: once per process, in a thread, never on the loop.
+        if _aiohttp[0] is None:
+            # Importing aiohttp and loading the CA certificates takes a few
+            # hundred ms: once per process, in a thread, never on the loop.
             await asyncio.to_thread(_prepare)
-        httpx = _httpx[0]
-        client = await self._client()
+        aiohttp = _aiohttp[0]
+        entry = await self._entry()
+        if entry.slots.locked():
+            try:
+                await asyncio.wait_for(entry.slots.acquire(), self.timeout)
+            except TimeoutError:
+                raise TransportTimeout(pool=True) from None
+        else:
+            await entry.slots.acquire()  # free: returns at once
         try:
-            return await client.post(
-                url, params=params, content=content, headers=headers, follow_redirects=False
-            )
-        except httpx.PoolTimeout:
-            raise TransportTimeout(pool=True) from None
-        except httpx.TimeoutException:
+            async with entry.session.post(
+                url, params=params, data=content, headers=headers, allow_redirects=False
+            ) as response:
+                body = await response.read()
+                return Reply(response.status, body, response.charset)
+        except TimeoutError:  # aiohttp's timeouts derive from it
             raise TransportTimeout() from None
-        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+        except (aiohttp.ClientConnectionError, OSError):
+            raise TransportError("ConnectionError") from None  # as requests names it
+        except (aiohttp.ClientError, ValueError) as exc:
             raise TransportError(type(exc).__name__) from None
+        finally:
+            entry.slots.release()
 
-    async def _client(self) -> Any:
+    async def _entry(self) -> _LoopClient:
         loop = asyncio.get_running_loop()
         entry = self._clients.get(loop)
         if entry is not None and not entry.closed:
-            return entry.client
+            return entry
         with self._lock:
             self._drop_closed_loops()
             entry = self._clients.get(loop)
             if entry is None or entry.closed:
-                entry = _LoopClient(self._new_client())
+                entry = _LoopClient(
+                    self._new_session(), asyncio.Semaphore(self.limits.max_connections)
+                )
                 self._clients[loop] = entry
         if entry.closer is None:
             # Started here, on the loop: the loop's asyncgen hooks register it,
-            # and shutdown_asyncgens() will close it, and the client with it.
+            # and shutdown_asyncgens() will close it, and the session with it.
             entry.closer = _close_with_loop(self, entry)
             await entry.closer.__anext__()
-        return entry.client
+        return entry
 
-    def _new_client(self) -> Any:
-        httpx, tls = _httpx
-        limits = self.limits
-        return httpx.AsyncClient(
+    def _new_session(self) -> Any:
+        aiohttp, tls = _aiohttp
+        connector = aiohttp.TCPConnector(
+            limit=0,  # the entry's semaphore bounds the calls, and so the connections
+            keepalive_timeout=self.limits.keepalive_expiry,
+            ssl=tls,
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
             headers=self._headers,
-            timeout=httpx.Timeout(self.timeout),
-            limits=httpx.Limits(
-                max_connections=limits.max_connections,
-                max_keepalive_connections=limits.keepalive_connections,
-                keepalive_expiry=limits.keepalive_expiry,
+            timeout=aiohttp.ClientTimeout(
+                total=None, sock_connect=self.timeout, sock_read=self.timeout
             ),
-            follow_redirects=False,
-            verify=tls,
+            trust_env=True,
         )
 
     def _forget(self, entry: _LoopClient) -> None:

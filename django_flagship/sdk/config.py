@@ -73,15 +73,14 @@ class Config:
     ``tracker`` sends them elsewhere (``LogTracker()`` keeps them in the log).
     ``decision_cache_size`` is how many recent bucketing decisions the process
     remembers (see :mod:`.memo`); 0 turns the memory off.
-    ``async_max_connections``, ``async_keepalive_connections`` and
-    ``async_keepalive_expiry`` bound each event loop's pool of connections to
-    the Decision API (see :class:`~.async_http.AsyncLimits`).
+    ``async_max_connections`` and ``async_keepalive_expiry`` bound each event
+    loop's pool of connections to the Decision API (see
+    :class:`~.async_http.AsyncLimits`).
     """
 
     __slots__ = (
         "_api_key",
         "activate_url",
-        "async_keepalive_connections",
         "async_keepalive_expiry",
         "async_max_connections",
         "breaker_cooldown",
@@ -118,7 +117,6 @@ class Config:
         breaker_cooldown: float = 30.0,
         decision_cache_size: int = constants.DECISION_CACHE_SIZE,
         async_max_connections: int = constants.ASYNC_MAX_CONNECTIONS,
-        async_keepalive_connections: int = constants.ASYNC_KEEPALIVE_CONNECTIONS,
         async_keepalive_expiry: float = constants.ASYNC_KEEPALIVE_EXPIRY,
     ) -> None:
         if not isinstance(env_id, str):
@@ -142,12 +140,6 @@ class Config:
         if decision_cache_size < 0:
             raise ValueError(f"decision_cache_size must be >= 0, got {decision_cache_size}")
         _count("async_max_connections", async_max_connections, minimum=1)
-        _count("async_keepalive_connections", async_keepalive_connections, minimum=0)
-        if async_keepalive_connections > async_max_connections:
-            raise ValueError(
-                f"async_keepalive_connections must be <= async_max_connections "
-                f"({async_max_connections}), got {async_keepalive_connections}"
-            )
         if tracker is not None:
             missing = [
                 m
@@ -173,7 +165,6 @@ class Config:
         self.decision_cache_size = decision_cache_size
         self.breaker_cooldown = _seconds("breaker_cooldown", breaker_cooldown, allow_zero=True)
         self.async_max_connections = async_max_connections
-        self.async_keepalive_connections = async_keepalive_connections
         self.async_keepalive_expiry = _seconds(
             "async_keepalive_expiry", async_keepalive_expiry, allow_zero=False
         )
@@ -181,11 +172,7 @@ class Config:
     @property
     def async_limits(self) -> AsyncLimits:
         """The limits of each event loop's connection pool to the Decision API."""
-        return AsyncLimits(
-            self.async_max_connections,
-            self.async_keepalive_connections,
-            self.async_keepalive_expiry,
-        )
+        return AsyncLimits(self.async_max_connections, self.async_keepalive_expiry)
 
     @property
     def api_key(self) -> str:

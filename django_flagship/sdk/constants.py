@@ -4,7 +4,6 @@ from django_flagship import __version__
 
 __all__ = [
     "ACTIVATE_URL",
-    "ASYNC_KEEPALIVE_CONNECTIONS",
     "ASYNC_KEEPALIVE_EXPIRY",
     "ASYNC_MAX_CONNECTIONS",
     "BUCKETING_URL",
@@ -35,7 +34,6 @@ RESERVED_CONTEXT_KEYS = frozenset({"fs_client", "fs_version"})
 DECISION_CACHE_SIZE = 2048
 
 #: Each event loop's pool of connections to the Decision API (async code):
-#: connections open at once, idle ones kept open, and for how many seconds.
+#: calls and connections at once, and seconds an idle connection stays open.
 ASYNC_MAX_CONNECTIONS = 100
-ASYNC_KEEPALIVE_CONNECTIONS = 20
-ASYNC_KEEPALIVE_EXPIRY = 5.0
+ASYNC_KEEPALIVE_EXPIRY = 15.0

@@ -212,7 +212,7 @@ class DecisionApiClient:
     activates what the visitor really sees.
 
     :meth:`fetch` calls on a ``requests`` session; :meth:`afetch`, for async
-    code, on the event loop's own httpx client (see :mod:`.async_http`). Only
+    code, on the event loop's own aiohttp session (see :mod:`.async_http`). Only
     the transport differs: the body, the headers, the timeout, the circuit
     breaker and the reading of the answer are the same code.
     """
@@ -287,7 +287,7 @@ class DecisionApiClient:
     ) -> DecisionResult:
         """:meth:`fetch` for async code: the event loop does other work meanwhile.
 
-        Without httpx the call runs :meth:`fetch` in the loop's default thread
+        Without aiohttp the call runs :meth:`fetch` in the loop's default thread
         pool, as many at once as it has threads, and says so once.
         """
         if not self.async_pool.available:
@@ -321,7 +321,7 @@ class DecisionApiClient:
             return
         self._thread_fallback_reported = True
         on_error(
-            "httpx is not installed: async code calls the Decision API from a thread "
+            "aiohttp is not installed: async code calls the Decision API from a thread "
             "pool, which caps how many calls wait at once; install "
             "'django-flagship[async]' to call it from the event loop"
         )
@@ -383,8 +383,8 @@ class DecisionApiClient:
             if exc.pool:
                 raise self._failed(
                     f"no connection to the Decision API was free within {self.timeout:g} s "
-                    f"(all {self.async_pool.limits.max_connections} of this event loop's "
-                    "were busy)"
+                    f"(this event loop's {self.async_pool.limits.max_connections} were all "
+                    "busy)"
                 ) from None
             raise self._failed(self._timed_out()) from None
         except TransportError as exc:

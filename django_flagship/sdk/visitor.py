@@ -220,7 +220,7 @@ class Visitor:
         """:meth:`synchronize_modifications` for async code.
 
         In DECISION_API mode the call is awaited on the running event loop
-        (with httpx, the ``async`` extra), so that many visitors can wait for
+        (with aiohttp, the ``async`` extra), so that many visitors can wait for
         Flagship at once.
         """
         client = self._client

@@ -97,7 +97,7 @@ def test_fifty_flag_requests_wait_for_the_decision_api_together(served):
     api, port, server = served
 
     async def run():
-        await request(port, "/flag?v=warm-up")  # the process's first call: httpx loads
+        await request(port, "/flag?v=warm-up")  # the process's first call: aiohttp loads
         before = api.calls
         flagged = [
             asyncio.ensure_future(request(port, f"{PATHS[i % 3]}?v=visitor-{i}"))
