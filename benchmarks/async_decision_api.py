@@ -22,16 +22,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from decision_api import free_port  # noqa: E402
 from loopback_decision_api import LoopbackDecisionApi  # noqa: E402
 
 PHASES = (("plain", "/plain"), ("sleep", "/sleep"), ("flag", "/flag"))
@@ -42,19 +43,23 @@ LABELS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(port: int, api_url: str, latency: float) -> subprocess.Popen:
-    env = dict(os.environ)
-    env.update(
-        DJANGO_SETTINGS_MODULE="async_decision_api_site",
+def start_server(
+    port: int,
+    api_url: str,
+    latency: float,
+    *,
+    settings: str = "async_decision_api_site",
+    env: dict[str, str] | None = None,
+    **popen: Any,
+) -> subprocess.Popen:
+    """uvicorn serving ``settings`` (the benchmark's site, or one built on it)."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("FLAGSHIP_", "DJANGO_"))}
+    environ.update(
+        DJANGO_SETTINGS_MODULE=settings,
         BENCH_DECISION_API_URL=api_url,
         BENCH_LATENCY=str(latency),
         PYTHONPATH=os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT)]),
+        **(env or {}),
     )
     command = [
         sys.executable, "-m", "uvicorn",
@@ -70,7 +75,7 @@ def start_server(port: int, api_url: str, latency: float) -> subprocess.Popen:
         "--timeout-keep-alive", "30",
         "--backlog", "2048",
     ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=env)
+    return subprocess.Popen(command, cwd=ROOT, env=environ, **popen)
 
 
 async def get(

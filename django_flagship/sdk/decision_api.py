@@ -272,7 +272,8 @@ class DecisionApiClient:
         No message it raises or reports contains the API key.
         """
         try:
-            return self._fetch(visitor_id, context, anonymous_id, consent, self._report(on_error))
+            content = self._request(visitor_id, context, anonymous_id, consent)
+            return self._fetch(content, self._report(on_error))
         except DecisionError as exc:
             raise DecisionError(self._scrub(str(exc))) from None
 
@@ -301,9 +302,8 @@ class DecisionApiClient:
                 on_error=on_error,
             )
         try:
-            return await self._afetch(
-                visitor_id, context, anonymous_id, consent, self._report(on_error)
-            )
+            content = self._request(visitor_id, context, anonymous_id, consent)
+            return await self._afetch(content, self._report(on_error))
         except DecisionError as exc:
             raise DecisionError(self._scrub(str(exc))) from None
 
@@ -342,15 +342,7 @@ class DecisionApiClient:
         # What requests' json= sends, encoded here so that both transports send it.
         return json.dumps(body, allow_nan=False).encode("utf-8")
 
-    def _fetch(
-        self,
-        visitor_id: str,
-        context: Mapping[str, Any],
-        anonymous_id: str | None,
-        consent: bool,
-        on_error: Callable[[str], None] | None,
-    ) -> DecisionResult:
-        content = self._request(visitor_id, context, anonymous_id, consent)
+    def _fetch(self, content: bytes, on_error: Callable[[str], None] | None) -> DecisionResult:
         try:
             response = self.session.post(
                 self.url,
@@ -367,14 +359,8 @@ class DecisionApiClient:
         return self._answer(response, on_error)
 
     async def _afetch(
-        self,
-        visitor_id: str,
-        context: Mapping[str, Any],
-        anonymous_id: str | None,
-        consent: bool,
-        on_error: Callable[[str], None] | None,
+        self, content: bytes, on_error: Callable[[str], None] | None
     ) -> DecisionResult:
-        content = self._request(visitor_id, context, anonymous_id, consent)
         try:
             response = await self.async_pool.post(
                 self.url, params=_PARAMS, content=content, headers={"x-api-key": self._api_key}

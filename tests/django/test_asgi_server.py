@@ -4,25 +4,22 @@ uvicorn (1 worker, asyncio loop) serves ``tests/django/asgi_site.py``; the
 Decision API answers each call after :data:`DELAY`. Fifty flag requests sent
 at once (``aget``, ``@flag_required``, ``FlagRequiredMixin``) must all wait
 for Flagship together and finish in about one delay, not in delay * 50 / the
-size of a thread pool, with one call each; ``/ping`` meanwhile answers at
+size of a thread pool, with one call each; ``/plain`` meanwhile answers at
 once. At Ctrl-C the process closes its connections to the Decision API
 before it exits.
 """
 
 import asyncio
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from benchmarks.async_decision_api import free_port, get
+from benchmarks.async_decision_api import get, start_server
+from benchmarks.decision_api import free_port
 from benchmarks.loopback_decision_api import LoopbackDecisionApi
 
-ROOT = Path(__file__).resolve().parents[2]
 #: The Decision API's answer time, in seconds.
 DELAY = 1.0
 REQUESTS = 50
@@ -30,28 +27,19 @@ PATHS = ("/flag", "/vip", "/vip-class")
 
 
 def start_uvicorn(port, api_url):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLAGSHIP_", "DJANGO_"))}
-    env.update(
-        DJANGO_SETTINGS_MODULE="tests.django.asgi_site",
-        FLAGSHIP_TEST_DECISION_API_URL=api_url,
-        FLAGSHIP_TEST_LINGER_AT_EXIT="1.0",
-        PYTHONPATH=str(ROOT),
-        # Any connection or client left unclosed says so on stderr.
-        PYTHONWARNINGS="always::ResourceWarning",
-    )
-    command = [
-        sys.executable, "-m", "uvicorn",
-        "--factory", "django.core.asgi:get_asgi_application",
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--loop", "asyncio",
-        "--http", "h11",
-        "--lifespan", "off",
-        "--log-level", "warning",
-        "--no-access-log",
-    ]  # fmt: skip
-    return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    return start_server(
+        port,
+        api_url,
+        DELAY,
+        settings="tests.django.asgi_site",
+        env={
+            "FLAGSHIP_TEST_LINGER_AT_EXIT": "1.0",
+            # Any connection or session left unclosed says so on stderr.
+            "PYTHONWARNINGS": "always::ResourceWarning",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -71,12 +59,12 @@ async def wait_ready(port, server):
         if server.poll() is not None:
             pytest.fail(f"uvicorn exited with {server.returncode}: {server.stdout.read()}")
         try:
-            if (await request(port, "/ping"))[0] == 200:
+            if (await request(port, "/plain"))[0] == 200:
                 return
         except OSError:
             pass
         await asyncio.sleep(0.1)
-    pytest.fail("uvicorn did not answer /ping within 30 s")
+    pytest.fail("uvicorn did not answer /plain within 30 s")
 
 
 @pytest.fixture
@@ -106,7 +94,7 @@ def test_fifty_flag_requests_wait_for_the_decision_api_together(served):
         began = time.perf_counter()
         pings = []
         while not all(task.done() for task in flagged):
-            pings.append((await request(port, "/ping"))[2])
+            pings.append((await request(port, "/plain"))[2])
             await asyncio.sleep(0.05)
         results = await asyncio.gather(*flagged)
         return results, time.perf_counter() - began, pings, api.calls - before
@@ -115,7 +103,7 @@ def test_fifty_flag_requests_wait_for_the_decision_api_together(served):
     assert [status for status, _, _ in results] == [200] * REQUESTS
     answers = {(PATHS[i % 3], body) for i, (_, body, _) in enumerate(results)}
     assert answers == {
-        ("/flag", b'{"color": "red"}'),
+        ("/flag", b'{"vip": true}'),
         ("/vip", b"vip"),
         ("/vip-class", b"vip class"),
     }
@@ -124,7 +112,7 @@ def test_fifty_flag_requests_wait_for_the_decision_api_together(served):
     assert api.max_in_flight == REQUESTS  # all of them waited on Flagship at once
     assert calls == REQUESTS  # one Decision API call per request, none lost or doubled
     assert len(pings) >= 5
-    assert max(pings) < DELAY / 2, f"/ping took up to {max(pings):.2f} s meanwhile"
+    assert max(pings) < DELAY / 2, f"/plain took up to {max(pings):.2f} s meanwhile"
 
     assert api.open_connections > 0  # kept alive for the next requests
     # SIGINT: uvicorn shuts down gracefully, then the loop shuts down. (After
