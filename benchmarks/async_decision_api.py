@@ -29,12 +29,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+try:  # imported by the tests, as benchmarks.async_decision_api
+    from .decision_api import free_port
+    from .loopback_decision_api import LoopbackDecisionApi
+except ImportError:  # run as a script: benchmarks/ is the first path entry
+    from decision_api import free_port
+    from loopback_decision_api import LoopbackDecisionApi
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "benchmarks"))
-
-from decision_api import free_port  # noqa: E402
-from loopback_decision_api import LoopbackDecisionApi  # noqa: E402
-
 PHASES = (("plain", "/plain"), ("sleep", "/sleep"), ("flag", "/flag"))
 LABELS = {
     "plain": "async view, no wait (ceiling)",
