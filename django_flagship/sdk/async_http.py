@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import importlib.util
-import json
 import os
 import ssl
 import threading
@@ -93,21 +92,18 @@ class TransportError(Exception):
 
 
 class Reply:
-    """An answer read whole: what the Decision API client reads of a ``requests`` response."""
+    """An answer read whole, with what the Decision API client reads of a ``requests`` one."""
 
-    __slots__ = ("body", "charset", "status_code")
+    __slots__ = ("charset", "content", "status_code")
 
-    def __init__(self, status_code: int, body: bytes, charset: str | None) -> None:
+    def __init__(self, status_code: int, content: bytes, charset: str | None) -> None:
         self.status_code = status_code
-        self.body = body
+        self.content = content
         self.charset = charset
 
     @property
     def text(self) -> str:
-        return self.body.decode(self.charset or "utf-8", errors="replace")
-
-    def json(self) -> Any:
-        return json.loads(self.body)  # bytes: UTF-8, -16 or -32, as JSON allows
+        return self.content.decode(self.charset or "utf-8", errors="replace")
 
 
 class _LoopClient:

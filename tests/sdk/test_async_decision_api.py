@@ -96,6 +96,8 @@ def reply_with(status, body=b"", **headers):
         (reply_with(429, b"slow down"), "answered 429"),
         (reply_with(403, f'{{"key": "{KEY}"}}'.encode()), "answered 403"),
         (reply_with(200, b"<html>oops</html>"), "not JSON"),
+        (reply_with(200, b'{"campaigns": ' + b"[" * 5_000), "deeper than 64"),
+        (reply_with(200, b'{"visitorId": "\\udfff"}'), "visitorId is not valid text"),
         (reply_with(200, b"[1, 2]"), "not an object"),
         (reply_with(200, b'{"visitorId": "v"}'), "no campaigns list"),
     ],
