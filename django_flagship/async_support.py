@@ -6,7 +6,7 @@ on an aiohttp session of the loop's own (:mod:`.sdk.async_http`), at most
 open for ``FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY`` seconds. aiohttp is the
 ``async`` extra; without it the call runs in a thread pool, which caps how
 many requests wait on Flagship at once, and ``check --deploy`` says so for
-an ASGI site (``django_flagship.E032``). Malformed limits are
+an ASGI site (``django_flagship.W011``). Malformed limits are
 ``django_flagship.E031``; at run time each one is logged once and its
 default used.
 """

@@ -29,7 +29,6 @@ Id                         Problem
 ``django_flagship.E023``   ``FLAGSHIP_DECISION_API_RATE_LIMIT`` is malformed, or below one batch
 ``django_flagship.E024``   ``FLAGSHIP_DECISION_API_MAX_BATCH`` is not an int >= 1
 ``django_flagship.E031``   a ``FLAGSHIP_ASYNC_*`` setting (the async connection pool) is malformed
-``django_flagship.E032``   (``--deploy``) an ASGI site in DECISION_API mode without aiohttp
 ``django_flagship.W001``   nothing configured: every flag serves its default
 ``django_flagship.W002``   ``FlagshipMiddleware`` is not in ``MIDDLEWARE``
 ``django_flagship.W003``   the bucket cache is a ``DummyCache``: nothing is shared
@@ -39,6 +38,7 @@ Id                         Problem
 ``django_flagship.W007``   the bucket cache is Redis or Memcached with no socket timeout
 ``django_flagship.W008``   the served Decision API answers an environment without a key
 ``django_flagship.W009``   a template backend loads the flag tags without the request processor
+``django_flagship.W011``   (``--deploy``) an ASGI site in DECISION_API mode without aiohttp
 =========================  ===========================================================
 
 Settings are read as given through :meth:`django_flagship.conf.FlagshipSettings.raw`
@@ -821,14 +821,14 @@ def check_async_deploy(**kwargs: Any) -> list[CheckMessage]:
     if why is None or aiohttp_installed():
         return []
     return [
-        _error(
-            32,
+        _warning(
+            11,
             f"FLAGSHIP_MODE is DECISION_API and the site looks served over ASGI ({why}), "
             "but aiohttp is not installed: async views call the Decision API from a small "
             "thread pool, so concurrent requests queue behind one another's call.",
             'Install the async extra: pip install "django-flagship[async]". A site served '
             "over WSGI only can silence it: SILENCED_SYSTEM_CHECKS = "
-            "['django_flagship.E032'].",
+            "['django_flagship.W011'].",
         )
     ]
 
