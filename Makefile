@@ -22,7 +22,7 @@ help:
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 	touch $(STAMP)
 
 # `make run` needs the package alone, not the test tools.
@@ -92,6 +92,7 @@ run: $(RUN_STAMP)
 		../$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/bucketing.py
 	$(BIN)/python benchmarks/middleware.py
 	$(BIN)/python benchmarks/decision_api.py

@@ -1,0 +1,501 @@
+"""What each feature-flag library adds to a Django request, side by side in one process.
+
+Every library serves the same page: a view that loads the session and the
+user, reads 5 flags and renders a template that reads 3 of them again, behind
+Django's session and authentication middleware, for one returning visitor
+(an anonymous visitor with a session cookie), with 50 flags, features or
+campaigns configured. Each row is timed through Django's WSGI handler, and
+what a library adds is its row minus the baseline row of the same round.
+
+Rows:
+
+* ``baseline``: the same view and markup with constant values and no flag
+  library; it loads the session and the user, as every other row does;
+* ``flagship``: django-flagship, ``FlagshipMiddleware`` after sessions and
+  auth, BUCKETING mode from a 50-campaign bucketing file (offline, no API key:
+  activations go to the log sink), ``request.flags.get`` in the view and
+  ``{% flag %}`` / ``{% ifflag %}`` in the template, default settings;
+* ``flagship-new``: the same, for ``--visitors`` returning visitors taken in
+  turn, more than the process's memory of decisions holds, so every decision
+  is computed again (what a visitor whose decision is not in memory pays);
+  its baseline is ``baseline-crowd``, the baseline view for the same visitors;
+* ``django-flags``: django-flags with the settings source only
+  (``FLAG_SOURCES = ["flags.sources.SettingsFlagsSource"]``: the default also
+  queries the database on every request), 50 flags in ``FLAGS`` with one or
+  two conditions each (boolean, parameter, path, anonymous, user), read with
+  ``flag_enabled(name, request=request)`` and the ``{% flag_enabled %}`` tag;
+* ``growthbook``: the GrowthBook SDK as its documentation recommends for
+  Django: one ``GrowthBook`` instance per request made by a middleware, with
+  ``api_host``, ``client_key`` and ``on_experiment_viewed``, then
+  ``load_features()``, then ``destroy()`` after the response. The API host is
+  a server on 127.0.0.1 run by this script: the SDK fetches the 50 features
+  (each with one to three rules, the read ones in experiments hashed on the
+  visitor id) once and then serves them from its in-memory cache, as in
+  production. The exposure callback appends to a bounded in-memory queue
+  (a hand-off, like our activation sink). The visitor id is kept in the
+  session. The SDK has no template tags, so a simple tag calls
+  ``request.gb.get_feature_value``;
+* ``waffle``: django-waffle, ``WaffleMiddleware``, 50 flags with
+  ``everyone=True``, cached in the default cache (Django's local-memory
+  cache, waffle's default), read with ``flag_is_active`` and ``{% flag %}``;
+* ``waffle-percent``: the same with 50 ``percent=50`` flags: the returning
+  visitor carries the ``dwf_*`` cookies of their earlier rolls;
+* ``no-read`` and ``no-read-0``: a view that reads no flag (and does not
+  load the user), with and without ``FlagshipMiddleware``.
+
+Boolean libraries (waffle, django-flags) turn each flag into the same values
+(``"red" if on else "blue"``); GrowthBook and django-flagship serve typed values.
+Sessions live in the cache (``SESSION_ENGINE = ...cache``), the cache is
+Django's local-memory cache, the database is SQLite in memory (waffle's
+tables, migrated at start).
+
+Each round times ``--requests`` requests of every row, in an order shuffled
+anew each round so that drift on the machine falls on every row alike. The
+report gives, per row, the median over rounds of the microseconds added with
+the interquartile range and the extremes, and the ratio of ours to each peer
+as the median of the per-round ratios with their spread. ``--quick`` runs a
+few requests with a small memory of decisions: a check that everything runs,
+not a measurement. ``--profile`` profiles the two django-flagship rows with
+cProfile instead of timing them.
+
+    python benchmarks/peers.py [--rounds 27] [--requests 1000] [--visitors 3000]
+                               [--quick] [--json FILE] [--profile [--profile-top 15]]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import itertools
+import json
+import os
+import pstats
+import random
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import django
+from django.conf import settings
+
+from benchmarks.middleware import call, environ, make_bucket
+from benchmarks.peers_site import (
+    FLAG_COUNT,
+    OURS,
+    PEERS,
+    PERCENT_PREFIX,
+    READS,
+    FeaturesServer,
+    configure,
+    make_flags_in_database,
+    make_growthbook_features,
+)
+from benchmarks.stats import fmt, spread
+
+__all__ = ["Bench", "main", "report"]
+
+# -- measuring ------------------------------------------------------------------------
+
+SESSION_AUTH = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+]
+FLAGSHIP_MIDDLEWARE = "django_flagship.middleware.FlagshipMiddleware"
+
+
+def make_handler(*extra: str):
+    from django.core.handlers.wsgi import WSGIHandler
+
+    settings.MIDDLEWARE = [*SESSION_AUTH, *extra]
+    return WSGIHandler()
+
+
+def cookies_of(headers: list[tuple[str, str]]) -> dict[str, str]:
+    return dict(
+        value.split(";")[0].strip().split("=", 1)
+        for name, value in headers
+        if name.lower() == "set-cookie"
+    )
+
+
+def cookie_header(cookies: dict[str, str]) -> str:
+    return "; ".join(f"{name}={value}" for name, value in cookies.items())
+
+
+def visit(handler, path: str, cookies: dict[str, str]) -> tuple[dict[str, str], bytes]:
+    """One request; returns the visitor's cookies after it and the body."""
+    status, headers, body = call(handler, environ(path, cookie_header(cookies)))
+    if not status.startswith("200"):
+        raise RuntimeError(f"{path}: {status}")
+    return {**cookies, **cookies_of(headers)}, body
+
+
+def memo_counts() -> tuple[int, int] | None:
+    """(hits, misses) of the memory of decisions, ``None`` when there is none."""
+    from django_flagship.client import get_client
+
+    memo = getattr(getattr(get_client(), "decision_manager", None), "memo", None)
+    if memo is None or not hasattr(memo, "hits"):
+        return None
+    return memo.hits, memo.misses
+
+
+def timed(handler, turns: Iterator[dict], count: int) -> float:
+    """Microseconds per request over ``count`` requests (each the next of ``turns``)."""
+    gc.collect()
+    start = time.perf_counter()
+    for _ in range(count):
+        call(handler, next(turns))
+    return (time.perf_counter() - start) / count * 1e6
+
+
+class Bench:
+    """The handlers, visitors and request streams of every row."""
+
+    def __init__(self, visitors: int) -> None:
+        with_flagship = make_handler(FLAGSHIP_MIDDLEWARE)
+        plain = make_handler()
+        waffle = make_handler("waffle.middleware.WaffleMiddleware")
+        growthbook = make_handler("benchmarks.peers_site.GrowthBookMiddleware")
+        growthbook_features = make_handler("benchmarks.peers_site.GrowthBookFeaturesMiddleware")
+
+        # The returning visitor: a first visit to each library leaves its state
+        # (flagship's visitor id and history, GrowthBook's id in the session,
+        # waffle's percent cookies), then a second visit checks each page.
+        cookies: dict[str, str] = {}
+        for handler, path in (
+            (with_flagship, "/flagship/"),
+            (growthbook, "/growthbook/"),
+            (waffle, "/waffle-percent/"),
+        ):
+            cookies, _ = visit(handler, path, cookies)
+        rolled = [PERCENT_PREFIX + key for key in READS]
+        missing = [name for name in rolled if f"dwf_{name}" not in cookies]
+        if "sessionid" not in cookies or missing:
+            raise RuntimeError(f"the returning visitor lacks cookies: {sorted(cookies)}, {missing}")
+        self.cookies = cookies
+        self.bodies = {}
+        for name, handler, path in (
+            ("baseline", plain, "/baseline/"),
+            ("flagship", with_flagship, "/flagship/"),
+            ("django-flags", plain, "/django-flags/"),
+            ("growthbook", growthbook, "/growthbook/"),
+            ("growthbook-features", growthbook_features, "/growthbook/"),
+            ("waffle", waffle, "/waffle/"),
+            ("waffle-percent", waffle, "/waffle-percent/"),
+        ):
+            after, self.bodies[name] = visit(handler, path, cookies)
+            if after["sessionid"] != cookies["sessionid"]:
+                raise RuntimeError(f"{name}: the session changed on a returning visit")
+        # Every library's page shows flag values; waffle's everyone flags are all on.
+        if b"Hello" not in self.bodies["waffle"] or b"Hello" not in self.bodies["django-flags"]:
+            raise RuntimeError("the boolean libraries' flags are not on")
+
+        crowd = []
+        for _ in range(visitors):
+            crowd.append(visit(with_flagship, "/flagship/", {})[0])
+
+        def one(path: str) -> Iterator[dict]:
+            return itertools.cycle([environ(path, cookie_header(cookies))])
+
+        def many(path: str) -> Iterator[dict]:
+            return itertools.cycle([environ(path, cookie_header(each)) for each in crowd])
+
+        self.rows: dict[str, tuple[Any, Iterator[dict]]] = {
+            "baseline": (plain, one("/baseline/")),
+            "flagship": (with_flagship, one("/flagship/")),
+            "baseline-crowd": (plain, many("/baseline/")),
+            "flagship-new": (with_flagship, many("/flagship/")),
+            "django-flags": (plain, one("/django-flags/")),
+            "growthbook": (growthbook, one("/growthbook/")),
+            "growthbook-features": (growthbook_features, one("/growthbook/")),
+            "waffle": (waffle, one("/waffle/")),
+            "waffle-percent": (waffle, one("/waffle-percent/")),
+            "no-read": (with_flagship, one("/no-read/")),
+            "no-read-0": (plain, one("/no-read/")),
+            "no-read-0-again": (plain, one("/no-read/")),
+        }
+
+    def warm_up(self, count: int) -> None:
+        for handler, turns in self.rows.values():
+            for _ in range(count):
+                call(handler, next(turns))
+
+    def run(self, rounds: int, requests: int, seed: int = 15) -> tuple[dict, dict]:
+        """Per row: microseconds a request in each round; decisions [from memory, computed]."""
+        rng = random.Random(seed)
+        timings: dict[str, list[float]] = {name: [] for name in self.rows}
+        answered = {name: [0, 0] for name in self.rows}
+        for _ in range(rounds):
+            order = list(self.rows)
+            rng.shuffle(order)
+            for name in order:
+                handler, turns = self.rows[name]
+                before = memo_counts()
+                timings[name].append(timed(handler, turns, requests))
+                after = memo_counts()
+                if before is not None and after is not None:
+                    answered[name][0] += after[0] - before[0]
+                    answered[name][1] += after[1] - before[1]
+        return timings, answered
+
+
+def report(timings: dict[str, list[float]], answered: dict[str, list[int]]) -> dict[str, Any]:
+    """The figures: per-row cost and added cost, ratios, the no-read comparison."""
+    rounds = len(timings["baseline"])
+    base_of = {
+        **OURS,
+        **dict.fromkeys(PEERS, "baseline"),
+        "no-read": "no-read-0",
+        "no-read-0-again": "no-read-0",
+    }
+    added = {
+        name: [timings[name][r] - timings[base][r] for r in range(rounds)]
+        for name, base in base_of.items()
+    }
+    rows = {}
+    for name, values in timings.items():
+        hits, misses = answered[name]
+        rows[name] = {
+            "us": spread(values),
+            "added_us": spread(added[name]) if name in added else None,
+            "from_memory": hits / (hits + misses) if hits + misses else None,
+        }
+    ratios: dict[str, dict[str, Any]] = {}
+    for ours in OURS:
+        ratios[ours] = {}
+        for peer in PEERS:
+            per_round = [
+                added[ours][r] / added[peer][r] for r in range(rounds) if added[peer][r] > 0
+            ]
+            ratios[ours][peer] = spread(per_round) if per_round else None
+    cheapest = min(PEERS, key=lambda peer: rows[peer]["added_us"]["median"])
+    # An A/A difference: how far two identical rows drift apart in the middle
+    # half of the rounds.
+    same = rows["no-read-0-again"]["added_us"]
+    return {
+        "rows": rows,
+        "ratios": ratios,
+        "cheapest_peer": cheapest,
+        "noise_us": max(abs(same["q1"]), abs(same["q3"])),
+    }
+
+
+LABELS = {
+    "baseline": "baseline: session + user, no flags",
+    "flagship": "django-flagship, returning visitor",
+    "baseline-crowd": "baseline, the visitors in turn",
+    "flagship-new": "django-flagship, every decision new",
+    "django-flags": "django-flags, settings source",
+    "growthbook": "GrowthBook, one instance a request",
+    "growthbook-features": "GrowthBook, features passed in",
+    "waffle": "django-waffle, everyone=True",
+    "waffle-percent": "django-waffle, percent=50",
+    "no-read": "no flag read, FlagshipMiddleware",
+    "no-read-0": "no flag read, no middleware",
+    "no-read-0-again": "the same again (A/A: the noise)",
+}
+TARGETS = {"flagship": 0.25, "flagship-new": 0.4}
+
+
+def print_report(figures: dict[str, Any]) -> None:
+    rows = figures["rows"]
+    print(f"{'row':<38} {'us/request':>10}   added us: median [IQR q1-q3, min-max]   memory")
+    for name, label in LABELS.items():
+        row = rows[name]
+        added = fmt(row["added_us"]) if row["added_us"] else ""
+        memory = f"{row['from_memory']:4.0%}" if row["from_memory"] is not None else ""
+        print(f"  {label:<36} {row['us']['median']:10.1f}   {added:<40} {memory}")
+    print("ours / peer, added cost: median of the per-round ratios [IQR, min-max]")
+    for ours, label in (("flagship", "returning"), ("flagship-new", "every decision new")):
+        parts = []
+        for peer in PEERS:
+            ratio = figures["ratios"][ours][peer]
+            parts.append(f"{peer} {fmt(ratio, 'x', 2)}" if ratio else f"{peer} n/a")
+        print(f"  {label}: " + "; ".join(parts))
+    cheapest = figures["cheapest_peer"]
+    for ours, limit in TARGETS.items():
+        ratio = figures["ratios"][ours][cheapest]
+        met = ratio is not None and ratio["median"] <= limit
+        value = f"{ratio['median']:.2f}x" if ratio else "n/a"
+        print(
+            f"  target {ours}: at most {limit}x the cheapest peer ({cheapest}): "
+            f"{value} ({'met' if met else 'NOT met'})"
+        )
+    no_read = rows["no-read"]["added_us"]
+    noise = figures["noise_us"]
+    met = abs(no_read["median"]) <= noise
+    print(
+        f"  no flag read: FlagshipMiddleware adds {no_read['median']:+.1f} us "
+        f"(IQR {no_read['q1']:+.1f} to {no_read['q3']:+.1f}); two identical rows differ by up "
+        f"to {noise:.1f} us in half the rounds: within noise: {'met' if met else 'NOT met'}"
+    )
+
+
+def profile(bench: Bench, requests: int, top: int, sort: str, restrict: str) -> dict[str, Any]:
+    """cProfile the two django-flagship rows: the top entries, per request."""
+    out = {}
+    for name in OURS:
+        handler, turns = bench.rows[name]
+        profiler = cProfile.Profile()
+        gc.collect()
+        profiler.enable()
+        for _ in range(requests):
+            call(handler, next(turns))
+        profiler.disable()
+        stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+        total = max(entry[3] for entry in stats.values())
+        entries = []
+        for (filename, line, function), (_, calls, own, cumulative, _) in stats.items():
+            if restrict and restrict not in filename:
+                continue
+            where = filename.split(restrict, 1)[-1] if restrict else filename
+            entries.append(
+                {
+                    "function": f"{restrict}{where}:{line}({function})",
+                    "calls": calls / requests,
+                    "own_us": own / requests * 1e6,
+                    "cumulative_us": cumulative / requests * 1e6,
+                }
+            )
+        key = "cumulative_us" if sort == "cumulative" else "own_us"
+        entries.sort(key=lambda entry: entry[key], reverse=True)
+        out[name] = {"request_us": total / requests * 1e6, "top": entries[:top]}
+        print(
+            f"{LABELS[name]}: {requests} requests under cProfile, "
+            f"{total / requests * 1e6:.1f} us a request (profiler overhead included); "
+            f"top {top} by {sort} time{f' in {restrict}' if restrict else ''}, per request:"
+        )
+        print(f"  {'cumulative us':>13} {'own us':>8} {'calls':>6}  function")
+        for entry in entries[:top]:
+            print(
+                f"  {entry['cumulative_us']:13.1f} {entry['own_us']:8.1f} {entry['calls']:6.1f}"
+                f"  {entry['function']}"
+            )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=27)
+    parser.add_argument("--requests", type=int, default=1000, help="requests per round and row")
+    parser.add_argument(
+        "--visitors",
+        type=int,
+        default=3000,
+        help="returning visitors in turn of the every-decision-new row "
+        "(more than the memory of decisions holds)",
+    )
+    parser.add_argument(
+        "--decision-cache-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="FLAGSHIP_DECISION_CACHE_SIZE (default: the shipped default)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="3 rounds of 20 requests, 48 visitors and a memory of 32 decisions: "
+        "checks that everything runs, measures nothing",
+    )
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="profile the django-flagship rows with cProfile instead of timing the rows",
+    )
+    parser.add_argument(
+        "--profile-requests", type=int, default=3000, metavar="N", help="requests a profiled row"
+    )
+    parser.add_argument("--profile-top", type=int, default=15, metavar="N")
+    parser.add_argument("--profile-sort", choices=["cumulative", "own"], default="cumulative")
+    parser.add_argument(
+        "--profile-filter",
+        default="django_flagship",
+        metavar="TEXT",
+        help="list only functions whose file path contains TEXT ('' for all)",
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.rounds, args.requests, args.visitors, args.profile_requests = 3, 20, 48, 50
+        if args.decision_cache_size is None:
+            args.decision_cache_size = 32
+
+    load = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp, FeaturesServer(make_growthbook_features()) as api:
+        bucket_file = Path(tmp) / "bucketing.json"
+        bucket = make_bucket(FLAG_COUNT)
+        bucket_file.write_text(json.dumps(bucket))
+        configure(str(bucket_file), api.url, args.decision_cache_size)
+        make_flags_in_database()
+        bench = Bench(args.visitors)
+        bench.warm_up(10 if args.quick else 100)
+        import flags
+        import growthbook
+        import waffle
+
+        versions = {
+            "python": sys.version.split()[0],
+            "django": django.get_version(),
+            "django-waffle": waffle.__version__,
+            "django-flags": getattr(flags, "__version__", _dist_version("django-flags")),
+            "growthbook": getattr(growthbook, "__version__", _dist_version("growthbook")),
+        }
+        print(
+            f"Feature-flag libraries side by side: {len(bucket['campaigns'])} campaigns / "
+            f"flags / features, {', '.join(f'{k} {v}' for k, v in versions.items())}; "
+            f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start"
+        )
+        if args.profile:
+            figures = {
+                "profile": profile(
+                    bench,
+                    args.profile_requests,
+                    args.profile_top,
+                    args.profile_sort,
+                    args.profile_filter,
+                )
+            }
+        else:
+            started = time.monotonic()
+            timings, answered = bench.run(args.rounds, args.requests)
+            elapsed = time.monotonic() - started
+            figures = report(timings, answered)
+            figures["timings_us"] = timings
+            end_load = os.getloadavg()
+            print(
+                f"{args.rounds} rounds x {args.requests} requests a row, in an order shuffled "
+                f"each round ({elapsed:.1f} s); {args.visitors} visitors in turn for the "
+                f"every-decision-new row; load average {end_load[0]:.2f} at the end"
+            )
+            print_report(figures)
+            if api.fetches < 1:
+                raise RuntimeError("the GrowthBook SDK never fetched its features")
+        figures.update(
+            versions=versions,
+            rounds=args.rounds,
+            requests=args.requests,
+            visitors=args.visitors,
+            load_average=load,
+            growthbook_fetches=api.fetches,
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=1))
+    return 0
+
+
+def _dist_version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
