@@ -54,11 +54,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from benchmarks.official import (
     OfficialSDK,
     agreeing_bucket,
+    flag_rows,
     our_flags,
     random_context,
     random_visitor_id,
 )
-from benchmarks.stats import CLOCKS, fmt, spread
+from benchmarks.stats import CLOCKS, add_clock_argument, fmt, spread
 from django_flagship.sdk import Config, Flagship, Mode
 from django_flagship.sdk.bucket_source import StaticBucketSource
 from django_flagship.sdk.bucketing import Bucket
@@ -168,16 +169,7 @@ def agreement(sdk: OfficialSDK, client: Flagship, bucket: Bucket, visits: list[V
         official = sdk.flags(visitor_id, context)
         visitor = client.create_visitor(visitor_id, context)
         visitor.synchronize_modifications()
-        seed = {
-            key: (
-                info.value,
-                info.assignment.campaign_id,
-                info.assignment.variation_group_id,
-                info.assignment.variation_id,
-                info.assignment.reference,
-            )
-            for key, info in visitor.flags.items()
-        }
+        seed = flag_rows(visitor.flags)
         if official == our_flags(bucket, visitor_id, context) == seed:
             agreed += 1
     return agreed
@@ -257,12 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="2 passes of a few visitors: checks that everything runs, measures nothing",
     )
-    parser.add_argument(
-        "--clock",
-        choices=sorted(CLOCKS),
-        default="cpu",
-        help="cpu: the process's CPU time (steady on a shared machine); wall: elapsed time",
-    )
+    add_clock_argument(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     args = parser.parse_args(argv)
     global clock

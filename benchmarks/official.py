@@ -32,12 +32,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django_flagship.sdk.bucketing import Bucket
-from django_flagship.sdk.model import merge_flags
+from django_flagship.sdk.model import FlagInfo, merge_flags
 
 __all__ = [
     "SCHEMA",
     "OfficialSDK",
     "agreeing_bucket",
+    "flag_rows",
     "our_flags",
     "random_context",
     "random_visitor_id",
@@ -318,6 +319,11 @@ def our_flags(
     assignments: Mapping[str, str] | None = None,
 ) -> dict[str, FlagRow]:
     decided = bucket.decide(visitor_id, context, assignments=assignments)
+    return flag_rows(merge_flags(decided))
+
+
+def flag_rows(flags: Mapping[str, FlagInfo]) -> dict[str, FlagRow]:
+    """Our flags in :data:`FlagRow` form."""
     return {
         key: (
             info.value,
@@ -326,7 +332,7 @@ def our_flags(
             info.assignment.variation_id,
             info.assignment.reference,
         )
-        for key, info in merge_flags(decided).items()
+        for key, info in flags.items()
     }
 
 

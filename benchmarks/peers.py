@@ -106,7 +106,7 @@ from benchmarks.peers_site import (
     make_flags_in_database,
     make_growthbook_features,
 )
-from benchmarks.stats import CLOCKS, fmt, spread
+from benchmarks.stats import CLOCKS, add_clock_argument, fmt, spread
 
 __all__ = ["Bench", "main", "report"]
 
@@ -433,12 +433,7 @@ def main(argv: list[str] | None = None) -> int:
         help="3 rounds of 20 requests, 48 visitors and a memory of 32 decisions: "
         "checks that everything runs, measures nothing",
     )
-    parser.add_argument(
-        "--clock",
-        choices=sorted(CLOCKS),
-        default="cpu",
-        help="cpu: the process's CPU time (steady on a shared machine); wall: elapsed time",
-    )
+    add_clock_argument(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     parser.add_argument(
         "--profile",

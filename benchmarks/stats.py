@@ -7,11 +7,12 @@ all its rounds.
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import time
 from collections.abc import Callable
 
-__all__ = ["CLOCKS", "fmt", "spread"]
+__all__ = ["CLOCKS", "add_clock_argument", "fmt", "spread"]
 
 #: Nanosecond clocks. ``cpu`` counts the time the process (all its threads)
 #: ran, not the time other processes took the cores from it: on a shared
@@ -48,4 +49,14 @@ def fmt(figure: dict[str, float], unit: str = "", digits: int = 1) -> str:
     return (
         f"{number(figure['median'])}{unit} [IQR {number(figure['q1'])}-{number(figure['q3'])}, "
         f"{number(figure['min'])}-{number(figure['max'])}]"
+    )
+
+
+def add_clock_argument(parser: argparse.ArgumentParser) -> None:
+    """``--clock cpu|wall``, ``cpu`` by default."""
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="cpu",
+        help="cpu: the process's CPU time (steady on a shared machine); wall: elapsed time",
     )
