@@ -382,7 +382,7 @@ def profile(
         for (filename, line, function), (_, calls, own, cumulative, _) in stats.items():
             if restrict and restrict not in filename:
                 continue
-            where = filename.split(restrict, 1)[-1] if restrict else filename
+            where = filename.rsplit(restrict, 1)[-1] if restrict else filename
             entries.append(
                 {
                     "function": f"{restrict}{where}:{line}({function})",

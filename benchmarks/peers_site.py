@@ -27,7 +27,10 @@ from benchmarks.middleware import TEMPLATE_PLAIN, TEMPLATE_WITH_FLAGS
 
 __all__ = [
     "FLAG_COUNT",
+    "OURS",
     "PEERS",
+    "PERCENT_PREFIX",
+    "READS",
     "FeaturesServer",
     "GrowthBookFeaturesMiddleware",
     "GrowthBookMiddleware",
