@@ -3,10 +3,12 @@ from pathlib import Path
 
 import pytest
 
+from tests import redis_support
+
 DATA = Path(__file__).parent / "django" / "data"
 
 
-def redis_available(url: str = "redis://127.0.0.1:6379/9") -> bool:
+def redis_available(url: str = redis_support.URL) -> bool:
     try:
         import redis
     except ImportError:
@@ -20,11 +22,11 @@ def redis_available(url: str = "redis://127.0.0.1:6379/9") -> bool:
 
 @pytest.fixture
 def redis_url():
-    """A Redis database of the tests' own, flushed before and after.
+    """The tests' Redis: only keys under ``redis_support.PREFIX``, deleted before and after.
 
     Skipped when Redis is unreachable, except under CI=true, where that is a failure.
     """
-    url = os.environ.get("FLAGSHIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9")
+    url = redis_support.URL
     if not redis_available(url):
         if os.environ.get("CI") == "true":
             pytest.fail(f"Redis is required under CI but {url} is unreachable (make services)")
@@ -32,7 +34,7 @@ def redis_url():
     import redis
 
     connection = redis.Redis.from_url(url)
-    connection.flushdb()
+    redis_support.delete_keys(connection)
     yield url
-    connection.flushdb()
+    redis_support.delete_keys(connection)
     connection.close()

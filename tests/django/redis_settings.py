@@ -2,14 +2,11 @@
 
 import os
 
+from tests import redis_support
 from tests.settings import *  # noqa: F403
 
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": os.environ.get("FLAGSHIP_TEST_REDIS_URL", "redis://127.0.0.1:6379/9"),
-    }
-}
+# Under the run's prefix, inherited from the test process through the environment.
+CACHES = {"default": redis_support.cache_settings()}
 FLAGSHIP_ENV_ID = os.environ.get("FLAGSHIP_ENV_ID", "")
 FLAGSHIP_BUCKET_FILE = os.environ.get("FLAGSHIP_BUCKET_FILE") or None
 FLAGSHIP_BUCKETING_URL = os.environ.get(

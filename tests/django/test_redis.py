@@ -18,6 +18,7 @@ import pytest
 from django.core.cache import caches
 
 from django_flagship.cache import BucketStore
+from tests import redis_support
 from tests.conftest import DATA
 
 pytestmark = pytest.mark.redis
@@ -230,7 +231,7 @@ def test_refresh_command_against_the_cdn(redis_url, cdn):
 
 def test_redis_down_serves_the_last_good_bucket(redis_url, settings, bucket_path):
     settings.CACHES = {
-        "up": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url},
+        "up": redis_support.cache_settings(redis_url),
         "down": {
             # Nothing listens on port 1: every call fails at once.
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -257,9 +258,7 @@ def test_redis_down_serves_the_last_good_bucket(redis_url, settings, bucket_path
 @pytest.mark.django_db
 @pytest.mark.urls("tests.django.urls")
 def test_requests_with_redis_as_the_cache(redis_url, configured, client):
-    configured.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
+    configured.CACHES = {"default": redis_support.cache_settings(redis_url)}
     configured.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     first = client.get("/read/", {"key": "ab_color", "type": "str"}).json()
     second = client.get("/read/", {"key": "ab_color", "type": "str"}).json()
@@ -267,11 +266,14 @@ def test_requests_with_redis_as_the_cache(redis_url, configured, client):
     assert first["values"]["ab_color"] in {"blue", "green"}
     import redis
 
-    keys = redis.Redis.from_url(redis_url).keys("*flagship:local:history:*")
+    connection = redis.Redis.from_url(redis_url)
+    keys = connection.keys(f"{redis_support.PREFIX}:*flagship:local:history:*")
     # An anonymous visitor's assignments live in its session, which the cache
     # holds here: no history entry of their own (login continuity reads the session).
     assert keys == []
     assert client.session["_flagship_history"]["owner"] == first["visitor_id"]
+    # The session itself is there, under the run's prefix.
+    assert connection.keys(f"{redis_support.PREFIX}:*django.contrib.sessions.cache*")
 
 
 def test_refresh_command_with_redis_down(cdn):
