@@ -395,7 +395,9 @@ class BucketStore:
         return _dump(data), bucket
 
     @staticmethod
-    def _entry(text: str, version: str, last_modified: str | None, *, source: str) -> dict:
+    def _entry(
+        text: str, version: str, last_modified: str | None, *, source: str
+    ) -> dict[str, Any]:
         return {
             "version": version,
             "last_modified": last_modified,
@@ -405,14 +407,14 @@ class BucketStore:
         }
 
     @staticmethod
-    def _pointer_of(entry: dict) -> dict:
+    def _pointer_of(entry: dict[str, Any]) -> dict[str, Any]:
         return {
             "version": entry["version"],
             "last_modified": entry["last_modified"],
             "stored_at": entry["stored_at"],
         }
 
-    def _store(self, entry: dict) -> None:
+    def _store(self, entry: dict[str, Any]) -> None:
         # One call: atomic on Redis (MSET), and elsewhere the entry goes first,
         # so a reader that sees the new pointer finds the entry it names.
         failed = self.cache.set_many(
@@ -421,7 +423,7 @@ class BucketStore:
         if failed:
             raise BucketError(f"the cache did not store {', '.join(map(str, failed))}")
 
-    def cached_entry(self) -> dict | None:
+    def cached_entry(self) -> dict[str, Any] | None:
         """The entry in the cache, for commands and diagnostics (may raise)."""
         entry = self.cache.get(self.entry_key)
         return entry if isinstance(entry, dict) else None

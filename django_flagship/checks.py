@@ -116,7 +116,7 @@ def check_settings(**kwargs: Any) -> list[CheckMessage]:
 
 
 def _check_strings() -> list[CheckMessage]:
-    errors = []
+    errors: list[CheckMessage] = []
     for name in (
         "FLAGSHIP_ENV_ID",
         "FLAGSHIP_API_KEY",
@@ -336,7 +336,7 @@ def _check_numbers() -> list[CheckMessage]:
         "FLAGSHIP_HIT_FLUSH_INTERVAL": (False, False),
         "FLAGSHIP_HIT_SHUTDOWN_TIMEOUT": (False, False),
     }
-    errors = []
+    errors: list[CheckMessage] = []
     for name, (allow_zero, allow_none) in rules.items():
         value = conf.raw(name)
         if value is None and allow_none:
@@ -426,7 +426,7 @@ def _check_async_limits() -> list[CheckMessage]:
 
 
 def _check_callables() -> list[CheckMessage]:
-    errors = []
+    errors: list[CheckMessage] = []
     for name in (
         "FLAGSHIP_VISITOR_ID",
         "FLAGSHIP_CONTEXT",
@@ -466,7 +466,7 @@ def _check_callables() -> list[CheckMessage]:
 
 
 def _check_urls() -> list[CheckMessage]:
-    errors = []
+    errors: list[CheckMessage] = []
     for name in (
         "FLAGSHIP_DECISION_API_URL",
         "FLAGSHIP_BUCKETING_URL",
@@ -490,7 +490,7 @@ def _check_urls() -> list[CheckMessage]:
 
 
 def _check_booleans() -> list[CheckMessage]:
-    errors = []
+    errors: list[CheckMessage] = []
     for name in (
         "FLAGSHIP_AUTO_ACTIVATE",
         "FLAGSHIP_ASSIGNMENT_HISTORY",
@@ -618,7 +618,7 @@ def _check_client_address() -> list[CheckMessage]:
 
 
 def _check_hits() -> list[CheckMessage]:
-    errors = []
+    errors: list[CheckMessage] = []
     for name, lowest in (
         ("FLAGSHIP_HIT_QUEUE_SIZE", 1),
         ("FLAGSHIP_HIT_BATCH_SIZE", 1),
@@ -669,7 +669,7 @@ def _check_hits() -> list[CheckMessage]:
 def _check_browser() -> list[CheckMessage]:
     from .browser import parse_address_rate_limit, parse_max_body, parse_rate_limit
 
-    errors = []
+    errors: list[CheckMessage] = []
     for name, parse, hint in (
         (
             "FLAGSHIP_BROWSER_RATE_LIMIT",
@@ -742,7 +742,7 @@ def check_middleware(**kwargs: Any) -> list[CheckMessage]:
                 "authentication middleware.",
             )
         ]
-    errors = []
+    errors: list[CheckMessage] = []
     for required in _MUST_COME_AFTER:
         # A project's own subclass (a custom session middleware) counts too.
         if any(_is_middleware(path, required) for path in middleware[position + 1 :]):

@@ -338,8 +338,9 @@ def _build_runtime() -> Runtime:
         log_setup(None, placeholder_env=LOCAL_ENV_ID)
         return _unconfigured_runtime(common)
     local = _local_fetch()
+    alias: str = common["cache_alias"]
     store = BucketStore(
-        lambda alias=common["cache_alias"]: caches[alias],
+        lambda: caches[alias],
         namespace=common["namespace"],
         url=config.resolved_bucketing_url if config.env_id != LOCAL_ENV_ID and not local else None,
         bucket_file=None if local else config.bucket_file,

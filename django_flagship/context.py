@@ -57,14 +57,13 @@ def device_type(user_agent: str) -> str:
     return "desktop"
 
 
-class _LanguageQuestion:
-    """What ``get_language_from_request`` reads of a request (without the path)."""
-
-    __slots__ = ("COOKIES", "META")
-
-    def __init__(self, cookie: str | None, accept: str) -> None:
-        self.COOKIES = {} if cookie is None else {settings.LANGUAGE_COOKIE_NAME: cookie}
-        self.META = {"HTTP_ACCEPT_LANGUAGE": accept}
+def _language_question(cookie: str | None, accept: str) -> HttpRequest:
+    """A request holding only what ``get_language_from_request`` reads (without the path)."""
+    question = HttpRequest()
+    if cookie is not None:
+        question.COOKIES[settings.LANGUAGE_COOKIE_NAME] = cookie
+    question.META["HTTP_ACCEPT_LANGUAGE"] = accept
+    return question
 
 
 @functools.lru_cache(maxsize=512)
@@ -72,7 +71,7 @@ def _language_for(cookie: str | None, accept: str) -> str | None:
     # Django parses the header and looks for translations each time; a site
     # sees few distinct headers, so the answers are remembered (and forgotten
     # when settings change, see below).
-    return translation.get_language_from_request(_LanguageQuestion(cookie, accept)) or None
+    return translation.get_language_from_request(_language_question(cookie, accept)) or None
 
 
 @receiver(setting_changed)

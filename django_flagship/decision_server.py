@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 from django.core.cache import caches
@@ -432,7 +432,7 @@ def parse_mode(raw: str | None) -> str:
     return mode
 
 
-def is_http_url(value: Any) -> bool:
+def is_http_url(value: Any) -> TypeGuard[str]:
     """An absolute ``http``/``https`` URL with a host, and nothing a browser could misread."""
     if not isinstance(value, str) or not value or len(value) > 2048:
         return False
@@ -837,6 +837,9 @@ def parse_activations_v2(data: Any, served: Mapping[str, Any]) -> list[Activatio
         unknown["batch"] = "Must be a non-empty list."
     if unknown:
         raise activation_error(unknown)
+    # Both checked above.
+    assert isinstance(cid, str)
+    assert isinstance(batch, list)
     items = []
     errors: dict[str, str] = {}
     for position, item in enumerate(batch):

@@ -97,7 +97,12 @@ def _anonymous_id(
         session[ANONYMOUS_ID_SESSION_KEY] = value
         return value, True
     value = request.get_signed_cookie(
-        runtime.cookie_name, default=None, salt=COOKIE_SALT, max_age=runtime.cookie_age
+        runtime.cookie_name,
+        default=None,
+        salt=COOKIE_SALT,
+        # Django compares the cookie's age with it as a number: a float works,
+        # infinity included, though the stubs ask for an int.
+        max_age=runtime.cookie_age,  # type: ignore[arg-type]
     )
     if _usable(value):
         return value, False

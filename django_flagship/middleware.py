@@ -9,7 +9,7 @@ shared cache never hands one visitor's variation to another.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
@@ -43,7 +43,8 @@ class FlagshipMiddleware:
             return self.__acall__(request)
         flags = RequestFlags(request)
         request.flags = flags  # type: ignore[attr-defined]
-        response = self.get_response(request)  # type: ignore[misc]
+        # In sync mode get_response is the synchronous one.
+        response = cast(HttpResponseBase, self.get_response(request))
         if runtime().auto_page_hits:
             send_page_hit(request, flags, response)
         return finish_response(flags, response)
@@ -51,7 +52,7 @@ class FlagshipMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flags = RequestFlags(request)
         request.flags = flags  # type: ignore[attr-defined]
-        response = await self.get_response(request)  # type: ignore[misc]
+        response = await cast("Awaitable[HttpResponseBase]", self.get_response(request))
         if runtime().auto_page_hits:  # resolving the visitor may read the session: a thread
             await sync_to_async(send_page_hit)(request, flags, response)
         return finish_response(flags, response)

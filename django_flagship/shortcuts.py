@@ -24,7 +24,7 @@ the same assignment history in the cache.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.http import HttpRequest
 from django.utils import translation
@@ -52,7 +52,7 @@ def bare_request(user: Any) -> HttpRequest:
     request.user = user
     language = translation.get_language()
     if language:
-        request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        request.LANGUAGE_CODE = language
     return request
 
 
@@ -109,7 +109,8 @@ def flags_for(
             )
         if anonymous_id is not None:
             raise TypeError("flags_for(): anonymous_id goes with visitor_id, not with user")
-        return UserFlags(user, context, consent=consent)
+        # Authenticated, so not an AnonymousUser.
+        return UserFlags(cast("AbstractBaseUser", user), context, consent=consent)
     if not isinstance(visitor_id, str) or not visitor_id:
         raise ValueError("flags_for(): visitor_id must be a non-empty string")
     return Flags(

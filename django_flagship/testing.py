@@ -103,9 +103,14 @@ class override_flags(TestContextDecorator):
             self.override.stop()
             self.override = None
 
+    # What Django's __enter__ does; the stubs give it override_settings' type.
+    def __enter__(self) -> FlagOverride:  # type: ignore[override]
+        return self.enable()
+
     def decorate_class(self, cls: type) -> type:
         if issubclass(cls, unittest.TestCase):
-            return super().decorate_class(cls)
+            # Django takes any unittest.TestCase here; the stubs ask for SimpleTestCase.
+            return super().decorate_class(cls)  # type: ignore[arg-type]
         # A plain (pytest) test class: wrap each of its test methods.
         for name, attribute in list(vars(cls).items()):
             if name.startswith("test") and inspect.isfunction(attribute):

@@ -382,6 +382,9 @@ class Bucket:
     campaigns: tuple[Campaign, ...]
     raw: Mapping[str, Any]
     variation_group_count: int
+    _entries: tuple[tuple[Any, Any, tuple[str, ...]], ...]
+    _one_ab: bool
+    _select: Callable[[Mapping[str, Any], str], list[Any]]
 
     def __init__(self) -> None:
         raise TypeError("use Bucket.parse(data)")

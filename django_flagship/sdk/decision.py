@@ -58,8 +58,16 @@ class ApiDecisionManager:
         self.client = client
 
     def decide(
-        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
-    ):
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None,
+        consent: bool,
+        assignments: Mapping[str, str],
+        on_error: Callable[[str], None],
+        context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+    ) -> DecisionResult:
         return self.client.fetch(
             visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
         )
@@ -89,8 +97,16 @@ class BucketingDecisionManager:
         return self.source.current() is not None
 
     def decide(
-        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
-    ):
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None,
+        consent: bool,
+        assignments: Mapping[str, str],
+        on_error: Callable[[str], None],
+        context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+    ) -> DecisionResult:
         bucket = self.source.current()
         if bucket is None:
             raise DecisionError("no bucketing file is loaded yet")

@@ -181,7 +181,7 @@ def _to_float(value: Any) -> float:
 # --- Go string semantics --------------------------------------------------
 
 
-class _LowerTable(dict):
+class _LowerTable(dict[int, str]):
     """``str.translate`` table applying Go's per-rune ``unicode.ToLower``."""
 
     def __missing__(self, code: int) -> str:
@@ -196,7 +196,7 @@ class _LowerTable(dict):
         return lowered
 
 
-class _FoldTable(dict):
+class _FoldTable(dict[int, str]):
     """``str.translate`` table applying Unicode simple case folding (Go's EqualFold)."""
 
     def __missing__(self, code: int) -> str:
@@ -212,7 +212,7 @@ class _FoldTable(dict):
         return folded
 
 
-def _remembering(table: dict) -> Callable[[str], str]:
+def _remembering(table: dict[int, str]) -> Callable[[str], str]:
     """Translate non-ASCII strings with ``table``, remembering recent results.
 
     One decision evaluates the same context values (and the visitor id)
@@ -479,7 +479,7 @@ def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
                 return str_compare(value.lower() if value.isascii() else non_ascii(value), ref_str)
             return slow(value)
 
-    elif kind == _NUM and base is not _error:
+    elif kind == _NUM and num_compare is not None:  # i.e. base is not _error
 
         def evaluate(value: Any) -> bool | None:
             value_type = type(value)
@@ -489,7 +489,7 @@ def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
                 return num_compare(_to_float(value), ref_num)
             return slow(value)
 
-    elif kind == _BOOL and base is not _error:
+    elif kind == _BOOL and bool_compare is not None:  # i.e. base is not _error
 
         def evaluate(value: Any) -> bool | None:
             if type(value) is bool:
@@ -510,7 +510,7 @@ def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
     return evaluate
 
 
-def _list_evaluator(op: str, targets: list | tuple) -> Evaluator:
+def _list_evaluator(op: str, targets: list[Any] | tuple[Any, ...]) -> Evaluator:
     """Evaluator for a list targeting value."""
     and_op = op in _AND_OPS
     or_op = op in _OR_OPS

@@ -334,8 +334,8 @@ class CollectorClient:
         # Both envelopes end with their (empty) item list, so their JSON ends in
         # "[]}": cut it open after "[" and join the serialized items inside.
         opening, closing = _dumps(head)[:-2], b"]}"
-        pending = list(items)
-        position = 0
+        pending: list[_Item] = list(items)
+        position: int = 0
         expired = oversized = unserializable = 0
         try:
             while position < len(pending):

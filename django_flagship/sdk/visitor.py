@@ -111,7 +111,8 @@ class Visitor:
         self._context: dict[str, Any] = {}
         self._full_context: dict[str, Any] | None = None
         self._full_context_key: Any = _MISSING
-        self._flags: dict[str, FlagInfo] = {}
+        # Shared with the memory of decisions: never changed in place.
+        self._flags: Mapping[str, FlagInfo] = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
         #: so a changed allocation does not move a visitor (protocol 7.4).
@@ -159,7 +160,7 @@ class Visitor:
         key = self._full_context_key
         if key is _MISSING:
             key = self._full_context_key = context_key(self._decision_context())
-        return key  # type: ignore[return-value]
+        return key
 
     def update_context(self, context: Any, synchronize: bool = False) -> None:
         """Set values from a ``(key, value)`` tuple or a dict.
@@ -203,6 +204,7 @@ class Visitor:
         self.history_changed = False
         try:
             manager = client.decision_manager
+            assert manager is not None  # only a started client creates visitors
             result = manager.decide(
                 self.visitor_id,
                 self._decision_context(),
