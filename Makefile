@@ -12,11 +12,12 @@ CHROMIUM ?= /usr/bin/chromium
 REDIS_PORT ?= 6379
 REDIS_PING = $(BIN)/python -c "import os, redis; redis.Redis.from_url(os.environ.get('FLAGSHIP_TEST_REDIS_URL') or 'redis://127.0.0.1:$(REDIS_PORT)/9', socket_connect_timeout=0.5).ping()" 2>/dev/null
 
-.PHONY: help venv test lint format run browser services bench clean
+.PHONY: help venv test lint typecheck compat format run browser services bench clean
 
 help:
 	@echo "make run    - serve the example site on http://$(HOST):$(PORT) (offline; PORT=... to change)"
-	@echo "make test   - lint and run the whole test suite, browser tests included"
+	@echo "make test   - lint, type-check and run the whole test suite, browser tests included,"
+	@echo "              then the suite under the other supported Python and Django pairs"
 	@echo "make bench  - run the benchmarks (ratios against a same-run baseline)"
 
 $(STAMP): setup.cfg pyproject.toml
@@ -41,8 +42,16 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-test: lint browser services
+# The main suite, then the other supported Python and Django pairs (scripts/compat.sh).
+test: lint typecheck browser services
 	FLAGSHIP_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+	MAIN_PYTHON=$(BIN)/python bash scripts/compat.sh
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+compat: $(STAMP) services
+	MAIN_PYTHON=$(BIN)/python bash scripts/compat.sh
 
 # Installs Chromium when it is missing and we may (root with apt-get); otherwise
 # says how. Without it the browser tests are skipped, or fail under CI=true.
@@ -101,4 +110,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/async_decision_api.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info test-artifacts
+	rm -rf $(VENV) .venv-compat build dist *.egg-info test-artifacts

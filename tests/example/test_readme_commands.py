@@ -131,7 +131,9 @@ def test_make_test_is_a_target_of_the_clone(fresh_clone):
     )
     assert result.returncode == 0, result.stderr
     assert "ruff check" in result.stdout
+    assert "mypy" in result.stdout  # the typecheck target
     assert "pytest" in result.stdout
+    assert "scripts/compat.sh" in result.stdout  # the other Python and Django pairs
 
 
 def test_readme_gives_both_commands():

@@ -421,6 +421,8 @@ def test_at_exit_with_the_collector_down_hits_are_spooled_then_sent(collector, s
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+# A pre-forking server forks a process that runs threads, as here; Python 3.12+ warns.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 @pytest.mark.parametrize("thread_started_in_parent", [True, False])
 def test_a_forked_child_sends_its_own_hits_once_and_none_of_the_parents(
     make_tracker, collector, thread_started_in_parent
