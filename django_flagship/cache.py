@@ -597,7 +597,7 @@ class BucketStore:
             self._session = None
 
 
-def _stored_at(entry: dict) -> float | None:
+def _stored_at(entry: dict[str, Any]) -> float | None:
     """The entry's ``stored_at`` when it is a plausible timestamp (the cache is not trusted)."""
     value = entry.get("stored_at")
     if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -561,7 +561,7 @@ def _check_decision_api() -> list[CheckMessage]:
 def _check_activation_limits() -> list[CheckMessage]:
     from .served_limits import parse_activation_rate_limit, parse_max_batch
 
-    errors = []
+    errors: list[CheckMessage] = []
     batch = rate = None
     try:
         batch = parse_max_batch(conf.raw("FLAGSHIP_DECISION_API_MAX_BATCH"))

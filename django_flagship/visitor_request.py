@@ -180,9 +180,9 @@ def _set_ids(
     if has_sessions and d.user is not None:
         # The id carried over when the user logged in (django_flagship.continuity).
         linked = [str(d.user.pk), stored]
-        request.session[LINKED_ID_SESSION_KEY] = linked  # type: ignore[attr-defined]
+        request.session[LINKED_ID_SESSION_KEY] = linked
     elif has_sessions:
-        request.session[ANONYMOUS_ID_SESSION_KEY] = stored  # type: ignore[attr-defined]
+        request.session[ANONYMOUS_ID_SESSION_KEY] = stored
     else:
         request.COOKIES[cookie_name] = _signer(cookie_name)(stored)
 

@@ -97,7 +97,9 @@ def request_report(request: Any, *, clock: Callable[[], float] = time.time) -> d
 # -- flags read ------------------------------------------------------------------
 
 
-def _reads(reads: tuple[FlagRead, ...], visitor: Visitor, auto_activate: bool) -> list[dict]:
+def _reads(
+    reads: tuple[FlagRead, ...], visitor: Visitor, auto_activate: bool
+) -> list[dict[str, Any]]:
     """One row per key and default type, in the order of the first read."""
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     activated = visitor.activated
@@ -119,7 +121,7 @@ def _reads(reads: tuple[FlagRead, ...], visitor: Visitor, auto_activate: bool) -
     return list(rows.values())
 
 
-def _reads_without_visitor(reads: tuple[FlagRead, ...]) -> list[dict]:
+def _reads_without_visitor(reads: tuple[FlagRead, ...]) -> list[dict[str, Any]]:
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for read in reads:
         marker = (read.key, _type(read.default))

@@ -234,7 +234,7 @@ def _context(value: Any) -> str | None:
     return None
 
 
-def _segment_text(value: str | int | float | list | tuple) -> str:
+def _segment_text(value: str | int | float | list[Any] | tuple[Any, ...]) -> str:
     # Lowercase booleans, as the Decision API server writes them; the official
     # Python SDK 3.0.1 uses str() and sends "True". A list is written as the
     # server's Go %v writes one: "[beta news]", "[1 2.5 true]".

@@ -384,7 +384,7 @@ def _needs_new_id(request: HttpRequest, rt: Runtime) -> bool:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return False
-    return ANONYMOUS_ID_SESSION_KEY not in request.session  # type: ignore[attr-defined]
+    return ANONYMOUS_ID_SESSION_KEY not in request.session
 
 
 def _header(
