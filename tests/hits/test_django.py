@@ -4,6 +4,7 @@ import json
 import logging
 
 import pytest
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
 from django.test import override_settings
@@ -28,6 +29,9 @@ pytestmark = pytest.mark.urls("tests.hits.urls")
 @pytest.fixture(autouse=True)
 def _fresh_client():
     client.reset()
+    # A bucket another module's test left in the cache would win over this file's.
+    for cache in caches.all():
+        cache.clear()
     yield
     client.reset()
 
