@@ -1,4 +1,5 @@
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,9 @@ def redis_available(url: str = redis_support.URL) -> bool:
 def redis_url():
     """The tests' Redis: only keys under ``redis_support.PREFIX``, deleted before and after.
 
-    Skipped when Redis is unreachable, except under CI=true, where that is a failure.
+    The test fails if it deleted a key it had not written (a sentinel set
+    before it must survive) or wrote one outside the prefix. Skipped when
+    Redis is unreachable, except under CI=true, where that is a failure.
     """
     url = redis_support.URL
     if not redis_available(url):
@@ -34,7 +37,17 @@ def redis_url():
     import redis
 
     connection = redis.Redis.from_url(url)
+    sentinel = f"{redis_support.RUN_PREFIX}sentinel-{uuid.uuid4().hex}"
+    connection.set(sentinel, b"1", ex=3600)  # gone within the hour should a run die
+    before = redis_support.keys_like_ours(connection)
     redis_support.delete_keys(connection)
     yield url
-    redis_support.delete_keys(connection)
-    connection.close()
+    try:
+        survived = connection.get(sentinel) == b"1"
+        written = redis_support.keys_like_ours(connection) - before
+    finally:
+        redis_support.delete_keys(connection)
+        connection.delete(sentinel)
+        connection.close()
+    assert survived, f"the test deleted Redis keys it had not written (FLUSHDB?) on {url}"
+    assert not written, f"written outside {redis_support.PREFIX}: {sorted(written)[:5]}"

@@ -19,8 +19,10 @@ URL = os.environ.get("FLAGSHIP_TEST_REDIS_URL") or DEFAULT_URL
 
 _SAFE_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{7,63}")
 
+#: How the runs' prefixes (and the sentinels of :func:`tests.conftest.redis_url`) start.
+RUN_PREFIX = "flagship-test-"
 #: This run's prefix: set once by the first process, inherited by its children.
-PREFIX = os.environ.setdefault("FLAGSHIP_TEST_REDIS_PREFIX", f"flagship-test-{uuid.uuid4().hex}")
+PREFIX = os.environ.setdefault("FLAGSHIP_TEST_REDIS_PREFIX", f"{RUN_PREFIX}{uuid.uuid4().hex}")
 if not _SAFE_PREFIX.fullmatch(PREFIX):
     # A glob character or an empty prefix would widen the deletes below.
     raise RuntimeError(
@@ -63,3 +65,15 @@ def delete_keys(connection: Any, prefix: str = PREFIX) -> int:
     if batch:
         deleted += connection.delete(*batch)
     return deleted
+
+
+def keys_like_ours(connection: Any) -> set[bytes]:
+    """Keys this project's code could write, outside every test run's prefix.
+
+    A test that writes through an unprefixed cache adds to these.
+    """
+    return {
+        key
+        for key in connection.scan_iter(match="*flagship*", count=500)
+        if not key.startswith((RUN_PREFIX.encode(), PREFIX.encode()))
+    }

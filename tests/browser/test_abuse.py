@@ -16,6 +16,7 @@ from django.core.cache import caches
 from django.test import Client
 
 from django_flagship.client_address import client_address, parse_address_header
+from tests import redis_support
 
 from .test_events import events, post, visit
 
@@ -27,9 +28,7 @@ TOKEN = re.compile(r'"csrfToken": "([^"]+)"')
 @pytest.fixture
 def store(browser_site, redis_url):
     """The browser site with its cache (counts, history) in Redis; Redis, to count keys."""
-    browser_site.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
+    browser_site.CACHES = {"default": redis_support.cache_settings(redis_url)}
     caches["default"].clear()
     connection = redis.Redis.from_url(redis_url)
     yield connection
@@ -37,7 +36,7 @@ def store(browser_site, redis_url):
 
 
 def history_keys(store) -> list[bytes]:
-    return store.keys("*:history:*")
+    return store.keys(f"{redis_support.PREFIX}:*:history:*")
 
 
 def csrf_only(browser: Client) -> str:
@@ -195,7 +194,7 @@ def test_the_counts_live_in_the_shared_cache(browser_site, store):
     caches["default"].close()  # a new connection, as another process has
     assert post(second, {"action": "c"}).status_code == 202
     assert post(second, {"action": "d"}).status_code == 429
-    counts = store.keys("*:rate:browser-address:*")
+    counts = store.keys(f"{redis_support.PREFIX}:*:rate:browser-address:*")
     assert len(counts) == 1
     assert int(store.get(counts[0])) == 4
     assert 0 < store.ttl(counts[0]) <= 65

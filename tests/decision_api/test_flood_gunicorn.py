@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from tests import redis_support
 from tests.hits.collector import Collector
 from tests.hits.test_gunicorn import (  # noqa: F401 - migrated_db is a fixture
     EXAMPLE,
@@ -66,6 +67,8 @@ def site(collector, tmp_path, migrated_db, redis_url):  # noqa: F811
         tmp_path,
         DJANGO_SETTINGS_MODULE="tests.decision_api.site.flood_settings",
         CACHE_URL=redis_url,
+        # example_env leaves out FLAGSHIP_*: the workers' keys go under the run's prefix.
+        FLAGSHIP_TEST_REDIS_PREFIX=redis_support.PREFIX,
         FLAGSHIP_ENV_ID=ENV,
         FLAGSHIP_API_KEY="flood-test-key",
         FLAGSHIP_BUCKET_FILE=str(EXAMPLE / "bucketing.json"),
