@@ -59,7 +59,7 @@ class CampaignAdmin(admin.ModelAdmin):
     inlines = (VariationGroupInline,)
     actions = ("enable", "disable")
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         fields = list(super().get_fields(request, obj))
         return fields if obj is not None else [f for f in fields if f != "add_group"]
 

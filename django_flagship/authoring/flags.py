@@ -110,7 +110,9 @@ class FlagSpec:
         return {"targetingGroups": [{"targetings": targetings}]}
 
     def variations(self, ids: dict[str, str]) -> list[dict[str, Any]]:
-        def variation(tag: str, name: str, value: Any, allocation: int, reference: bool) -> dict:
+        def variation(
+            tag: str, name: str, value: Any, allocation: int, reference: bool
+        ) -> dict[str, Any]:
             return {
                 "id": ids.get(tag) or document.new_id(),
                 "name": name,

@@ -14,6 +14,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Model
 
 from . import document
 from .models import BucketSettings, Campaign, Targeting, Variation
@@ -75,17 +76,23 @@ class StrictJSONField(forms.CharField):
 class ValueField(StrictJSONField):
     """A targeting value: JSON when it is JSON, otherwise the text (``gold``)."""
 
-    widget = forms.TextInput(attrs={"size": 24})
+    # One line: Django takes any widget here, the stubs only JSONField's Textarea.
+    widget = forms.TextInput(attrs={"size": 24})  # type: ignore[assignment]
 
     def to_python(self, value: Any) -> Any:
         text = value if isinstance(value, str) else ""
         return document.parse_value(text) if text.strip() else ""
 
 
+def _help_text(model: type[Model], name: str) -> Any:
+    """The model field's help text, still lazy (translated where it is shown)."""
+    return getattr(model._meta.get_field(name), "help_text", "")
+
+
 class CampaignForm(forms.ModelForm):
     bucket_ranges = StrictJSONField(
         label="bucketRanges",
-        help_text=Campaign._meta.get_field("bucket_ranges").help_text,
+        help_text=_help_text(Campaign, "bucket_ranges"),
     )
 
     class Meta:
@@ -96,7 +103,7 @@ class CampaignForm(forms.ModelForm):
 class BucketSettingsForm(forms.ModelForm):
     account_settings = StrictJSONField(
         label="accountSettings",
-        help_text=BucketSettings._meta.get_field("account_settings").help_text,
+        help_text=_help_text(BucketSettings, "account_settings"),
     )
 
     class Meta:
@@ -105,7 +112,7 @@ class BucketSettingsForm(forms.ModelForm):
 
 
 class TargetingForm(forms.ModelForm):
-    value = ValueField(help_text=Targeting._meta.get_field("value").help_text)
+    value = ValueField(help_text=_help_text(Targeting, "value"))
 
     class Meta:
         model = Targeting
@@ -113,7 +120,7 @@ class TargetingForm(forms.ModelForm):
 
 
 class VariationForm(forms.ModelForm):
-    flags = StrictJSONField(empty=dict, help_text=Variation._meta.get_field("flags").help_text)
+    flags = StrictJSONField(empty=dict, help_text=_help_text(Variation, "flags"))
 
     class Meta:
         model = Variation
@@ -128,12 +135,13 @@ class VariationForm(forms.ModelForm):
         )
 
 
-def _kept(formset: forms.BaseInlineFormSet) -> list[forms.Form]:
+def _kept(formset: forms.BaseInlineFormSet) -> list[forms.ModelForm]:
     return [
         form
         for form in formset.forms
         if form.has_changed() or form.instance.pk is not None
-        if not (formset.can_delete and formset._should_delete_form(form))
+        # Django's own test of the DELETE box; the stubs leave it out.
+        if not (formset.can_delete and formset._should_delete_form(form))  # type: ignore[attr-defined]
         if getattr(form, "cleaned_data", None)
     ]
 

@@ -98,7 +98,9 @@ def _id(key: str) -> str:
     return "settings-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:20]
 
 
-def _variation(var_id: str, name: str, allocation: int, flags: dict, reference: bool) -> dict:
+def _variation(
+    var_id: str, name: str, allocation: int, flags: dict[str, Any], reference: bool
+) -> dict[str, Any]:
     return {
         "id": var_id,
         "name": name,

@@ -64,7 +64,8 @@ def touch(using: str = "default") -> None:
 
 
 def _changed(sender: Any, *, using: str, raw: bool = False, **kwargs: Any) -> None:
-    if raw or getattr(_state, "muted", 0):
+    depth: int = getattr(_state, "muted", 0)
+    if raw or depth:
         return  # loaddata brings its own changed_at; muted() touches once at the end
     touch(using)
 

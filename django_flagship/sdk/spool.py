@@ -275,7 +275,7 @@ class ClaimedFile:
         Call it after each request the collector acknowledged (or refused for
         good), so that a reader taking over after a crash resends nothing of it.
         """
-        marks = {}
+        marks: dict[str, int] = {}
         for item in items:
             position = self._positions.get(id(item))
             if position is None:
