@@ -20,6 +20,7 @@ import pytest
 import requests
 from django.utils.http import parse_http_date
 
+from tests import redis_support
 from tests.hits.test_gunicorn import free_port, no_control_socket
 
 from .conftest import REPO_FILES, ROOT
@@ -42,6 +43,8 @@ def site(tmp_path, redis_url):
             "DJANGO_SETTINGS_MODULE": "tests.authoring.site.settings",
             "SITE_DATABASE": str(tmp_path / "site.sqlite3"),
             "FLAGSHIP_TEST_REDIS_URL": redis_url,
+            # The workers' keys go under the run's prefix (FLAGSHIP_* is left out above).
+            "FLAGSHIP_TEST_REDIS_PREFIX": redis_support.PREFIX,
             "FLAGSHIP_POLLING_INTERVAL": str(POLLING),
             "FLAGSHIP_BUCKET_CHECK_INTERVAL": str(CHECK),
         }
