@@ -92,7 +92,7 @@ def _setting(bound: str) -> str:
     return f"{name} raises it" if name else "a fixed bound"
 
 
-def _items(container: Any, *names: str) -> list[Any]:
+def _items(container: Any, *names: str) -> list[Any] | tuple[Any, ...]:
     """The list under the first of ``names`` present; anything else reads as empty.
 
     Shapes are the parser's business: this only counts what it would walk.
