@@ -68,12 +68,15 @@ def delete_keys(connection: Any, prefix: str = PREFIX) -> int:
 
 
 def keys_like_ours(connection: Any) -> set[bytes]:
-    """Keys this project's code could write, outside every test run's prefix.
+    """Keys a test could have written outside every test run's prefix.
 
-    A test that writes through an unprefixed cache adds to these.
+    Those of a Django cache without ``KEY_PREFIX`` (``:1:...``) and any naming
+    this project: a test that writes through an unprefixed cache adds to these.
     """
-    return {
-        key
-        for key in connection.scan_iter(match="*flagship*", count=500)
-        if not key.startswith((RUN_PREFIX.encode(), PREFIX.encode()))
-    }
+    own = (RUN_PREFIX.encode(), PREFIX.encode())
+    found: set[bytes] = set()
+    for pattern in (":*", "*flagship*"):
+        found.update(
+            key for key in connection.scan_iter(match=pattern, count=500) if not key.startswith(own)
+        )
+    return found

@@ -19,6 +19,7 @@ from django.core.management.base import CommandError
 
 from django_flagship.cache import BucketStore
 from django_flagship.sdk.bucket_limits import BucketLimits
+from tests import redis_support
 from tests.cdn import serving
 from tests.conftest import DATA
 
@@ -33,7 +34,7 @@ V2 = (DATA / "bucketing-v2.json").read_bytes()
 def redis_cache(settings, redis_url):
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-        "redis": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url},
+        "redis": redis_support.cache_settings(redis_url),
     }
     return caches["redis"]
 
@@ -159,9 +160,7 @@ def refresh_command():
 @pytest.fixture
 def online(settings, redis_url):
     """The app on Redis, downloading from a CDN of the test's own."""
-    settings.CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}
-    }
+    settings.CACHES = {"default": redis_support.cache_settings(redis_url)}
     settings.FLAGSHIP_ENV_ID = "env"
     settings.FLAGSHIP_POLLING_INTERVAL = 0
     settings.FLAGSHIP_TIMEOUT = 1.0
