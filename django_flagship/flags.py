@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asgiref.sync import sync_to_async
@@ -720,7 +721,9 @@ _ASYNC_FORMS = {
 
 def _code(name: str) -> Any:
     member = Flags.__dict__[name]
-    return (member.fget if isinstance(member, property) else member).__code__
+    function = member.fget if isinstance(member, property) else member
+    assert function is not None  # each of these properties has a getter
+    return function.__code__
 
 
 _ASYNC_FORM_CODES = {_code(name): name for name in _ASYNC_FORMS}
@@ -735,7 +738,7 @@ def _warn_if_in_event_loop() -> None:
     # The outermost accessor method on the stack is the one the caller used;
     # looked for only here, on the rare misuse, so reads pay nothing for it.
     name = None
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         name = _ASYNC_FORM_CODES.get(frame.f_code, name)
         frame = frame.f_back

@@ -73,8 +73,16 @@ class ApiDecisionManager:
         )
 
     async def adecide(
-        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
-    ):
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None,
+        consent: bool,
+        assignments: Mapping[str, str],
+        on_error: Callable[[str], None],
+        context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+    ) -> DecisionResult:
         return await self.client.afetch(
             visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
         )
@@ -120,8 +128,16 @@ class BucketingDecisionManager:
         )
 
     async def adecide(
-        self, visitor_id, context, *, anonymous_id, consent, assignments, on_error, context_key=None
-    ):
+        self,
+        visitor_id: str,
+        context: Mapping[str, Any],
+        *,
+        anonymous_id: str | None,
+        consent: bool,
+        assignments: Mapping[str, str],
+        on_error: Callable[[str], None],
+        context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+    ) -> DecisionResult:
         # Computed here; the core's bucket sources hold the bucket in memory.
         return self.decide(
             visitor_id,

@@ -229,6 +229,7 @@ class Visitor:
         self.history_changed = False
         try:
             manager = client.decision_manager
+            assert manager is not None  # only a started client creates visitors
             result = await manager.adecide(
                 self.visitor_id,
                 self._decision_context(),
