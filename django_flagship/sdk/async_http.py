@@ -221,7 +221,8 @@ class AsyncPool:
         if entry.slots.locked():
             try:
                 await asyncio.wait_for(entry.slots.acquire(), self.timeout)
-            except TimeoutError:
+            # asyncio's own class until Python 3.11, where it became TimeoutError.
+            except (TimeoutError, asyncio.TimeoutError):
                 raise TransportTimeout(pool=True) from None
         else:
             await entry.slots.acquire()  # free: returns at once
@@ -231,7 +232,8 @@ class AsyncPool:
             ) as response:
                 body = await response.read()
                 return Reply(response.status, body, response.charset)
-        except TimeoutError:  # aiohttp's timeouts derive from it
+        # aiohttp's timeouts derive from asyncio.TimeoutError (TimeoutError from 3.11).
+        except (TimeoutError, asyncio.TimeoutError):
             raise TransportTimeout() from None
         except (aiohttp.ClientConnectionError, OSError):
             raise TransportError("ConnectionError") from None  # as requests names it
