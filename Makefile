@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# What `make test` installs, in .venv and in each virtualenv of scripts/compat.sh.
+TEST_EXTRAS := test,bench
 RUN_STAMP := $(VENV)/.run-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -23,7 +25,7 @@ help:
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m pip install --quiet -e ".[$(TEST_EXTRAS)]"
 	touch $(STAMP)
 
 # `make run` needs the package alone, not the test tools.
@@ -45,13 +47,13 @@ format: $(STAMP)
 # The main suite, then the other supported Python and Django pairs (scripts/compat.sh).
 test: lint typecheck browser services
 	FLAGSHIP_TEST_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
-	MAIN_PYTHON=$(BIN)/python bash scripts/compat.sh
+	MAIN_PYTHON=$(BIN)/python EXTRAS=$(TEST_EXTRAS) bash scripts/compat.sh
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
 compat: $(STAMP) services
-	MAIN_PYTHON=$(BIN)/python bash scripts/compat.sh
+	MAIN_PYTHON=$(BIN)/python EXTRAS=$(TEST_EXTRAS) bash scripts/compat.sh
 
 # Installs Chromium when it is missing and we may (root with apt-get); otherwise
 # says how. Without it the browser tests are skipped, or fail under CI=true.

@@ -19,6 +19,8 @@ OLDEST_DJANGO=4.2
 NEWEST_DJANGO=5.2
 
 MAIN_PYTHON=${MAIN_PYTHON:-.venv/bin/python}
+# The extras the Makefile installs in .venv.
+EXTRAS=${EXTRAS:-test}
 PYTEST_ARGS=(
     -q
     --ignore=tests/example/e2e
@@ -49,21 +51,21 @@ django_requirement() {
     echo "Django>=$1,<$((${1%%.*} + 1)).0"
 }
 
-# Install the package with its test extra and Django $3 under Python $2, in .venv-compat/$1.
+# Install the package with $EXTRAS and Django $3 under Python $2, in .venv-compat/$1.
 prepare() {
     local label=$1 python=$2 django venv=.venv-compat/$1
     django=$(django_requirement "$3")
     local stamp=$venv/.installed-stamp
     if [ -f "$stamp" ] && [ "$stamp" -nt setup.cfg ] && [ "$stamp" -nt pyproject.toml ] \
-        && [ "$(cat "$stamp")" = "$python $django" ]; then
+        && [ "$(cat "$stamp")" = "$python $django [$EXTRAS]" ]; then
         return 0
     fi
     echo "compat: installing $label ($python, $django) in $venv..."
     rm -rf "$venv"
     "$python" -m venv "$venv" \
         && "$venv/bin/python" -m pip install --quiet --upgrade pip \
-        && "$venv/bin/python" -m pip install --quiet -e ".[test]" "$django" \
-        && echo "$python $django" >"$stamp"
+        && "$venv/bin/python" -m pip install --quiet -e ".[$EXTRAS]" "$django" \
+        && echo "$python $django [$EXTRAS]" >"$stamp"
 }
 
 # Run the suite under Python $1 (an interpreter) with Django LTS $2.
