@@ -170,7 +170,11 @@ class Command(BaseCommand):
         names = _names(bucket)
         return {
             "mode": "BUCKETING",
-            "bucket": {"version": rt.store.version if rt.store else None, "downloaded": downloaded},
+            "bucket": {
+                "version": rt.store.version if rt.store else None,
+                "downloaded": downloaded,
+                "source": "local" if rt.store is not None and rt.store.fetch else "cdn",
+            },
             "panic": bucket.panic,
             "history": history,
             "campaigns": [_bucketing_row(o, stored, names) for o in outcomes],
@@ -257,8 +261,13 @@ class Command(BaseCommand):
         if report["panic"]:
             write("Panic mode: every flag serves its default.")
         if report.get("bucket", {}).get("downloaded"):
+            source = (
+                "compiled from the campaigns authored here"
+                if report["bucket"].get("source") == "local"
+                else "downloaded from Flagship"
+            )
             write(
-                "The cache held no bucket: it was downloaded from Flagship for this command "
+                f"The cache held no bucket: it was {source} for this command "
                 f"(version {report['bucket']['version']})."
             )
         if "history" in report:
@@ -315,7 +324,7 @@ def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
     bucket = get_bucket()
     if bucket is not None:
         return bucket, not held
-    if store is None or not store.url:
+    if store is None or not (store.url or store.fetch):
         raise CommandError("No bucket is available: run 'manage.py flagship_refresh_bucket' first.")
     try:
         store.refresh(force=True)
