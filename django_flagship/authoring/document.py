@@ -32,6 +32,8 @@ import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+# dumps: the compact text the bucket store keeps (and hashes into the version).
+from ..sdk.strict_json import dumps
 from ..sdk.targeting import OPERATORS as ENGINE_OPERATORS
 from ..sdk.targeting import parse_semver
 
@@ -107,11 +109,6 @@ def _no_constant(name: str) -> Any:
 def loads(text: str | bytes) -> Any:
     """JSON that refuses an object with a key twice, and ``NaN`` or ``Infinity``."""
     return json.loads(text, object_pairs_hook=_unique_pairs, parse_constant=_no_constant)
-
-
-def dumps(data: Any) -> str:
-    """The compact text the bucket store keeps (and hashes into the version)."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def parse_value(text: str) -> Any:

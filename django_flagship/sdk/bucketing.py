@@ -38,7 +38,13 @@ import mmh3
 
 from .hashing import decision_group_key, encode_utf8
 from .model import Assignment
-from .targeting import CompiledTargeting, TargetingError, compile_selector, compile_targeting
+from .targeting import (
+    CompiledTargeting,
+    TargetingError,
+    compile_selector,
+    compile_targeting,
+    wire_field,
+)
 
 __all__ = [
     "Bucket",
@@ -73,14 +79,6 @@ def _float32(value: float) -> float:
         return struct.unpack("f", struct.pack("f", value))[0]
     except OverflowError:
         return math.copysign(math.inf, value)
-
-
-def _field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
-    """A field by its JSON name or its proto (snake_case) name; null reads as absent."""
-    value = data.get(camel)
-    if value is None:
-        value = data.get(snake)
-    return value
 
 
 def _is_number(value: Any) -> bool:
@@ -305,12 +303,12 @@ def _parse_campaign(
             "type": _optional_str(raw, "type"),
             "slug": _optional_str(raw, "slug"),
         }
-        raw_groups = _field(raw, "variationGroups", "variation_groups")
+        raw_groups = wire_field(raw, "variationGroups", "variation_groups")
         if raw_groups is None:
             raw_groups = []
         if not isinstance(raw_groups, list | tuple):
             raise _Malformed("variationGroups is not a list")
-        raw_ranges = _field(raw, "bucketRanges", "bucket_ranges")
+        raw_ranges = wire_field(raw, "bucketRanges", "bucket_ranges")
         ranges = None if raw_ranges is None else _parse_ranges(raw_ranges)
     except _Malformed as exc:
         raise _Malformed(f"campaign {campaign_id!r}: {exc}") from None
@@ -420,7 +418,7 @@ class Bucket:
             raw_campaigns = []
         if not isinstance(raw_campaigns, list | tuple):
             raise BucketError("bucketing data: 'campaigns' must be a list")
-        settings = _field(data, "accountSettings", "account_settings")
+        settings = wire_field(data, "accountSettings", "account_settings")
         if settings is None:
             settings = {}
         if not isinstance(settings, Mapping):

@@ -1,6 +1,6 @@
 """Flagship's public endpoints and the identity this SDK announces."""
 
-from django_flagship import __version__
+from .version import __version__
 
 __all__ = [
     "ACTIVATE_URL",

@@ -55,7 +55,6 @@ refuses older hits) are dropped with a log line.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import stat
@@ -436,7 +435,7 @@ class Spool:
             "hits": {item.id: _entry(item) for item in items},
         }
         try:
-            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            data = strict_json.dumps(body)
         except (TypeError, ValueError):
             logger.exception("Could not serialize %d items for the spool", len(items))
             return 0

@@ -1,4 +1,5 @@
-"""One JSON decoder for every byte that comes from outside, with bounds of its own.
+"""One JSON decoder for every byte that comes from outside, with bounds of its own,
+and the one compact encoder of what this project writes (:func:`dumps`).
 
 Python's decoder recurses once per nesting level, so a few thousand ``[``
 raise ``RecursionError`` (an error page, or a crashed command) long before
@@ -28,7 +29,15 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "JsonDepthError", "JsonError", "JsonTextError", "loads", "nesting_depth"]
+__all__ = [
+    "MAX_DEPTH",
+    "JsonDepthError",
+    "JsonError",
+    "JsonTextError",
+    "dumps",
+    "loads",
+    "nesting_depth",
+]
 
 #: The deepest nesting accepted: objects and arrays inside each other. A
 #: bucketing file reaches a flag's value at depth 8, a Decision API request
@@ -64,6 +73,16 @@ _DELTA[ord("]")] = _DELTA[ord("}")] = -1
 # Where a lone surrogate can come from: an escape of one, or (in a str given
 # by the caller) the code point itself.
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (no spaces, non-ASCII kept) that a strict reader accepts.
+
+    ``NaN`` and the infinities raise ``ValueError`` instead of being written as
+    tokens no JSON parser accepts, so collector bodies, spool files and the
+    authoring store hold only standard JSON.
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def nesting_depth(text: str) -> int:

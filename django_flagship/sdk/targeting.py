@@ -65,6 +65,7 @@ __all__ = [
     "go_equal_fold",
     "go_lower",
     "parse_semver",
+    "wire_field",
 ]
 
 Predicate = Callable[[Mapping[str, Any], str], bool]
@@ -638,7 +639,8 @@ class Condition:
         return self.evaluate(context.get(self.key, _MISSING))
 
 
-def _field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
+def wire_field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
+    """A field by its JSON name or its proto (snake_case) name; null reads as absent."""
     value = data.get(camel)
     if value is None:
         value = data.get(snake)
@@ -1122,7 +1124,7 @@ def compile_targeting(targeting: Mapping[str, Any] | None) -> CompiledTargeting:
         return CompiledTargeting((), _always(False))
     if not isinstance(targeting, Mapping):
         raise TargetingError("targeting is not an object")
-    raw_groups = _field(targeting, "targetingGroups", "targeting_groups")
+    raw_groups = wire_field(targeting, "targetingGroups", "targeting_groups")
     if raw_groups is None:
         raw_groups = []
     if not isinstance(raw_groups, list | tuple):

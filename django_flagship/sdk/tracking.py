@@ -36,8 +36,9 @@ from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
 
 import requests
 
-from django_flagship import __version__
-from django_flagship.sdk.hits import (
+from . import strict_json
+from .constants import ACTIVATE_URL, EVENTS_URL, SDK_CLIENT, SDK_VERSION
+from .hits import (
     HIT_EXPIRATION_SECONDS,
     Activation,
     Hit,
@@ -64,8 +65,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-EVENTS_URL = "https://events.flagship.io/"
-ACTIVATE_URL = "https://decision.flagship.io/v2/activate"
 MAX_BATCH_BYTES = 2_500_000
 MAX_BATCH_ITEMS = 100
 
@@ -191,10 +190,6 @@ def _retry_after(response: requests.Response) -> float | None:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
 # --- the client --------------------------------------------------------------
 
 _Item = TypeVar("_Item", TrackedHit, Activation)
@@ -217,8 +212,8 @@ class CollectorClient:
         activate_url: str = ACTIVATE_URL,
         timeout: float = 2.0,
         session: requests.Session | None = None,
-        sdk_client: str = "python",
-        sdk_version: str = __version__,
+        sdk_client: str = SDK_CLIENT,
+        sdk_version: str = SDK_VERSION,
         max_batch_bytes: int = MAX_BATCH_BYTES,
         max_batch_items: int = MAX_BATCH_ITEMS,
         clock: Callable[[], float] = time.time,
@@ -333,7 +328,7 @@ class CollectorClient:
         """Send ``items`` in as many requests as the caps require."""
         # Both envelopes end with their (empty) item list, so their JSON ends in
         # "[]}": cut it open after "[" and join the serialized items inside.
-        opening, closing = _dumps(head)[:-2], b"]}"
+        opening, closing = strict_json.dumps(head).encode()[:-2], b"]}"
         pending: list[_Item] = list(items)
         position: int = 0
         expired = oversized = unserializable = 0
@@ -352,7 +347,7 @@ class CollectorClient:
                         continue
                     rendered = render(item, now)
                     try:
-                        part = _dumps(rendered)
+                        part = strict_json.dumps(rendered).encode()
                     except (TypeError, ValueError):
                         logger.exception("Dropped a %s item that cannot be serialized", kind)
                         unserializable += 1

@@ -9,6 +9,7 @@ from django_flagship.sdk.strict_json import (
     JsonDepthError,
     JsonError,
     JsonTextError,
+    dumps,
     loads,
     nesting_depth,
 )
@@ -140,3 +141,11 @@ def test_errors_are_value_errors():
     assert issubclass(JsonError, ValueError)
     assert issubclass(JsonDepthError, JsonError)
     assert issubclass(JsonTextError, JsonError)
+
+
+def test_dumps_writes_compact_text_keeps_non_ascii_and_refuses_nan():
+    assert dumps({"a": [1, "é"], "b": None}) == '{"a":[1,"é"],"b":null}'
+    assert loads(dumps({"a": [1.5, "é"]})) == {"a": [1.5, "é"]}
+    for value in (float("nan"), float("inf"), -float("inf")):
+        with pytest.raises(ValueError, match="JSON compliant"):
+            dumps({"x": value})
