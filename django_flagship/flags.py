@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import logging
 import sys
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -31,20 +30,29 @@ from asgiref.sync import sync_to_async
 from django.core.cache import caches
 from django.http import HttpRequest
 
+from . import overrides
 from .client import Runtime, runtime
 from .consent import get_consent
 from .context import build_context, default_context
 from .identity import Identity, resolve_identity
 from .sdk import Mode
-from .sdk.hits import Hit, InvalidHitError
-from .sdk.model import Assignment, FlagInfo
+from .sdk.hits import Hit
+from .sdk.model import FlagInfo
 from .sdk.tracking import SyncTracker
 from .sdk.visitor import typed_value
 
 if TYPE_CHECKING:
     from .sdk.visitor import Visitor
 
-__all__ = ["FlagRead", "Flags", "RequestFlags", "record_reads", "recording_reads", "typed"]
+__all__ = [
+    "FlagRead",
+    "FlagSource",
+    "Flags",
+    "RequestFlags",
+    "record_reads",
+    "recording_reads",
+    "typed",
+]
 
 logger = logging.getLogger("django_flagship")
 
@@ -104,8 +112,8 @@ class FlagRead:
     activate: bool | None
 
 
-class _Source(Protocol):
-    """What the accessor reads from: an SDK visitor, or a test override."""
+class FlagSource(Protocol):
+    """What the accessor reads from: an SDK visitor, or a test override's source."""
 
     visitor_id: str
     anonymous_id: str | None
@@ -125,72 +133,6 @@ class _Source(Protocol):
     def get_modification_info(self, key: str) -> dict[str, Any] | None: ...
 
     def send_hit(self, hit: Hit) -> bool: ...
-
-
-# -- test overrides (see django_flagship.testing) ------------------------------
-
-_overrides: list[Any] = []
-_overrides_lock = threading.Lock()
-
-
-def _active_override() -> Any:
-    return _overrides[-1] if _overrides else None
-
-
-class _OverrideVisitor:
-    """Serves a test override's values; records activations and hits."""
-
-    def __init__(self, override: Any, identity: Identity) -> None:
-        self._override = override
-        self.visitor_id = identity.visitor_id
-        self.anonymous_id = identity.anonymous_id
-        self._activated: set[tuple[str, str]] = set()
-
-    def get_flag(self, key: str) -> FlagInfo | None:
-        values = self._override.values
-        if key not in values:
-            return None
-        assignment = Assignment(
-            campaign_id="override",
-            variation_group_id=f"override:{key}",
-            variation_id=f"override:{key}",
-            flags={key: values[key]},
-        )
-        return FlagInfo(key, values[key], assignment)
-
-    @property
-    def flags(self) -> dict[str, FlagInfo]:
-        return {key: flag for key in self._override.values if (flag := self.get_flag(key))}
-
-    @property
-    def activated(self) -> frozenset[tuple[str, str]]:
-        return frozenset(self._activated)
-
-    def activate_modification(self, key: str) -> bool:
-        flag = self.get_flag(key)
-        return False if flag is None else self.activate_flag(flag)
-
-    def activate_flag(self, flag: FlagInfo) -> bool:
-        key = flag.key
-        marker = flag.assignment.marker
-        if marker in self._activated:
-            return False
-        self._activated.add(marker)
-        self._override.activations.append(key)
-        return True
-
-    def get_modification_info(self, key: str) -> dict[str, Any] | None:
-        flag = self.get_flag(key)
-        return None if flag is None else flag.assignment.info()
-
-    def send_hit(self, hit: Hit) -> bool:
-        try:
-            hit.validate()
-        except InvalidHitError as exc:
-            logger.error("%s hit refused: %s", type(hit).__name__, exc)
-            return False
-        self._override.hits.append(hit)
-        return True
 
 
 # -- the accessor --------------------------------------------------------------
@@ -218,9 +160,11 @@ class Flags:
     ) -> None:
         self._given = (visitor_id, dict(context or {}), anonymous_id, consent)
         self._runtime: Runtime | None = None
-        self._source: _Source | None = None
+        self._source: FlagSource | None = None
         self._identity: Identity | None = None
         self._prepared = False
+        #: Whether a test override serves the flags (see django_flagship.overrides).
+        self._overridden = False
         self._synchronized = False
         self._loading: asyncio.Task[None] | None = None
         self._mismatched: set[str] | None = None
@@ -266,7 +210,7 @@ class Flags:
 
     # -- loading ---------------------------------------------------------------
 
-    def _prepare(self) -> _Source | None:
+    def _prepare(self) -> FlagSource | None:
         """Resolve the visitor and its context; cheap, no network."""
         if self._prepared:
             return self._source
@@ -276,9 +220,10 @@ class Flags:
             identity, context, consent = self._resolve(rt)
             self._identity = identity
             self.used = True
-            override = _active_override()
+            override = overrides.current()
             if override is not None:
-                self._source = _OverrideVisitor(override, identity)
+                self._source = override.source(identity)
+                self._overridden = True
             else:
                 self._source = rt.client.create_visitor(
                     identity.visitor_id,
@@ -298,7 +243,7 @@ class Flags:
         self._synchronized = True
         source = self._prepare()
         rt = self._runtime
-        if source is None or rt is None or isinstance(source, _OverrideVisitor):
+        if source is None or rt is None or self._overridden:
             return
         if not rt.configured:
             return
@@ -326,14 +271,14 @@ class Flags:
         self._synchronized = True
         source = self._source
         rt = self._runtime
-        if source is None or rt is None or isinstance(source, _OverrideVisitor):
+        if source is None or rt is None or self._overridden:
             return
         try:
             await source.synchronize_modifications_async()  # type: ignore[attr-defined]
         except Exception:
             logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
 
-    def _load(self) -> _Source | None:
+    def _load(self) -> FlagSource | None:
         self._synchronize()
         return self._source
 
@@ -440,7 +385,9 @@ class Flags:
         rt = self._runtime
         return rt.auto_activate if rt is not None else False
 
-    def _read(self, source: _Source | None, key: str, default: Any, activate: bool | None) -> Any:
+    def _read(
+        self, source: FlagSource | None, key: str, default: Any, activate: bool | None
+    ) -> Any:
         if source is None:
             return default
         flag = source.get_flag(key)
@@ -580,7 +527,7 @@ class Flags:
     def visitor(self) -> Visitor | None:
         """The synchronized SDK visitor (``None`` under ``override_flags``)."""
         source = self._load()
-        return None if isinstance(source, _OverrideVisitor) else source  # type: ignore[return-value]
+        return None if self._overridden else source  # type: ignore[return-value]
 
     # -- async ---------------------------------------------------------------------
 

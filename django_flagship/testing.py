@@ -28,16 +28,21 @@ plugin) yields an active, empty override to fill in::
 from __future__ import annotations
 
 import inspect
+import logging
 import unittest
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.test.utils import TestContextDecorator
 
-from .flags import _overrides, _overrides_lock
-from .sdk.hits import Hit
+from . import overrides
+from .identity import Identity
+from .sdk.hits import Hit, InvalidHitError
+from .sdk.model import Assignment, FlagInfo
 
-__all__ = ["FlagOverride", "override_flags"]
+__all__ = ["FlagOverride", "OverrideSource", "override_flags"]
+
+logger = logging.getLogger("django_flagship")
 
 
 class FlagOverride:
@@ -74,14 +79,71 @@ class FlagOverride:
     # -- activation ---------------------------------------------------------------
 
     def start(self) -> FlagOverride:
-        with _overrides_lock:
-            _overrides.append(self)
+        overrides.install(self)
         return self
 
     def stop(self) -> None:
-        with _overrides_lock:
-            if self in _overrides:
-                _overrides.remove(self)
+        overrides.uninstall(self)
+
+    def source(self, identity: Identity) -> OverrideSource:
+        """What a visitor's accessor reads while this override is in force."""
+        return OverrideSource(self, identity)
+
+
+class OverrideSource:
+    """Serves an override's values to one visitor; records activations and hits."""
+
+    def __init__(self, override: FlagOverride, identity: Identity) -> None:
+        self._override = override
+        self.visitor_id = identity.visitor_id
+        self.anonymous_id = identity.anonymous_id
+        self._activated: set[tuple[str, str]] = set()
+
+    def get_flag(self, key: str) -> FlagInfo | None:
+        values = self._override.values
+        if key not in values:
+            return None
+        assignment = Assignment(
+            campaign_id="override",
+            variation_group_id=f"override:{key}",
+            variation_id=f"override:{key}",
+            flags={key: values[key]},
+        )
+        return FlagInfo(key, values[key], assignment)
+
+    @property
+    def flags(self) -> dict[str, FlagInfo]:
+        return {key: flag for key in self._override.values if (flag := self.get_flag(key))}
+
+    @property
+    def activated(self) -> frozenset[tuple[str, str]]:
+        return frozenset(self._activated)
+
+    def activate_modification(self, key: str) -> bool:
+        flag = self.get_flag(key)
+        return False if flag is None else self.activate_flag(flag)
+
+    def activate_flag(self, flag: FlagInfo) -> bool:
+        key = flag.key
+        marker = flag.assignment.marker
+        if marker in self._activated:
+            return False
+        self._activated.add(marker)
+        self._override.activations.append(key)
+        return True
+
+    def get_modification_info(self, key: str) -> dict[str, Any] | None:
+        flag = self.get_flag(key)
+        return None if flag is None else flag.assignment.info()
+
+    def send_hit(self, hit: Hit) -> bool:
+        try:
+            hit.validate()
+        except InvalidHitError as exc:
+            logger.error("%s hit refused: %s", type(hit).__name__, exc)
+            return False
+        self._override.hits.append(hit)
+        return True
 
 
 class override_flags(TestContextDecorator):
@@ -94,7 +156,8 @@ class override_flags(TestContextDecorator):
 
     def enable(self) -> FlagOverride:
         # Nested overrides add to the enclosing one.
-        outer = _overrides[-1].values if _overrides else {}
+        current = overrides.current()
+        outer = current.values if isinstance(current, FlagOverride) else {}
         self.override = FlagOverride({**outer, **self.values}).start()
         return self.override
 

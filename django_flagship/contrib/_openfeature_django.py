@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .. import overrides
 from ..cache import bucket_changed
 from ..client import get_bucket, get_client, runtime
-from ..flags import Flags, _active_override
+from ..flags import Flags
 from ..sdk import Flagship, Mode
 from ..sdk.bucketing import Bucket
 from ..sdk.hits import Hit
@@ -84,7 +85,7 @@ class DjangoFlagshipProvider(FlagshipProvider):
 
     def _ready(self) -> bool:
         # Under override_flags the overridden values are ready, bucket or not.
-        return _active_override() is not None or get_client().ready
+        return overrides.current() is not None or get_client().ready
 
     def decides_without_io(self) -> bool:
         return False  # the assignment history lives in the Django cache
@@ -105,7 +106,7 @@ class DjangoFlagshipProvider(FlagshipProvider):
         visitor = flags.visitor  # synchronizes, unless aload() did; None under override_flags
         if visitor is not None and not visitor.synchronized:
             return Decision(None, error=visitor.last_error or "the decision failed")
-        if visitor is None and _active_override() is None:
+        if visitor is None and overrides.current() is None:
             return Decision(None, error="the visitor could not be prepared")
         return Decision(_FlagsSource(flags, panic=visitor is not None and visitor.panic))
 
@@ -114,4 +115,4 @@ class DjangoFlagshipProvider(FlagshipProvider):
 
     def _caching(self) -> bool:
         # override_flags must win at once, over decisions cached before it.
-        return _active_override() is None and super()._caching()
+        return overrides.current() is None and super()._caching()
