@@ -36,8 +36,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from .client import runtime
-from .flags import warn_rarely
 from .identity import ANONYMOUS_ID_SESSION_KEY, LINKED_ID_SESSION_KEY, linked_anonymous_id
+from .log import warn_rarely
 
 __all__ = ["claim_anonymous_id", "owner_key"]
 

@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import logging
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import FrameType
@@ -35,6 +34,7 @@ from .client import Runtime, runtime
 from .consent import get_consent
 from .context import build_context, default_context
 from .identity import Identity, resolve_identity
+from .log import warn_rarely
 from .sdk import Mode
 from .sdk.hits import Hit
 from .sdk.model import FlagInfo
@@ -58,11 +58,6 @@ logger = logging.getLogger("django_flagship")
 
 #: The session key mirroring the visitor's assignment history (see Flags._mirror).
 HISTORY_SESSION_KEY = "_flagship_history"
-
-#: A repeated warning (cache down, tag without a request) is logged at most
-#: once per this many seconds and process, so an outage cannot flood the log.
-_WARN_EVERY = 60.0
-_last_warning: dict[str, float] = {}
 
 #: Whether ``get()`` keeps its reads (see :func:`record_reads`). A module global:
 #: testing it is the cheapest thing a read can do.
@@ -92,14 +87,6 @@ def typed(value: Any, default: Any) -> tuple[Any, bool]:
         plain, matched = typed_value(value, "")
         return (plain, True) if matched else (default, False)
     return typed_value(value, default)
-
-
-def warn_rarely(topic: str, message: str, *args: Any) -> None:
-    """Log a warning unless the same ``topic`` was logged in the last minute."""
-    now = time.monotonic()
-    if now - _last_warning.get(topic, -_WARN_EVERY) >= _WARN_EVERY:
-        _last_warning[topic] = now
-        logger.warning(message, *args)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from .conf import conf
-from .flags import warn_rarely
+from .log import warn_rarely
 
 __all__ = ["charge", "reset_local_counts"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .flags import Flags, typed, warn_rarely
+from .flags import Flags, typed
+from .log import warn_rarely
 
 __all__ = ["flag_matches", "read_flag"]
 

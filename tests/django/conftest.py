@@ -3,7 +3,7 @@ import shutil
 import pytest
 from django.core.cache import caches
 
-from django_flagship import client, flags
+from django_flagship import client, log
 from tests.conftest import DATA
 
 
@@ -13,7 +13,7 @@ def _fresh_flagship():
     client.reset()
     for cache in caches.all():  # every configured cache, even one not used yet
         cache.clear()
-    flags._last_warning.clear()
+    log.forget_warnings()
     yield
     client.reset()
 
