@@ -10,7 +10,7 @@ from asgiref.sync import iscoroutinefunction
 from django.http import Http404, HttpRequest, HttpResponseBase
 from django.shortcuts import redirect
 
-__all__ = ["flag_required"]
+__all__ = ["flag_denied", "flag_required", "request_flags"]
 
 _View = TypeVar("_View", bound=Callable[..., Any])
 
@@ -22,7 +22,8 @@ def flag_denied(key: str, redirect_to: str | None) -> HttpResponseBase:
     return redirect(redirect_to)
 
 
-def _flags(request: HttpRequest) -> Any:
+def request_flags(request: HttpRequest) -> Any:
+    """``request.flags``; a ``RuntimeError`` naming the middleware when it is missing."""
     flags = getattr(request, "flags", None)
     if flags is None:
         raise RuntimeError(
@@ -45,7 +46,7 @@ def flag_required(key: str, redirect_to: str | None = None) -> Callable[[_View],
 
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                if await _flags(request).aget(key, False):
+                if await request_flags(request).aget(key, False):
                     return await view(request, *args, **kwargs)
                 return flag_denied(key, redirect_to)
 
@@ -53,7 +54,7 @@ def flag_required(key: str, redirect_to: str | None = None) -> Callable[[_View],
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            if _flags(request).get(key, False):
+            if request_flags(request).get(key, False):
                 return view(request, *args, **kwargs)
             return flag_denied(key, redirect_to)
 

@@ -197,8 +197,13 @@ class Flags:
 
     # -- loading ---------------------------------------------------------------
 
-    def _prepare(self) -> FlagSource | None:
-        """Resolve the visitor and its context; cheap, no network."""
+    def prepare(self) -> FlagSource | None:
+        """Resolve the visitor and its context, once; cheap, no network, never raises.
+
+        The source flags are read from: the SDK visitor, not synchronized yet,
+        or a test override's source; ``None`` when the visitor could not be
+        prepared (the error is logged).
+        """
         if self._prepared:
             return self._source
         self._prepared = True
@@ -228,7 +233,7 @@ class Flags:
         if self._synchronized:
             return
         self._synchronized = True
-        source = self._prepare()
+        source = self.prepare()
         rt = self._runtime
         if source is None or rt is None or self._overridden:
             return
@@ -476,7 +481,7 @@ class Flags:
     def send_hit(self, hit: Hit) -> bool:
         """Validate and send a hit for this visitor; ``False`` when refused."""
         try:
-            source = self._prepare()
+            source = self.prepare()
             return False if source is None else source.send_hit(hit)
         except Exception:
             logger.exception("Flagship: send_hit failed")
@@ -488,7 +493,7 @@ class Flags:
         :func:`django_flagship.consent.set_consent` also keeps it in the session.
         """
         try:
-            source = self._prepare()
+            source = self.prepare()
             setter = getattr(source, "set_consent", None)
             if setter is None:  # no visitor, or a test override
                 return False
@@ -501,13 +506,19 @@ class Flags:
     @property
     def visitor_id(self) -> str | None:
         """The id flags are decided for (resolving it may create an anonymous id)."""
-        self._prepare()
+        self.prepare()
         return self._identity.visitor_id if self._identity else None
+
+    @property
+    def identity(self) -> Identity | None:
+        """Who the flags are for (resolving it may create an anonymous id)."""
+        self.prepare()
+        return self._identity
 
     @property
     def anonymous_id(self) -> str | None:
         """The anonymous id kept after login (experience continuity), or ``None``."""
-        self._prepare()
+        self.prepare()
         return self._identity.anonymous_id if self._identity else None
 
     @property
@@ -536,7 +547,7 @@ class Flags:
     async def _aload(self) -> None:
         try:
             if not self._prepared:
-                await sync_to_async(self._prepare)()
+                await sync_to_async(self.prepare)()
             rt = self._runtime
             if rt is not None and rt.configured and rt.mode is Mode.DECISION_API:
                 await self._asynchronize()
@@ -588,7 +599,7 @@ class Flags:
 
     async def asend_hit(self, hit: Hit) -> bool:
         if not self._prepared:
-            await sync_to_async(self._prepare)()
+            await sync_to_async(self.prepare)()
         rt = self._runtime
         if rt is not None and _sends_synchronously(rt.client.tracker):
             return await sync_to_async(self.send_hit, thread_sensitive=False)(hit)

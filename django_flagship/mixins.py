@@ -7,7 +7,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
-from .decorators import _flags, flag_denied
+from .decorators import flag_denied, request_flags
 
 __all__ = ["FlagRequiredMixin"]
 
@@ -34,11 +34,11 @@ class FlagRequiredMixin:
         if getattr(self, "view_is_async", False):
 
             async def checked() -> Any:
-                if await _flags(request).aget(key, False):
+                if await request_flags(request).aget(key, False):
                     return await parent(request, *args, **kwargs)
                 return flag_denied(key, self.flag_redirect_to)
 
             return checked()
-        if _flags(request).get(key, False):
+        if request_flags(request).get(key, False):
             return parent(request, *args, **kwargs)
         return flag_denied(key, self.flag_redirect_to)

@@ -135,10 +135,10 @@ class Command(BaseCommand):
                 "flag was read with it): the site would give it a new random one."
             )
         flags = RequestFlags(request)
-        visitor = flags._prepare()
-        if not isinstance(visitor, Visitor) or flags._identity is None:
+        visitor = flags.prepare()
+        identity = flags.identity
+        if not isinstance(visitor, Visitor) or identity is None:
             raise CommandError("The visitor could not be prepared: see the error logged above.")
-        identity = flags._identity
         visitor_context = dict(visitor.context)
         if overrides:
             visitor.update_context(overrides)
