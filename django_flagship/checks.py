@@ -525,7 +525,7 @@ def _check_vary() -> list[CheckMessage]:
 
 
 def _check_decision_api() -> list[CheckMessage]:
-    from .decision_server import server_settings
+    from .served_conf import server_settings
 
     try:
         served = server_settings()
@@ -559,7 +559,7 @@ def _check_decision_api() -> list[CheckMessage]:
 
 
 def _check_activation_limits() -> list[CheckMessage]:
-    from .served_limits import parse_activation_rate_limit, parse_max_batch
+    from .served_conf import parse_activation_rate_limit, parse_max_batch
 
     errors: list[CheckMessage] = []
     batch = rate = None

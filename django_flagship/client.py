@@ -31,7 +31,7 @@ from .sdk import Config, Flagship, FlagshipEventHandler, Mode
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
 from .sdk.tracking import LogTracker, Tracker
-from .signals import SignalTracker
+from .signals import SignalTracker, runtime_reset
 from .startup import log_setup
 
 __all__ = [
@@ -143,11 +143,9 @@ def _close(old: Runtime) -> None:
         logger.exception("Flagship: stopping the client failed")
     if old.store is not None:
         old.store.close()
-    # The served Decision API's trackers of other environments belong to this
-    # client too: flushed now, not by the next request that finds them stale.
-    from .decision_server import close_served_trackers
-
-    close_served_trackers()
+    # What was built for this runtime elsewhere (the served Decision API's
+    # trackers) is flushed now, not by the next request that finds it stale.
+    runtime_reset.send_robust(Runtime, runtime=old)
 
 
 @receiver(setting_changed)

@@ -165,3 +165,15 @@ def deliver_activation(
 ) -> None:
     """The app's receiver: hands the activation to the tracker's sink."""
     tracker.sink.add_activation(item)
+
+
+# -- the runtime -------------------------------------------------------------------
+
+#: Sent when the app's runtime (its client, bucket store and tracker) is closed,
+#: to be rebuilt on next use: a ``FLAGSHIP_*`` setting changed, or
+#: ``client.reset()`` was called. ``sender`` is :class:`~django_flagship.client.Runtime`;
+#: ``runtime`` is the one closed. What was built for that runtime (the served
+#: Decision API's trackers of each environment) is closed by its receivers.
+runtime_reset = Signal()
+
+__all__ += ["runtime_reset"]

@@ -9,10 +9,10 @@ import pytest
 from django.core.cache import caches
 
 from django_flagship import client as flagship_client
-from django_flagship import decision_server
+from django_flagship.decision_api import trackers
 from django_flagship.ratelimit import reset_local_counts
 from django_flagship.sdk.hits import Event, EventCategory
-from django_flagship.served_limits import parse_activation_rate_limit, parse_max_batch
+from django_flagship.served_conf import parse_activation_rate_limit, parse_max_batch
 from django_flagship.shortcuts import flags_for
 from tests.hits.collector import Collector
 
@@ -193,7 +193,7 @@ def collector_app(settings, tmp_path):
     flagship_client.reset()
     yield settings
     flagship_client.reset()
-    decision_server.close_served_trackers()
+    trackers.close_served_trackers()
     collector.close()
     caches["default"].clear()
 
@@ -213,7 +213,7 @@ def test_a_flood_drops_only_its_own_items(collector_app, client):
             assert flags_for(visitor_id=f"site-{n}-{i}").send_hit(hit)
     assert statuses == {204}
     app = flagship_client.get_client().tracker.sink
-    served = decision_server.served_tracker(ENV_ID).sink
+    served = trackers.served_tracker(ENV_ID).sink
     assert served is not app
     assert served.stats()["dropped_full"] == 3000 - 1000
     assert served.stats()["queued"] == 1000

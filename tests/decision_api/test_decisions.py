@@ -112,11 +112,11 @@ def test_group_keeps_its_variation_when_allocation_changes(served, api):
     assert ab_variation(api, "later", newcomer) == "var-ab-ref"
 
 
-def test_group_memory_is_shared_through_the_django_cache(served, api):
+def test_group_memory_is_shared_through_the_django_cache(served, api, monkeypatch):
     """Another process has only the cache in common: a fresh bucket object, a cleared index."""
     from django.core.cache import caches
 
-    from django_flagship import decision_server
+    from django_flagship.decision_api import index
 
     group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
     assert ab_variation(api, "a", group) == "var-ab-red"
@@ -126,7 +126,7 @@ def test_group_memory_is_shared_through_the_django_cache(served, api):
     variations = data["campaigns"][0]["variationGroups"][0]["variations"]
     variations[0]["allocation"], variations[1]["allocation"] = 100, 0
     served.replace(data)
-    decision_server._index_slot = None
+    monkeypatch.setattr(index, "_index_slot", None)
     assert ab_variation(api, "b", group) == "var-ab-red"
     caches["default"].clear()
     assert ab_variation(api, "b", group) == "var-ab-ref"
@@ -154,20 +154,20 @@ def test_group_cache_is_per_environment(served, api, settings):
 def group_entry(group: str, env_id: str = ENV_ID) -> dict | None:
     from django.core.cache import caches
 
-    from django_flagship.decision_server import _group_cache_key
+    from django_flagship.decision_api.groups import group_cache_key
 
-    return caches["default"].get(_group_cache_key("flagship", env_id, group))
+    return caches["default"].get(group_cache_key("flagship", env_id, group))
 
 
 def test_a_group_decided_at_once_by_two_processes_keeps_one_variation(served, api, monkeypatch):
     """The other process writes the group between this one's read and its write: it wins."""
     from django.core.cache import caches
 
-    from django_flagship.decision_server import _group_cache_key
+    from django_flagship.decision_api.groups import group_cache_key
 
     cache = caches["default"]
     group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
-    key = _group_cache_key("flagship", ENV_ID, group)
+    key = group_cache_key("flagship", ENV_ID, group)
     real_add = cache.add
     raced = []
 
@@ -212,11 +212,11 @@ def test_the_first_decision_of_a_group_is_written_with_add(served, api, monkeypa
 def test_a_group_gets_new_variation_groups_merged_in(served, api):
     from django.core.cache import caches
 
-    from django_flagship.decision_server import _group_cache_key
+    from django_flagship.decision_api.groups import group_cache_key
 
     group = next(f"g{i}" for i in range(1000) if group_is_red(f"g{i}"))
     # an entry from before the other campaigns existed, with the reference
-    caches["default"].set(_group_cache_key("flagship", ENV_ID, group), {"vg-ab": "var-ab-ref"})
+    caches["default"].set(group_cache_key("flagship", ENV_ID, group), {"vg-ab": "var-ab-ref"})
     body = api.post(f"{PREFIX_V2}/campaigns", {"visitorId": "a", "decision_group": group}).json()
     assert body["campaigns"][0]["variation"]["id"] == "var-ab-ref"
     entry = group_entry(group)
@@ -283,7 +283,9 @@ settings.configure(CACHES={"default": {
     "BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": sys.argv[1]}})
 import django
 django.setup()
-from django_flagship.decision_server import DecisionRequest, decide, server_settings
+from django_flagship.decision_api.groups import decide
+from django_flagship.decision_api.parsing import DecisionRequest
+from django_flagship.served_conf import server_settings
 from django_flagship.sdk.bucketing import Bucket
 bucket = Bucket.parse(json.loads(sys.stdin.read()))
 request = DecisionRequest(visitor_id=sys.argv[2], decision_group=sys.argv[3])
@@ -297,8 +299,10 @@ def test_group_memory_is_shared_between_processes(tmp_path, settings):
     import subprocess
     import sys
 
-    from django_flagship.decision_server import DecisionRequest, decide, server_settings
+    from django_flagship.decision_api.groups import decide
+    from django_flagship.decision_api.parsing import DecisionRequest
     from django_flagship.sdk.bucketing import Bucket
+    from django_flagship.served_conf import server_settings
 
     from .conftest import bucket_data
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import caches
 
 from django_flagship import client as flagship_client
-from django_flagship import decision_server
+from django_flagship.decision_api import trackers
 from tests.hits.collector import ACTIVATE_PATH, EVENTS_PATH, Collector
 
 from .conftest import API_KEY, ENV_ID, use_app_bucket
@@ -91,7 +91,7 @@ def real_app(settings, tmp_path):
     flagship_client.reset()
     yield settings
     flagship_client.reset()
-    decision_server.close_served_trackers()
+    trackers.close_served_trackers()
     caches["default"].clear()
 
 
@@ -104,7 +104,7 @@ def test_the_log_sink_writes_the_environment(real_app, client, caplog):
     for line in lines:
         vid = line.get("cuid") or line["vid"]
         assert line["cid"] == expected_env(vid, "env-app", SECOND), line
-    assert decision_server.served_tracker(SECOND) is None  # one sink serves both
+    assert trackers.served_tracker(SECOND) is None  # one sink serves both
 
 
 # -- Flagship's collector: one envelope cid per request, so one tracker per env ---------
@@ -124,7 +124,7 @@ def test_the_collector_gets_each_environment_under_its_own_cid(real_app, client,
     real_app.FLAGSHIP_BUCKETING_URL = collector.base_url + "/bucketing/{env_id}.json"
     exercise(client, "env-app", "key-app", SECOND, SECOND_KEY)
 
-    second = decision_server.served_tracker(SECOND)
+    second = trackers.served_tracker(SECOND)
     assert second is not None
     assert second.sink.client.env_id == SECOND
     # built from the app's settings: same endpoints, same queue settings
@@ -133,7 +133,7 @@ def test_the_collector_gets_each_environment_under_its_own_cid(real_app, client,
     assert second.sink.batch_size == app_sink.batch_size
     assert second is not flagship_client.get_client().tracker
     # the app's own environment too: what the server receives waits in a queue of its own
-    own = decision_server.served_tracker("env-app")
+    own = trackers.served_tracker("env-app")
     assert own is not None
     assert own is not flagship_client.get_client().tracker
     assert own.sink is not app_sink
@@ -167,20 +167,20 @@ def test_the_environment_trackers_follow_the_app_client(real_app, client, collec
     real_app.FLAGSHIP_BUCKETING_URL = collector.base_url + "/bucketing/{env_id}.json"
     body = {"cid": SECOND, "vid": "a", "caid": "vg-ab", "vaid": "var-ab-red"}
     assert post(client, "/decision-api/v2/activate", body).status_code == 204
-    first = decision_server.served_tracker(SECOND)
+    first = trackers.served_tracker(SECOND)
     assert first is not None
     assert post(client, "/decision-api/v2/activate", body).status_code == 204
-    assert decision_server.served_tracker(SECOND) is first  # cached
+    assert trackers.served_tracker(SECOND) is first  # cached
     # a new client (settings changed): the old tracker is flushed and closed
     real_app.FLAGSHIP_HIT_FLUSH_INTERVAL = 60.0
-    assert decision_server.served_tracker(SECOND) is None
+    assert trackers.served_tracker(SECOND) is None
     assert collector.wait_for(lambda c: len(c.activations()) == 2, timeout=5.0)
     assert post(client, "/decision-api/v2/activate", body).status_code == 204
-    rebuilt = decision_server.served_tracker(SECOND)
+    rebuilt = trackers.served_tracker(SECOND)
     assert rebuilt is not None
     assert rebuilt is not first
     assert rebuilt.sink.flush_interval == 60.0
     # client.reset() alone (as tests do): rebuilt on the next use too
     flagship_client.reset()
     assert post(client, "/decision-api/v2/activate", body).status_code == 204
-    assert decision_server.served_tracker(SECOND) is not rebuilt
+    assert trackers.served_tracker(SECOND) is not rebuilt

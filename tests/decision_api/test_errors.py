@@ -235,7 +235,7 @@ def test_body_over_the_limit_is_413(served, api, settings):
 def test_body_over_the_limit_without_content_length_is_413(served, settings):
     from django.test import RequestFactory
 
-    from django_flagship import views
+    from django_flagship.decision_api import views
 
     settings.FLAGSHIP_DECISION_API_MAX_BODY = 50
     request = RequestFactory().post(

@@ -17,10 +17,11 @@ from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 
 from django_flagship import client as flagship_client
-from django_flagship import decision_server, views
-from django_flagship.decision_server import ApiKeys, served_settings, server_settings
+from django_flagship import served_conf
+from django_flagship.decision_api import views
 from django_flagship.sdk import Config, Flagship, Mode
 from django_flagship.sdk.decision_api import DecisionApiClient
+from django_flagship.served_conf import ApiKeys, served_settings, server_settings
 
 from .conftest import API_KEY, ENV_ID, OTHER_KEY
 
@@ -129,7 +130,7 @@ def test_a_malformed_environments_setting_fails_closed_without_an_error_page(
     served, api, settings, caplog, monkeypatch
 ):
     """Before, the TypeError reached the view: a 500 whose frames held the raw setting."""
-    monkeypatch.setattr(decision_server, "_reported", set())
+    monkeypatch.setattr(served_conf, "_reported", set())
     settings.FLAGSHIP_DECISION_API_ENVIRONMENTS = {ENV_ID: API_KEY}  # a string, not a list
     response = api.post(f"/decision-api/v2/{ENV_ID}/campaigns", {"visitorId": "v"})
     assert response.status_code == 404

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from django_flagship.decision_server import (
-    ApiError,
-    BucketIndex,
-    check_api_key,
-    is_http_url,
-    parse_decision_request,
-    parse_flag,
-)
+from django_flagship.decision_api.index import BucketIndex
+from django_flagship.decision_api.keys import check_api_key
+from django_flagship.decision_api.parsing import is_http_url, parse_decision_request, parse_flag
+from django_flagship.decision_api.wire import ApiError
 
 
 @pytest.mark.parametrize(
