@@ -1,6 +1,7 @@
 """The Decision API served from the app's own bucket: ``include("django_flagship.urls")``.
 
-One concern per module, each importing only those above it:
+One concern per module, each importing only modules listed before it (but for
+:mod:`.render`, which names :class:`~.index.BucketIndex` in its types only):
 
 - :mod:`.wire`: refusals (:class:`~.wire.ApiError`) and JSON bodies, read and written;
 - :mod:`.keys`: which environment a request is for, and whether its API key opens it;

@@ -45,7 +45,12 @@ def loads_json(raw: bytes | str, what: str = "the body") -> Any:
 
 
 def dumps(body: Any) -> bytes:
-    """Compact UTF-8 JSON, as the server writes every body."""
+    """Compact UTF-8 JSON, as the server writes every body.
+
+    Not :func:`django_flagship.sdk.strict_json.dumps`, which refuses ``NaN``: a
+    bucketing file may hold one in a flag's value (its parser lets it
+    through), and the server has always answered it as written.
+    """
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
