@@ -8,9 +8,10 @@ group), in the same run, the time users pay for a visitor:
   and 5 reads with ``get_modification(key, default)``, from a client started
   with ``Config(env_id, mode=Mode.BUCKETING)`` and nothing else: the default
   configuration, the memory of decisions on at its shipped size. Every timed
-  visitor is new to the process, and the memory is first filled with as many
-  other visitors as it holds, so that each timed visitor also pays for
-  evicting the oldest entry, as in a process that has served many visitors;
+  visitor is new to the process (a first visit, which the memory does not
+  keep: it remembers a visitor from their second visit), and the memory is
+  first filled with as many returning visitors as it holds, as in a process
+  that has served many visitors;
 * official: ``Flagship.new_visitor(id, context=...)``, ``fetch_flags()`` and
   the same 5 reads with ``get_flag(key, default).value(False)``, from
   ``flagship==3.0.1`` in BUCKETING mode, offline (see ``official.py``).
@@ -21,8 +22,10 @@ the official SDK in its hit pool, ours on a bounded in-memory tracker. The
 reads are flags each visitor has, with a default of the value's type (a
 missing or mistyped flag makes the official SDK format a traceback).
 
-Extra columns, for the same visitors: ours again for each of them
-(``returning``: the decision from memory), and the decision alone, computed
+Extra columns, for the same visitors: ours again for each of them on a
+third visit (``returning``: the decision from memory; the second visit, not
+timed, is the one remembered, evicting the oldest entry), and the decision
+alone, computed
 without any memory: ``Bucket.decide`` then ``merge_flags``, and
 ``Bucket.decide``.
 
@@ -33,7 +36,11 @@ sides, in alternating order; the ratio of a pass is official over ours, and
 the report gives the median ratio of the passes with its spread. Exits with
 status 1 when a visitor disagrees.
 
-    python benchmarks/bucketing.py [--passes 9] [--quick] [--json FILE]
+``--memo-off`` runs ours with the memory of decisions off
+(``decision_cache_size=0``): what the memory costs or saves a new visitor is
+the ``ours`` column of the two runs.
+
+    python benchmarks/bucketing.py [--passes 9] [--quick] [--memo-off] [--json FILE]
 """
 
 from __future__ import annotations
@@ -175,7 +182,9 @@ def agreement(sdk: OfficialSDK, client: Flagship, bucket: Bucket, visits: list[V
     return agreed
 
 
-def measure(campaigns: int, visitors: int, passes: int, rng: random.Random) -> Result:
+def measure(
+    campaigns: int, visitors: int, passes: int, rng: random.Random, memo_off: bool = False
+) -> Result:
     """``passes`` interleaved passes of each side over new visitors, per visitor."""
     total = visitors * (passes + 1)  # a slice a pass, and one to check agreement
     ids = [random_visitor_id(rng, n, style="uuid") for n in range(total)]
@@ -194,16 +203,20 @@ def measure(campaigns: int, visitors: int, passes: int, rng: random.Random) -> R
         context = random_context(rng, visitor_id)
         visits.append((visitor_id, context, _reads(our_flags(bucket, visitor_id, context))))
 
+    options: dict[str, Any] = {"decision_cache_size": 0} if memo_off else {}
     client = Flagship().start(
-        Config(f"bench{campaigns}", mode=Mode.BUCKETING),
+        Config(f"bench{campaigns}", mode=Mode.BUCKETING, **options),
         bucket_source=StaticBucketSource(bucket),
         tracker=MemoryTracker(maxlen=10_000),
     )
     memo_size = getattr(client.config, "decision_cache_size", 0) or 0
-    # Fill the memory with other visitors: each timed one then evicts the oldest.
+    # Fill the memory with returning visitors (two visits each: the second is
+    # remembered), so that each remembered visit evicts the oldest entry.
     for n in range(memo_size):
         filler = f"filler-{n}-{rng.getrandbits(64):x}"
-        client.create_visitor(filler, random_context(rng, filler)).synchronize_modifications()
+        context = random_context(rng, filler)
+        for _ in range(2):
+            client.create_visitor(filler, context).synchronize_modifications()
 
     result = Result(campaigns, visitors, memo_size)
     with OfficialSDK(data, env_id=f"bench{campaigns}") as sdk:
@@ -213,11 +226,13 @@ def measure(campaigns: int, visitors: int, passes: int, rng: random.Random) -> R
             chunk = visits[visitors * (p + 1) : visitors * (p + 2)]
             if p % 2:
                 result.ours.append(ours_pass(client, chunk))
+                ours_pass(client, chunk)  # the second visit: now remembered
                 result.returning.append(ours_pass(client, chunk))
                 result.official.append(official_pass(chunk))
             else:
                 result.official.append(official_pass(chunk))
                 result.ours.append(ours_pass(client, chunk))
+                ours_pass(client, chunk)
                 result.returning.append(ours_pass(client, chunk))
             result.merged.append(decide_pass(bucket, chunk, merge=True))
             result.decide.append(decide_pass(bucket, chunk, merge=False))
@@ -249,6 +264,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="2 passes of a few visitors: checks that everything runs, measures nothing",
     )
+    parser.add_argument(
+        "--memo-off",
+        action="store_true",
+        help="ours with the memory of decisions off (decision_cache_size=0)",
+    )
     add_clock_argument(parser)
     parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
     args = parser.parse_args(argv)
@@ -271,11 +291,12 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {
         "passes": passes,
         "clock": args.clock,
+        "memo_off": args.memo_off,
         "load_average": load,
         "sizes": {},
     }
     for campaigns, visitors in sizes.items():
-        result = measure(campaigns, visitors, passes, rng)
+        result = measure(campaigns, visitors, passes, rng, args.memo_off)
         table = summary(result)
         figures["sizes"][str(campaigns)] = {
             **table,

@@ -120,9 +120,16 @@ class BucketingDecisionManager:
             raise DecisionError("no bucketing file is loaded yet")
         if bucket.panic:
             return DecisionResult([], panic=True)
-        if not self.memo.size:
+        memo = self.memo
+        if not memo.size:
             return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
-        decision = self.memo.decide(bucket, visitor_id, context, assignments, key=context_key)
+        if not memo.admits(visitor_id):
+            # A first visit: decided as without the memo, at no cost of its own.
+            memo.misses += 1
+            return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
+        decision = memo.decide(
+            bucket, visitor_id, context, assignments, key=context_key, admitted=True
+        )
         return DecisionResult(
             list(decision.assignments), flags=decision.flags, variations=decision.variations
         )

@@ -11,6 +11,12 @@ from, compared with types (``True``, ``1`` and ``1.0`` are three contexts, and
 so are ``0.0`` and ``-0.0``; a list's elements are compared the same way),
 the history included. The least recently used
 entry makes room for a new one; ``size=0`` turns the memo off.
+
+A visitor's questions are remembered from their second visit on (see
+:meth:`DecisionMemo.admits`): most first visits are the only ones, and an
+entry made then would only push out one that serves again. A first visit
+costs a few set operations; its decision is computed as without the
+memo, without a context key, a lock or an eviction.
 """
 
 from __future__ import annotations
@@ -133,7 +139,14 @@ class DecisionMemo:
             raise ValueError(f"the decision memo size must be an int >= 0, got {size!r}")
         self.size = size
         self.hits = 0
+        #: Decisions computed, first visits included.
         self.misses = 0
+        # The visitor ids seen lately, in two generations of at most half the
+        # size each (replaced as one): a visitor is admitted when seen within
+        # the last ``size`` / 2 to ``size`` visitors, about as far back as an
+        # entry of theirs would still be remembered.
+        self._generation = max(1, size // 2)
+        self._seen: tuple[set[str], set[str]] = (set(), set())
         # (the bucket, its entries, its id strings), replaced as one so that a
         # thread never reads one bucket's entries for another.
         self._state: tuple[Bucket | None, _Entries, dict[str, str]] = (None, OrderedDict(), {})
@@ -149,8 +162,30 @@ class DecisionMemo:
         return len(self._state[1])
 
     def clear(self) -> None:
+        """Forget every entry and every visitor seen."""
         with self._lock:
             self._state = (None, OrderedDict(), {})
+            self._seen = (set(), set())
+
+    def admits(self, visitor_id: str) -> bool:
+        """Whether ``visitor_id``'s questions are remembered, from their second visit on.
+
+        Records the visit: ``False`` for a visitor not seen among the last
+        ``size`` / 2 to ``size`` visitors (their first visit, or one too far
+        from the last for an entry to have lasted), ``True`` for the others.
+        A visitor seen at least once every ``size`` / 2 visitors stays admitted.
+        """
+        seen, before = self._seen
+        if visitor_id in seen:  # the common case: a visitor seen lately
+            return True
+        known = visitor_id in before
+        if len(seen) >= self._generation:
+            # Threads rotating at once may each lose a few visits: only
+            # admissions depend on them, never an answer.
+            seen, before = set(), seen
+            self._seen = (seen, before)
+        seen.add(visitor_id)
+        return known
 
     def decide(
         self,
@@ -160,16 +195,19 @@ class DecisionMemo:
         assignments: Mapping[str, str] | None = None,
         *,
         key: Callable[[], tuple[Any, ...] | None] | None = None,
+        admitted: bool = False,
     ) -> MemoizedDecision:
         """``bucket.decide(...)``, from memory when these exact inputs were seen.
 
         ``key``, when given, returns ``context_key(context)`` (the caller may
-        have it already).
+        have it already). ``admitted=True`` says that the caller asked
+        :meth:`admits` already, and it answered ``True``.
         """
         ctx = None
-        if self.size:
+        if self.size and type(visitor_id) is str and (admitted or self.admits(visitor_id)):
             ctx = key() if key is not None else context_key(context)
-        if ctx is None or type(visitor_id) is not str:
+        if ctx is None:
+            self.misses += 1
             return MemoizedDecision(
                 tuple(bucket.decide(visitor_id, context, assignments=assignments))
             )

@@ -121,7 +121,10 @@ def test_the_sdk_decides_list_contexts_as_the_served_api_does(served, live_serve
     served.client.tracker = MemoryTracker(maxlen=10_000)
     bucket = Bucket.parse(data)
     questions = [(f"visitor-{rng.randrange(60)}", generated_context(rng)) for _ in range(VISITORS)]
-    questions += rng.sample(questions, 60)  # asked again: answered from the memory
+    again = rng.sample(questions, 60)
+    # Asked again, then once more: answered from the memory (which keeps a
+    # visitor's questions from their second visit on).
+    questions += again + again
 
     base = live_server.url + "/decision-api/v2"
     local = Flagship(

@@ -112,6 +112,7 @@ def test_every_remembered_answer_is_the_computed_one():
 def test_values_equal_in_python_but_of_another_type_are_other_questions(first, second):
     bucket = mixed_bucket()
     memo = DecisionMemo()
+    memo.admits("v")  # the visitor's first visit
     for value in (first, second, first, second):
         context = {"age": value, "beta": value}
         expected = bucket.decide("v", context)
@@ -172,15 +173,15 @@ def test_the_least_recently_used_entry_makes_room():
     bucket = mixed_bucket()
     memo = DecisionMemo(3)
     for n in range(10):
-        memo.decide(bucket, f"v{n}", {})
+        memo.decide(bucket, f"v{n}", {}, admitted=True)
     assert len(memo) == 3  # v7, v8, v9
-    memo.decide(bucket, "v7", {})  # used again: now the most recent
-    memo.decide(bucket, "v10", {})  # makes room: v8 goes
+    memo.decide(bucket, "v7", {}, admitted=True)  # used again: now the most recent
+    memo.decide(bucket, "v10", {}, admitted=True)  # makes room: v8 goes
     assert (memo.hits, memo.misses) == (1, 11)
-    memo.decide(bucket, "v7", {})
-    memo.decide(bucket, "v9", {})
+    memo.decide(bucket, "v7", {}, admitted=True)
+    memo.decide(bucket, "v9", {}, admitted=True)
     assert memo.hits == 3
-    memo.decide(bucket, "v8", {})
+    memo.decide(bucket, "v8", {}, admitted=True)
     assert memo.misses == 12
 
 
@@ -223,7 +224,7 @@ def test_remembered_histories_share_the_buckets_strings():
     bucket = mixed_bucket()
     memo = DecisionMemo()
     history = {"".join(["c-plan-", "vg-all"]): "".join(["c-plan-", "a1"])}
-    entry = memo.decide(bucket, "v", {}, history)
+    entry = memo.decide(bucket, "v", {}, history, admitted=True)
     ((key, value),) = entry.history.items()
     group = next(g for c in bucket.campaigns for g in c.variation_groups if g.id == key)
     assert key is group.id
@@ -263,6 +264,7 @@ def test_the_manager_answers_a_new_bucket_from_the_source():
             "v", {}, anonymous_id=None, consent=True, assignments={}, on_error=print
         )
 
+    assert decide().flags is None  # the first visit: decided without the memo
     assert decide().flags is not None
     source._bucket = Bucket.parse({"campaigns": []})
     assert decide().assignments == []
@@ -273,6 +275,7 @@ def test_visitors_sharing_a_remembered_decision_cannot_change_each_other(bucket_
         Config("env", mode=Mode.BUCKETING, bucket_file=bucket_path), tracker=MemoryTracker()
     )
     try:
+        client.create_visitor("same", {"isVip": True}).synchronize_modifications()  # a first visit
         first = client.create_visitor("same", {"isVip": True})
         first.synchronize_modifications()
         first.flags.clear()
@@ -427,26 +430,31 @@ def test_a_manager_without_memory_decides_every_time():
     assert len(manager.memo) == 0
 
 
-def test_the_context_key_is_asked_for_only_by_a_memo_in_use():
+def test_the_context_key_is_asked_for_only_by_a_memo_in_use_from_the_second_visit():
     bucket = mixed_bucket()
-    asked = []
 
-    def key():
-        asked.append(1)
-        return context_key({"plan": "gold"})
+    for size, expected in ((0, [0, 0, 0]), (4, [0, 1, 2])):
+        asked: list[int] = []
 
-    for size, expected in ((0, 0), (4, 1)):
+        def key(asked=asked):
+            asked.append(1)
+            return context_key({"plan": "gold"})
+
         manager = BucketingDecisionManager(StaticBucketSource(bucket), memo_size=size)
-        manager.decide(
-            "v",
-            {"plan": "gold"},
-            anonymous_id=None,
-            consent=True,
-            assignments={},
-            on_error=print,
-            context_key=key,
-        )
-        assert len(asked) == expected
+        counts = []
+        for _ in range(3):
+            manager.decide(
+                "v",
+                {"plan": "gold"},
+                anonymous_id=None,
+                consent=True,
+                assignments={},
+                on_error=print,
+                context_key=key,
+            )
+            counts.append(len(asked))
+        assert counts == expected
+        assert manager.memo.hits == (1 if size else 0)
 
 
 def test_threads_on_two_buckets_at_once_never_get_the_other_buckets_answer():
@@ -481,3 +489,63 @@ def test_threads_on_two_buckets_at_once_never_get_the_other_buckets_answer():
     finally:
         sys.setswitchinterval(interval)
     assert errors == []
+
+
+def test_a_first_visit_is_decided_without_an_entry_and_the_second_is_remembered():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    first = memo.decide(bucket, "v", {"plan": "gold"})
+    assert ids(first.assignments) == ids(bucket.decide("v", {"plan": "gold"}))
+    assert (len(memo), memo.hits, memo.misses) == (0, 0, 1)
+    second = memo.decide(bucket, "v", {"plan": "gold"})
+    assert (len(memo), memo.hits, memo.misses) == (1, 0, 2)
+    assert memo.decide(bucket, "v", {"plan": "gold"}) is second
+    assert memo.hits == 1
+
+
+def test_admits_from_the_second_visit_and_records_each():
+    memo = DecisionMemo(8)
+    assert [memo.admits(v) for v in ("a", "b", "a", "a", "b", "c")] == [
+        False,
+        False,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert memo.admits("c")
+    memo.clear()
+    assert not memo.admits("a")
+
+
+def test_a_visitor_returning_within_the_memos_reach_is_admitted_and_one_too_far_is_not():
+    size = 8
+    # Half the size: within reach. More than the size: an entry would be gone.
+    for others, admitted in ((size // 2 - 1, True), (size + 1, False)):
+        memo = DecisionMemo(size)
+        memo.admits("v")
+        for n in range(others):
+            memo.admits(f"other-{n}")
+        assert memo.admits("v") is admitted
+
+
+def test_a_frequent_visitor_stays_admitted_however_many_new_visitors_pass():
+    memo = DecisionMemo(8)
+    memo.admits("regular")
+    for n in range(1000):
+        assert not memo.admits(f"new-{n}")
+        if n % 3 == 0:
+            assert memo.admits("regular")
+
+
+def test_new_visitors_leave_the_memo_to_returning_ones():
+    # A crowd of first visits, more than the memo holds, pushes out no entry.
+    bucket = mixed_bucket()
+    memo = DecisionMemo(4)
+    memo.admits("regular")
+    kept = memo.decide(bucket, "regular", {"plan": "gold"})
+    for n in range(100):
+        memo.decide(bucket, f"new-{n}", {"plan": "gold"})
+        assert memo.decide(bucket, "regular", {"plan": "gold"}) is kept
+    assert len(memo) == 1
+    assert memo.hits == 100
