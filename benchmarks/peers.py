@@ -65,11 +65,17 @@ the interquartile range and the extremes, and the ratio of ours to each peer
 as the median of the per-round ratios with their spread. The targets compare
 ours with the cheapest peer row. ``--quick`` runs a
 few requests with a small memory of decisions: a check that everything runs,
-not a measurement. ``--profile`` profiles the two django-flagship rows with
-cProfile instead of timing them.
+not a measurement. ``--memo-off`` turns the memory of decisions off
+(``FLAGSHIP_DECISION_CACHE_SIZE = 0``): the difference of two runs is what it
+costs or saves. ``--profile`` profiles the two django-flagship rows and their
+baselines with cProfile instead of timing them: the top functions of our
+package, then where the time goes by module (file), each module's own time in
+the row against the baseline's, so that what a row adds is shared out among
+the modules that add it.
 
     python benchmarks/peers.py [--rounds 27] [--requests 1000] [--visitors 3000]
-                               [--quick] [--json FILE] [--profile [--profile-top 15]]
+                               [--quick] [--memo-off] [--json FILE]
+                               [--profile [--profile-top 15] [--profile-modules 15]]
 """
 
 from __future__ import annotations
@@ -355,6 +361,31 @@ def print_report(figures: dict[str, Any]) -> None:
     )
 
 
+def module_of(filename: str) -> str:
+    """The module a profiled function lives in, named from its package (or ``built-in``)."""
+    if filename == "~" or filename.startswith("<"):
+        return "built-in" if filename == "~" else filename
+    path = filename.replace(os.sep, "/")
+    for marker in ("/site-packages/", "/dist-packages/"):
+        if marker in path:
+            return path.rsplit(marker, 1)[1]
+    for package in ("/django_flagship/", "/benchmarks/"):
+        if package in path:
+            return package.strip("/") + "/" + path.rsplit(package, 1)[1]
+    if "/lib/python" in path:  # the standard library
+        return "stdlib/" + path.rsplit("/lib/python", 1)[1].split("/", 1)[-1]
+    return path
+
+
+def by_module(stats: dict, requests: int) -> dict[str, float]:
+    """Own microseconds per request, summed by :func:`module_of` each function's file."""
+    out: dict[str, float] = {}
+    for (filename, _, _), (_, _, own, _, _) in stats.items():
+        name = module_of(filename)
+        out[name] = out.get(name, 0.0) + own / requests * 1e6
+    return out
+
+
 def _profiled(bench: Bench, name: str, requests: int, clock: Callable[[], int]) -> dict:
     """pstats' table of ``requests`` requests of row ``name``, in seconds of ``clock``."""
     handler, turns = bench.rows[name]
@@ -368,9 +399,20 @@ def _profiled(bench: Bench, name: str, requests: int, clock: Callable[[], int]) 
 
 
 def profile(
-    bench: Bench, requests: int, top: int, sort: str, restrict: str, clock: str
+    bench: Bench,
+    requests: int,
+    top: int,
+    sort: str,
+    restrict: str,
+    clock: str,
+    modules: int = 15,
 ) -> dict[str, Any]:
-    """cProfile the two django-flagship rows and their baselines: the top entries, per request."""
+    """cProfile the two django-flagship rows and their baselines, per request.
+
+    Per row: the top ``top`` functions (of files whose path holds
+    ``restrict``), and the ``modules`` modules that add the most own time to
+    the baseline's.
+    """
     out = {}
     timer = CLOCKS[clock]
     for name, base in OURS.items():
@@ -393,7 +435,29 @@ def profile(
             )
         key = "cumulative_us" if sort == "cumulative" else "own_us"
         entries.sort(key=lambda entry: entry[key], reverse=True)
-        out[name] = {"request_us": request_us, "baseline_us": base_us, "top": entries[:top]}
+        row_modules, base_modules = by_module(stats, requests), by_module(base_stats, requests)
+        added = request_us - base_us
+        per_module = sorted(
+            (
+                {
+                    "module": module,
+                    "own_us": row_modules.get(module, 0.0),
+                    "baseline_own_us": base_modules.get(module, 0.0),
+                    "added_us": row_modules.get(module, 0.0) - base_modules.get(module, 0.0),
+                }
+                for module in row_modules.keys() | base_modules.keys()
+            ),
+            key=lambda entry: entry["added_us"],
+            reverse=True,
+        )
+        for entry in per_module:
+            entry["share_of_added"] = entry["added_us"] / added if added > 0 else None
+        out[name] = {
+            "request_us": request_us,
+            "baseline_us": base_us,
+            "top": entries[:top],
+            "modules": per_module[:modules],
+        }
         print(
             f"{LABELS[name]}: {requests} requests under cProfile ({clock} time), "
             f"{request_us:.1f} us a "
@@ -407,6 +471,18 @@ def profile(
             print(
                 f"  {entry['cumulative_us']:13.1f} {entry['own_us']:8.1f} {entry['calls']:6.1f}"
                 f"  {entry['function']}"
+            )
+        print(
+            f"  where the time goes by module: own us per request in the row and in {base}, "
+            f"the difference and its share of the {added:+.1f} us added; top {modules}:"
+        )
+        print(f"  {'row us':>8} {'base us':>8} {'added':>8} {'share':>6}  module")
+        for entry in per_module[:modules]:
+            share = entry["share_of_added"]
+            print(
+                f"  {entry['own_us']:8.1f} {entry['baseline_own_us']:8.1f} "
+                f"{entry['added_us']:+8.1f} {f'{share:.0%}' if share is not None else '':>6}"
+                f"  {entry['module']}"
             )
     return out
 
@@ -430,6 +506,11 @@ def main(argv: list[str] | None = None) -> int:
         help="FLAGSHIP_DECISION_CACHE_SIZE (default: the shipped default)",
     )
     parser.add_argument(
+        "--memo-off",
+        action="store_true",
+        help="the memory of decisions off: FLAGSHIP_DECISION_CACHE_SIZE = 0",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="3 rounds of 20 requests, 48 visitors and a memory of 32 decisions: "
@@ -448,12 +529,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile-top", type=int, default=15, metavar="N")
     parser.add_argument("--profile-sort", choices=["cumulative", "own"], default="cumulative")
     parser.add_argument(
+        "--profile-modules",
+        type=int,
+        default=15,
+        metavar="N",
+        help="modules listed in the by-module table of --profile",
+    )
+    parser.add_argument(
         "--profile-filter",
         default="django_flagship",
         metavar="TEXT",
         help="list only functions whose file path contains TEXT ('' for all)",
     )
     args = parser.parse_args(argv)
+    if args.memo_off:
+        if args.decision_cache_size not in (None, 0):
+            parser.error("--memo-off and --decision-cache-size N > 0 contradict each other")
+        args.decision_cache_size = 0
     if args.quick:
         args.rounds, args.requests, args.visitors, args.profile_requests = 3, 20, 48, 50
         if args.decision_cache_size is None:
@@ -493,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
                     args.profile_sort,
                     args.profile_filter,
                     args.clock,
+                    args.profile_modules,
                 )
             }
         else:
@@ -520,6 +613,7 @@ def main(argv: list[str] | None = None) -> int:
             requests=args.requests,
             visitors=args.visitors,
             clock=args.clock,
+            decision_cache_size=args.decision_cache_size,
             load_average=load,
             growthbook_fetches=api.fetches,
         )

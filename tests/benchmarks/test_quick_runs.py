@@ -121,7 +121,28 @@ def test_peers_profiles_both_flagship_rows(tmp_path):
         assert any("middleware.py" in name for name in functions)
         cumulative = [entry["cumulative_us"] for entry in row["top"]]
         assert cumulative == sorted(cumulative, reverse=True)
+        modules = row["modules"]
+        assert len(modules) == 15
+        added = [entry["added_us"] for entry in modules]
+        assert added == sorted(added, reverse=True)
+        names = [entry["module"] for entry in modules]
+        assert "django_flagship/middleware.py" in names or "django_flagship/flags.py" in names
+        assert not any(name.startswith("/") for name in names)
+        for entry in modules:
+            assert entry["own_us"] >= 0
+            assert entry["baseline_own_us"] >= 0
+            assert entry["added_us"] == pytest.approx(entry["own_us"] - entry["baseline_own_us"])
     assert "top 15 by cumulative time in django_flagship" in output
+    assert "where the time goes by module" in output
+
+
+def test_peers_runs_with_the_memory_of_decisions_off(tmp_path):
+    needs_bench_extra()
+    _, figures = run("peers.py", "--quick", "--memo-off", tmp_path=tmp_path)
+
+    assert figures["decision_cache_size"] == 0
+    assert figures["rows"]["flagship"]["from_memory"] is None  # no memory: nothing counted
+    assert figures["rows"]["flagship-new"]["from_memory"] is None
 
 
 def test_bucketing_reports_each_size_against_the_official_sdk(tmp_path):
