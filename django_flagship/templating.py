@@ -37,19 +37,25 @@ def _flags_of(request: Any, where: str) -> Flags | None:
 
 def read_flag(request: Any, key: Any, default: Any, *, where: str) -> Any:
     """``request.flags.get(key, default)``, or the default without a request."""
-    flags = _flags_of(request, where)
-    if flags is None or not isinstance(key, str):
-        return default
-    return flags.get(key, default)
+    flags = getattr(request, "flags", None)
+    if isinstance(flags, Flags):  # the common case, first: a tag's read costs a get
+        return flags.get(key, default) if isinstance(key, str) else default
+    _flags_of(request, where)  # warns
+    return default
 
 
 def flag_matches(request: Any, key: Any, value: Any = True, *, where: str) -> bool:
     """True when the flag exists, has ``value``'s type, and equals it."""
-    flags = _flags_of(request, where)
-    if flags is None or not isinstance(key, str):
+    flags = getattr(request, "flags", None)
+    if not isinstance(flags, Flags):
+        _flags_of(request, where)  # warns
+        return False
+    if not isinstance(key, str):
         return False
     raw = flags.get(key, None)
     if raw is None:
         return False
+    if raw.__class__ is value.__class__:
+        return bool(raw == value)
     typed_raw, matched = typed(raw, value)
     return matched and typed_raw == value

@@ -7,12 +7,17 @@
     {% ifflag "vip_feature" %}…{% else %}…{% endifflag %}
     {% ifflag "btn_color" "red" %}…{% endifflag %}  compared with a value
 
-Names and defaults may be variables. Reads go through ``request.flags``, so
-they follow its typing rules and auto-activate the same way. Without a request
+Names and defaults may be variables; literals are resolved once, when the
+template is compiled, so that a tag's read costs about a ``request.flags.get``.
+Reads go through ``request.flags``, so they follow its typing rules and
+auto-activate the same way. Without a request
 in the context the default is used and a warning logged.
 """
 
 from __future__ import annotations
+
+import html
+from typing import Any
 
 from django import template
 from django.template.base import FilterExpression, Node, NodeList, Parser, Token
@@ -25,6 +30,42 @@ __all__ = ["register"]
 
 register = template.Library()
 
+#: What :func:`constant` returns for an expression resolved at each render.
+VARIABLE: Any = object()
+
+
+def constant(expression: FilterExpression | None) -> Any:
+    """The value of a literal without filters, known at parse time; else :data:`VARIABLE`.
+
+    A quoted string (not a translated one: it depends on the language) or a
+    number; ``None`` when there is no expression. Anything else, ``True``
+    included (a name looked up in the context), is resolved at each render.
+    """
+    if expression is None:
+        return None
+    if expression.filters:
+        return VARIABLE
+    var = expression.var
+    if not expression.is_var:
+        return var if isinstance(var, str) else VARIABLE
+    if var.lookups is None and not var.translate:
+        return var.literal
+    return VARIABLE
+
+
+def _plain_copy(default: Any) -> Any:
+    """What a constant default is read with: a ``str`` copy of a literal (a ``SafeString``).
+
+    The copy has the class of the flag values it is checked against (a read
+    then skips typing them), and, being the node's own object, tells a served
+    default apart: :class:`FlagNode` serves the literal itself then, as it was
+    written. A string of fewer than 2 characters may be a shared object in
+    Python: it is read as it is.
+    """
+    if isinstance(default, SafeString) and len(default) >= 2:
+        return str.__str__(default)
+    return default
+
 
 class FlagNode(Node):
     def __init__(
@@ -33,19 +74,36 @@ class FlagNode(Node):
         self.key = key
         self.default = default
         self.asvar = asvar
+        # Literals are resolved once, here, rather than at each render.
+        self.constant_key = constant(key)
+        self.constant_default = constant(default)
+        self.read_default = _plain_copy(self.constant_default)
 
     def __repr__(self) -> str:
         return f"<FlagNode {self.key.token!r}>"
 
     def render(self, context: Context) -> str:
-        key = self.key.resolve(context)
-        default = self.default.resolve(context) if self.default is not None else None
-        value = read_flag(context.get("request"), key, default, where="{% flag %}")
+        key = self.constant_key
+        if key is VARIABLE:
+            key = self.key.resolve(context)
+        default = read_default = self.constant_default
+        if default is VARIABLE:
+            assert self.default is not None  # no expression is the constant None
+            default = read_default = self.default.resolve(context)
+        else:
+            read_default = self.read_default
+        value = read_flag(context.get("request"), key, read_default, where="{% flag %}")
+        if value is read_default:
+            value = default
         if self.asvar:
             context[self.asvar] = value
             return ""
         if value is None:
             return ""
+        if value.__class__ is str:
+            # What render_value_in_context does with a str (django.utils.html.escape
+            # when autoescaping), without its checks for dates, numbers and lazy strings.
+            return SafeString(html.escape(value)) if context.autoescape else value
         return template.base.render_value_in_context(value, context)
 
 
@@ -81,13 +139,20 @@ class IfFlagNode(Node):
         self.value = value
         self.nodelist_true = nodelist_true
         self.nodelist_false = nodelist_false
+        self.constant_key = constant(key)
+        self.constant_value = True if value is None else constant(value)
 
     def __repr__(self) -> str:
         return f"<IfFlagNode {self.key.token!r}>"
 
     def render(self, context: Context) -> SafeString | str:
-        key = self.key.resolve(context)
-        expected = self.value.resolve(context) if self.value is not None else True
+        key = self.constant_key
+        if key is VARIABLE:
+            key = self.key.resolve(context)
+        expected = self.constant_value
+        if expected is VARIABLE:
+            assert self.value is not None  # no expression is the constant True
+            expected = self.value.resolve(context)
         request = context.get("request")
         if flag_matches(request, key, expected, where="{% ifflag %}"):
             return self.nodelist_true.render(context)

@@ -140,3 +140,57 @@ def test_jinja2_environment_helper_and_no_request(configured, caplog):
         assert env.from_string("{{ flag('btn_color', 'blue') }}").render() == "blue"
         assert env.from_string("{{ flag_is('vip_feature') }}").render() == "False"
     assert any("flag() has no request" in r.getMessage() for r in caplog.records)
+
+
+def test_literals_are_resolved_when_the_template_is_compiled():
+    from django_flagship.templatetags.flagship import VARIABLE, FlagNode, IfFlagNode
+
+    def node(source, kind):
+        template = Template("{% load flagship %}" + source)
+        (found,) = template.nodelist.get_nodes_by_type(kind)
+        return found
+
+    flag = node('{% flag "btn_color" "blue" %}', FlagNode)
+    assert (flag.constant_key, flag.constant_default) == ("btn_color", "blue")
+    assert node("{% flag 'n' 3 %}", FlagNode).constant_default == 3
+    assert node("{% flag 'n' 2.5 %}", FlagNode).constant_default == 2.5
+    assert node("{% flag 'n' %}", FlagNode).constant_default is None
+    # Looked up at each render: names, filtered values, translations, True/False.
+    for default in ("fallback", '"a"|upper', '_("Welcome")', "True"):
+        assert node(f"{{% flag 'n' {default} %}}", FlagNode).constant_default is VARIABLE
+    assert node("{% flag key 'x' %}", FlagNode).constant_key is VARIABLE
+    ifflag = node('{% ifflag "btn_color" "red" %}{% endifflag %}', IfFlagNode)
+    assert (ifflag.constant_key, ifflag.constant_value) == ("btn_color", "red")
+    assert node('{% ifflag "vip" %}{% endifflag %}', IfFlagNode).constant_value is True
+    assert node("{% ifflag 'vip' wanted %}{% endifflag %}", IfFlagNode).constant_value is VARIABLE
+
+
+def test_a_literal_default_is_served_as_written_and_a_flag_equal_to_it_is_escaped(request_):
+    # The literal is the template's own markup; a flag's value is data, even
+    # when it equals the literal.
+    assert render('{% flag "missing" "<i>new</i>" %}', request_) == "<i>new</i>"
+    assert render('{% flag "missing" "<" %}', request_) == "<"
+    assert render('{% flag "missing" "<i>" as v %}{{ v }}', request_) == "<i>"
+    banner = "{% flag 'banner' '<b>sale</b>' %}"
+    assert render(banner, request_) == "&lt;b&gt;sale&lt;/b&gt;"
+    # A flag of another type than the literal: the literal, as written.
+    assert render('{% flag "max_items" "<i>none</i>" %}', request_) == "<i>none</i>"
+
+
+def test_variables_are_resolved_at_each_render(request_):
+    template = Template("{% load flagship %}{% flag key fallback %}")
+    for key, fallback, expected in (("btn_color", "x", "red"), ("missing", "a<b", "a&lt;b")):
+        context = Context({"request": request_, "key": key, "fallback": fallback})
+        assert template.render(context) == expected
+
+
+def test_a_translated_default_follows_the_language(settings, request_):
+    from django.utils import translation
+
+    settings.USE_I18N = True
+    template = Template('{% load flagship %}{% load i18n %}{% flag "missing" _("Yes") %}')
+    with translation.override("fr"):
+        french = template.render(Context({"request": request_}))
+    with translation.override("en"):
+        english = template.render(Context({"request": request_}))
+    assert (english, french) == ("Yes", "Oui")  # translated at render time, not at compile time
