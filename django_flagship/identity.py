@@ -45,7 +45,7 @@ LINKED_ID_SESSION_KEY = "_flagship_linked_id"
 #: Salt of the signed cookie used when the request has no session.
 COOKIE_SALT = "django_flagship.visitor"
 
-_MAX_ID_LENGTH = 128
+MAX_ID_LENGTH = 128
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +63,9 @@ class Identity:
     new: bool = False
 
 
-def _usable(value: Any) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= _MAX_ID_LENGTH
+def is_usable_id(value: Any) -> bool:
+    """Whether ``value`` can be a visitor id: a string of 1 to ``MAX_ID_LENGTH``."""
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
 
 
 def _new_id() -> str:
@@ -89,7 +90,7 @@ def _anonymous_id(
     session = getattr(request, "session", None)
     if session is not None:
         value = session.get(ANONYMOUS_ID_SESSION_KEY)
-        if _usable(value):
+        if is_usable_id(value):
             return value, False
         if not create:
             return None, False
@@ -104,7 +105,7 @@ def _anonymous_id(
         # infinity included, though the stubs ask for an int.
         max_age=runtime.cookie_age,  # type: ignore[arg-type]
     )
-    if _usable(value):
+    if is_usable_id(value):
         return value, False
     if not create:
         return None, False
@@ -116,7 +117,7 @@ def linked_anonymous_id(request: HttpRequest, user: Any) -> str | None:
     session = getattr(request, "session", None)
     linked = session.get(LINKED_ID_SESSION_KEY) if session is not None else None
     if isinstance(linked, list | tuple) and len(linked) == 2 and linked[0] == str(user.pk):
-        return linked[1] if _usable(linked[1]) else None
+        return linked[1] if is_usable_id(linked[1]) else None
     return None
 
 

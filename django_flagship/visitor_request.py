@@ -31,11 +31,11 @@ from django.utils.module_loading import import_string
 
 from .checks import _is_middleware
 from .identity import (
-    _MAX_ID_LENGTH,
     ANONYMOUS_ID_SESSION_KEY,
     COOKIE_SALT,
     LINKED_ID_SESSION_KEY,
-    _usable,
+    MAX_ID_LENGTH,
+    is_usable_id,
 )
 
 __all__ = ["RequestError", "VisitorDescription", "build_request", "find_user"]
@@ -96,8 +96,8 @@ def _site_middleware(wanted: str) -> Any:
 
 
 def _usable_id(option: str, value: str) -> str:
-    if not _usable(value):
-        raise RequestError(f"{option} must be 1 to {_MAX_ID_LENGTH} characters")
+    if not is_usable_id(value):
+        raise RequestError(f"{option} must be 1 to {MAX_ID_LENGTH} characters")
     return value
 
 

@@ -6,7 +6,9 @@ imported and served in Flagship's own bucketing file format
 share, without Django models: :func:`canonical` reads a bucketing document,
 checks it against the rules below and returns it in the one form the compiler
 writes (camelCase names, keys in Flagship's order), so that a file in that
-form comes back from an import and an export unchanged.
+form comes back from an import and an export unchanged. It is over 500 lines because
+the reader walks the whole document in one pass and every rule it applies is here,
+next to the place in the file it checks.
 
 The rules refuse what the decision engine would refuse or skip, and what it
 would accept but can never match:

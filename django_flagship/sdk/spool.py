@@ -3,6 +3,8 @@
 When the collector is down for longer than the retries last, or the process
 exits before its queue is empty, the pending items are written here and sent
 by a later process (the next start, or ``manage.py flagship_flush_hits``).
+The module is over 500 lines because writing, claiming, acknowledging and
+recovering a file follow one locking protocol, which reads best in one place.
 
 Format
 ------

@@ -1,59 +1,38 @@
 """Targeting: compile a variation group's ``targeting`` into a fast predicate.
 
-The semantics are those of Flagship's decision engine (flagship-common, the
-library behind the self-hosted Decision API), not those of the official
-Python SDK:
-
-* ``targetingGroups`` are ORed, the ``targetings`` of a group are ANDed. No
-  group, or a group whose ``targetings`` list is empty, never matches.
-* A targeting that *errors* makes the whole targeting false, whatever the
-  other groups say. Errors are: the context value and the targeting value
-  are of different JSON kinds (string, number, bool, list, null, object), or
-  the operator does not apply to that kind (``CONTAINS`` on a number,
-  ``GREATER_THAN`` on a bool, an unknown operator on any scalar).
-* A key missing from the context makes its targeting false, without error,
-  except for ``EXISTS``/``NOT_EXISTS``.
-* ``fs_all_users`` targetings are skipped, whatever their operator.
-  ``fs_users`` compares the visitor id (a string). A targeting with a
-  non-empty ``provider`` reads an integration context that a local engine
-  does not have: its key is always missing.
-* Strings compare case-insensitively: ``EQUALS``/``NOT_EQUALS`` with Unicode
-  simple case folding, the others on lower-cased strings (per character, as
-  Go's ``strings.ToLower`` does). Numbers compare as float64. A Python
-  ``bool`` is a bool, never a number.
-* A list targeting value: ``EQUALS``/``CONTAINS`` need one element to match,
-  ``NOT_EQUALS``/``NOT_CONTAINS`` need every element to match (an element of
-  another kind counts as not matching), other operators are false.
-* A list context value: its first element must be of the targeting value's
-  kind (otherwise an error); ``EQUALS``/``CONTAINS`` need one element to
-  match, ``NOT_*`` every element, other operators are false; an element of
-  another kind makes the result false.
-* ``EXISTS`` with ``true`` matches a present key, with anything else an
-  absent key; ``NOT_EXISTS`` is the reverse.
-* ``SEMVER_*`` compare strings as semantic versions with the rules of Go's
-  ``golang.org/x/mod/semver``: a ``v`` is prefixed when missing, ``1`` and
-  ``1.2`` are valid shorthands for ``1.0.0`` and ``1.2.0``, a pre-release
-  needs all three numbers, build metadata is ignored. When either side is
-  not a valid version the targeting is false.
-
+What each condition means (the engine's rules, Go's text semantics) is in
+:mod:`.conditions` and :mod:`.go_text`; this module turns conditions into code.
 Everything that does not depend on the visitor is done once, at compile time:
 :func:`compile_targeting` turns one targeting into closures (its ``matches``
 predicate and per-condition evaluators, used for explanations), and
 :func:`compile_selector` generates the code of one function for a whole
 bucketing file, which reads each context key once per decision and tests the
 common cases inline. Both are checked against each other and against a plain
-reference interpreter in the tests.
+reference interpreter in the tests. The module is over 500 lines because the
+fragments of generated code and the generator that assembles them are read together.
 """
 
 from __future__ import annotations
 
-import decimal
-import numbers
-import operator as _op
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .conditions import (
+    MISSING,
+    OPERATORS,
+    USERS_KEY,
+    VISITOR_KEY,
+    Condition,
+    Predicate,
+    TargetingError,
+    compile_condition,
+    constant_predicate,
+    to_float,
+    wire_field,
+)
+from .go_text import fold_non_ascii, go_equal_fold, go_fold, go_lower, lower_non_ascii, parse_semver
 
 __all__ = [
     "OPERATORS",
@@ -67,620 +46,6 @@ __all__ = [
     "parse_semver",
     "wire_field",
 ]
-
-Predicate = Callable[[Mapping[str, Any], str], bool]
-# An evaluator returns True or False, or None for an error.
-Evaluator = Callable[[Any], "bool | None"]
-
-OPERATORS = frozenset(
-    {
-        "EQUALS",
-        "NOT_EQUALS",
-        "CONTAINS",
-        "NOT_CONTAINS",
-        "STARTS_WITH",
-        "ENDS_WITH",
-        "GREATER_THAN",
-        "LOWER_THAN",
-        "GREATER_THAN_OR_EQUALS",
-        "LOWER_THAN_OR_EQUALS",
-        "EXISTS",
-        "NOT_EXISTS",
-        "SEMVER_EQUALS",
-        "SEMVER_NOT_EQUALS",
-        "SEMVER_GREATER_THAN",
-        "SEMVER_LOWER_THAN",
-        "SEMVER_GREATER_THAN_OR_EQUALS",
-        "SEMVER_LOWER_THAN_OR_EQUALS",
-    }
-)
-
-# Protobuf JSON also accepts an enum by number.
-_OPERATOR_NUMBERS = {
-    0: "NULL",
-    1: "LOWER_THAN",
-    2: "GREATER_THAN_OR_EQUALS",
-    3: "LOWER_THAN_OR_EQUALS",
-    4: "EQUALS",
-    5: "NOT_EQUALS",
-    6: "STARTS_WITH",
-    7: "ENDS_WITH",
-    8: "CONTAINS",
-    9: "NOT_CONTAINS",
-    10: "GREATER_THAN",
-    11: "EXISTS",
-    12: "NOT_EXISTS",
-}
-
-_ALL_USERS = "fs_all_users"
-_USERS = "fs_users"
-
-_AND_OPS = frozenset({"NOT_EQUALS", "NOT_CONTAINS"})
-_OR_OPS = frozenset({"EQUALS", "CONTAINS"})
-_EXISTS_OPS = frozenset({"EXISTS", "NOT_EXISTS"})
-
-
-class TargetingError(ValueError):
-    """The targeting JSON has a shape the engine cannot read."""
-
-
-class _Sentinel:
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __repr__(self) -> str:
-        return self.name
-
-
-_MISSING = _Sentinel("<missing>")  # the context has no such key
-_ABSENT = _Sentinel("<absent>")  # the targeting has no value
-_VISITOR = _Sentinel("<visitor id>")  # condition key standing for the visitor id
-
-# JSON kinds. Two values can be compared only when their kinds are equal.
-_STR, _NUM, _BOOL, _LIST, _NULL, _OBJ, _NOVALUE, _OTHER = range(8)
-
-_KIND_BY_TYPE: dict[type, int] = {
-    str: _STR,
-    int: _NUM,
-    float: _NUM,
-    bool: _BOOL,
-    list: _LIST,
-    tuple: _LIST,
-    type(None): _NULL,
-    dict: _OBJ,
-}
-
-
-def _kind(value: Any) -> int:
-    kind = _KIND_BY_TYPE.get(type(value))
-    if kind is not None:
-        return kind
-    if isinstance(value, bool):
-        return _BOOL
-    if isinstance(value, str):
-        return _STR
-    if isinstance(value, numbers.Real | decimal.Decimal):
-        return _NUM
-    if isinstance(value, list | tuple):
-        return _LIST
-    if isinstance(value, Mapping):
-        return _OBJ
-    if value is _ABSENT:
-        return _NOVALUE
-    return _OTHER
-
-
-def _to_float(value: Any) -> float:
-    try:
-        return float(value)
-    except OverflowError:
-        return float("inf") if value > 0 else float("-inf")
-
-
-# --- Go string semantics --------------------------------------------------
-
-
-class _LowerTable(dict[int, str]):
-    """``str.translate`` table applying Go's per-rune ``unicode.ToLower``."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        lowered = char.lower()
-        if len(lowered) != 1:
-            # Only U+0130 (capital I with dot) lower-cases to two characters
-            # in Python; Go maps it to a plain "i".
-            lowered = "i" if code == 0x130 else char
-        if len(self) < 4096:
-            self[code] = lowered
-        return lowered
-
-
-class _FoldTable(dict[int, str]):
-    """``str.translate`` table applying Unicode simple case folding (Go's EqualFold)."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        folded = char.casefold()
-        if len(folded) != 1:
-            # Full folding expands it; the simple folding, when there is one,
-            # is the lower-case form (U+1E9E, Greek with ypogegrammeni).
-            lowered = char.lower()
-            folded = lowered if len(lowered) == 1 else char
-        if len(self) < 4096:
-            self[code] = folded
-        return folded
-
-
-def _remembering(table: dict[int, str]) -> Callable[[str], str]:
-    """Translate non-ASCII strings with ``table``, remembering recent results.
-
-    One decision evaluates the same context values (and the visitor id)
-    against many targetings; translating each long non-ASCII string once is
-    what counts. The memory is small and simply emptied when full.
-    """
-    cache: dict[str, str] = {}
-
-    def transform(value: str) -> str:
-        result = cache.get(value)
-        if result is None:
-            result = value.translate(table)
-            if len(cache) >= 256:
-                cache.clear()
-            cache[value] = result
-        return result
-
-    return transform
-
-
-_lower_non_ascii = _remembering(_LowerTable())
-_fold_non_ascii = _remembering(_FoldTable())
-
-
-def go_lower(value: str) -> str:
-    """Lower-case ``value`` rune by rune, like Go's ``strings.ToLower``."""
-    if value.isascii():
-        return value.lower()
-    return _lower_non_ascii(value)
-
-
-def _fold(value: str) -> str:
-    if value.isascii():
-        return value.lower()
-    return _fold_non_ascii(value)
-
-
-def go_equal_fold(a: str, b: str) -> bool:
-    """Case-insensitive equality under simple case folding, like Go's ``strings.EqualFold``."""
-    return _fold(a) == _fold(b)
-
-
-# --- semantic versions (golang.org/x/mod/semver) ---------------------------
-
-_SEMVER_RE = re.compile(
-    r"v(0|[1-9][0-9]*)"
-    r"(?:\.(0|[1-9][0-9]*)"
-    r"(?:\.(0|[1-9][0-9]*)(?:-([0-9A-Za-z.\-]+))?(?:\+([0-9A-Za-z.\-]+))?)?)?"
-)
-
-SemVer = tuple[int, int, int, tuple[str, ...]]
-
-
-def parse_semver(value: str) -> SemVer | None:
-    """Parse a version the way the engine does, or return None when it is invalid.
-
-    A missing leading ``v`` is added first. The result orders like
-    ``semver.Compare`` only through :func:`_semver_cmp`.
-    """
-    if not value.startswith("v"):
-        value = "v" + value
-    match = _SEMVER_RE.fullmatch(value)
-    if match is None:
-        return None
-    major, minor, patch, pre, build = match.groups()
-    prerelease: tuple[str, ...] = ()
-    if pre is not None:
-        prerelease = tuple(pre.split("."))
-        for ident in prerelease:
-            if not ident or (ident.isdigit() and len(ident) > 1 and ident[0] == "0"):
-                return None
-    if build is not None and "" in build.split("."):
-        return None
-    return (int(major), int(minor or 0), int(patch or 0), prerelease)
-
-
-def _cmp_ident(a: str, b: str) -> int:
-    a_num, b_num = a.isdigit() and a.isascii(), b.isdigit() and b.isascii()
-    if a_num and b_num:
-        x, y = int(a), int(b)
-    elif a_num != b_num:
-        return -1 if a_num else 1
-    else:
-        x, y = a, b  # type: ignore[assignment]
-    return (x > y) - (x < y)
-
-
-def _semver_cmp(a: SemVer, b: SemVer) -> int:
-    if a[:3] != b[:3]:
-        return -1 if a[:3] < b[:3] else 1
-    pa, pb = a[3], b[3]
-    if pa == pb:
-        return 0
-    if not pa:
-        return 1
-    if not pb:
-        return -1
-    for x, y in zip(pa, pb, strict=False):
-        if x != y:
-            return _cmp_ident(x, y)
-    return -1 if len(pa) < len(pb) else 1
-
-
-_SEMVER_TESTS: dict[str, Callable[[int], bool]] = {
-    "SEMVER_EQUALS": lambda c: c == 0,
-    "SEMVER_NOT_EQUALS": lambda c: c != 0,
-    "SEMVER_GREATER_THAN": lambda c: c > 0,
-    "SEMVER_LOWER_THAN": lambda c: c < 0,
-    "SEMVER_GREATER_THAN_OR_EQUALS": lambda c: c >= 0,
-    "SEMVER_LOWER_THAN_OR_EQUALS": lambda c: c <= 0,
-}
-
-
-# --- per-kind comparisons ---------------------------------------------------
-# Each function takes (context value, targeting value), the context first.
-
-
-def _not_contains(haystack: str, needle: str) -> bool:
-    return needle not in haystack
-
-
-_STRING_OPS: dict[str, tuple[bool, Callable[[str, str], bool]]] = {
-    # operator: (compare folded rather than lower-cased strings, comparison)
-    "EQUALS": (True, _op.eq),
-    "NOT_EQUALS": (True, _op.ne),
-    "LOWER_THAN": (False, _op.lt),
-    "GREATER_THAN": (False, _op.gt),
-    "LOWER_THAN_OR_EQUALS": (False, _op.le),
-    "GREATER_THAN_OR_EQUALS": (False, _op.ge),
-    "STARTS_WITH": (False, str.startswith),
-    "ENDS_WITH": (False, str.endswith),
-    "CONTAINS": (False, _op.contains),
-    "NOT_CONTAINS": (False, _not_contains),
-}
-
-_NUMBER_OPS: dict[str, Callable[[float, float], bool]] = {
-    "EQUALS": _op.eq,
-    "NOT_EQUALS": _op.ne,
-    "LOWER_THAN": _op.lt,
-    "GREATER_THAN": _op.gt,
-    "LOWER_THAN_OR_EQUALS": _op.le,
-    "GREATER_THAN_OR_EQUALS": _op.ge,
-}
-
-_BOOL_OPS: dict[str, Callable[[bool, bool], bool]] = {
-    "EQUALS": _op.eq,
-    "NOT_EQUALS": _op.ne,
-}
-
-
-def _error(_value: Any) -> None:
-    return None
-
-
-def _false(_value: Any) -> bool:
-    return False
-
-
-def _string_parts(op: str, target: str) -> tuple[Any, Callable[[str], str], str] | None:
-    """(comparison, non-ASCII transform, transformed target), or None if unsupported."""
-    entry = _STRING_OPS.get(op)
-    if entry is None:
-        return None
-    folded, compare = entry
-    if folded:
-        return compare, _fold_non_ascii, _fold(target)
-    return compare, _lower_non_ascii, go_lower(target)
-
-
-def _semver_base(op: str, target: str) -> Evaluator:
-    test = _SEMVER_TESTS[op]
-    target_version = parse_semver(target)
-    if target_version is None:
-        return _false
-
-    def semver(value: Any) -> bool:
-        version = parse_semver(str(value))
-        return version is not None and test(_semver_cmp(version, target_version))
-
-    return semver
-
-
-def _scalar_evaluator(op: str, target: Any, kind: int) -> Evaluator:
-    """Evaluator for a scalar (or null/object/absent) targeting value."""
-    base: Evaluator
-    if kind == _STR:
-        if op in _SEMVER_TESTS:
-            base = _semver_base(op, str(target))
-        else:
-            parts = _string_parts(op, str(target))
-            if parts is None:
-                base = _error
-            else:
-                str_compare, non_ascii, ref_str = parts
-
-                def base(value: Any) -> bool:
-                    value = str(value)
-                    return str_compare(
-                        value.lower() if value.isascii() else non_ascii(value), ref_str
-                    )
-
-    elif kind == _NUM:
-        num_compare = _NUMBER_OPS.get(op)
-        if num_compare is None:
-            base = _error
-        else:
-            ref_num = _to_float(target)
-
-            def base(value: Any) -> bool:
-                return num_compare(_to_float(value), ref_num)
-
-    elif kind == _BOOL:
-        bool_compare = _BOOL_OPS.get(op)
-        if bool_compare is None:
-            base = _error
-        else:
-            ref_bool = bool(target)
-
-            def base(value: Any) -> bool:
-                return bool_compare(bool(value), ref_bool)
-
-    else:
-        # null and object values compare to nothing (false without error); a
-        # missing value never has the context's kind (error).
-        base = _false
-
-    and_op = op in _AND_OPS
-    or_op = op in _OR_OPS
-
-    def over_list(values: Any) -> bool | None:
-        if values and _kind(values[0]) != kind:
-            return None
-        if and_op:
-            # An error (None) counts as a mismatch.
-            return all(evaluate(item) for item in values)
-        if or_op:
-            found = False
-            for item in values:
-                result = evaluate(item)
-                if result is None:
-                    return False
-                if result:
-                    found = True
-            return found
-        return False
-
-    def slow(value: Any) -> bool | None:
-        if value is _MISSING:
-            return False
-        value_kind = _kind(value)
-        if value_kind == _LIST:
-            return over_list(value)
-        if value_kind != kind:
-            return None
-        return base(value)
-
-    # Fast paths for exact str, int, float and bool context values; anything
-    # else (a missing key, a list, another kind, a subclass) takes slow().
-    evaluate: Evaluator
-    if kind == _STR and base is not _error and op not in _SEMVER_TESTS:
-
-        def evaluate(value: Any) -> bool | None:
-            if type(value) is str:
-                return str_compare(value.lower() if value.isascii() else non_ascii(value), ref_str)
-            return slow(value)
-
-    elif kind == _NUM and num_compare is not None:  # i.e. base is not _error
-
-        def evaluate(value: Any) -> bool | None:
-            value_type = type(value)
-            if value_type is float:
-                return num_compare(value, ref_num)
-            if value_type is int:
-                return num_compare(_to_float(value), ref_num)
-            return slow(value)
-
-    elif kind == _BOOL and bool_compare is not None:  # i.e. base is not _error
-
-        def evaluate(value: Any) -> bool | None:
-            if type(value) is bool:
-                return bool_compare(value, ref_bool)
-            return slow(value)
-
-    elif kind in (_STR, _NUM, _BOOL):
-        exact = {_STR: str, _NUM: float, _BOOL: bool}[kind]
-
-        def evaluate(value: Any) -> bool | None:
-            value_type = type(value)
-            if value_type is exact or (kind == _NUM and value_type is int):
-                return base(value)
-            return slow(value)
-
-    else:
-        evaluate = slow
-    return evaluate
-
-
-def _list_evaluator(op: str, targets: list[Any] | tuple[Any, ...]) -> Evaluator:
-    """Evaluator for a list targeting value."""
-    and_op = op in _AND_OPS
-    or_op = op in _OR_OPS
-    items = tuple(_value_evaluator(op, item) for item in targets)
-
-    def over_targets(value: Any) -> bool:
-        # Plain loops: the generator forms of all()/any() cost more here.
-        if and_op:
-            for item in items:
-                if item(value) is not True:
-                    break
-            else:
-                return True
-        elif or_op:
-            for item in items:
-                if item(value) is True:
-                    return True
-        return False
-
-    def over_context_list(values: Any) -> bool | None:
-        if values and _kind(values[0]) != _LIST:
-            return None
-        if and_op:
-            return all(evaluate(item) for item in values)
-        if or_op:
-            found = False
-            for item in values:
-                result = evaluate(item)
-                if result is None:
-                    return False
-                if result:
-                    found = True
-            return found
-        return False
-
-    fast_str: Evaluator | None = None
-    if targets and all(type(t) is str for t in targets) and (and_op or or_op):
-        if op in ("EQUALS", "NOT_EQUALS"):
-            folded = frozenset(_fold(t) for t in targets)
-            if op == "EQUALS":
-
-                def fast_str(value: str) -> bool:
-                    return _fold(value) in folded
-
-            else:
-
-                def fast_str(value: str) -> bool:
-                    return _fold(value) not in folded
-
-        else:
-            lowered = tuple(go_lower(t) for t in targets)
-            if op == "CONTAINS":
-
-                def fast_str(value: str) -> bool:
-                    haystack = go_lower(value)
-                    return any(t in haystack for t in lowered)
-
-            else:
-
-                def fast_str(value: str) -> bool:
-                    haystack = go_lower(value)
-                    return all(t not in haystack for t in lowered)
-
-    def evaluate(value: Any) -> bool | None:
-        if fast_str is not None and type(value) is str:
-            return fast_str(value)
-        if value is _MISSING:
-            return False
-        if _kind(value) == _LIST:
-            return over_context_list(value)
-        return over_targets(value)
-
-    return evaluate
-
-
-def _exists_evaluator(op: str, target: Any) -> Evaluator:
-    wanted = target is True  # any other value reads as false
-    if op == "NOT_EXISTS":
-        wanted = not wanted
-    target_kind = _kind(target)
-
-    def evaluate(value: Any) -> bool | None:
-        if value is _MISSING:
-            return not wanted
-        if _kind(value) == _LIST:
-            # A list is walked like any other value, and these operators are
-            # neither "any" nor "all": false, unless the first element is of
-            # another kind than the targeting value, which is an error.
-            if value and _kind(value[0]) != target_kind:
-                return None
-            return False
-        return wanted
-
-    return evaluate
-
-
-def _value_evaluator(op: str, target: Any) -> Evaluator:
-    if op in _EXISTS_OPS:
-        return _exists_evaluator(op, target)
-    kind = _kind(target)
-    if kind == _LIST:
-        return _list_evaluator(op, target)
-    return _scalar_evaluator(op, target, kind)
-
-
-# --- targeting structure ---------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One compiled targeting: its key (or the visitor id), operator and evaluator."""
-
-    key: str
-    operator: str
-    value: Any
-    provider: str | None
-    evaluate: Evaluator
-
-    def test(self, context: Mapping[str, Any], visitor_id: str) -> bool | None:
-        """True, False, or None when the engine would report an error."""
-        if self.key == _USERS:
-            return self.evaluate(visitor_id)
-        if self.provider:
-            return self.evaluate(_MISSING)
-        return self.evaluate(context.get(self.key, _MISSING))
-
-
-def wire_field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
-    """A field by its JSON name or its proto (snake_case) name; null reads as absent."""
-    value = data.get(camel)
-    if value is None:
-        value = data.get(snake)
-    return value
-
-
-def _compile_condition(raw: Any, where: str) -> Condition | None:
-    """Compile one targeting; None for an ``fs_all_users`` targeting (skipped)."""
-    if not isinstance(raw, Mapping):
-        raise TargetingError(f"{where} is not an object")
-    key = raw.get("key")
-    if key is None:
-        key = ""
-    elif not isinstance(key, str):
-        raise TargetingError(f"{where}: key must be a string, got {type(key).__name__}")
-    if key == _ALL_USERS:
-        return None
-    operator = raw.get("operator")
-    if operator is None:
-        operator = "NULL"
-    elif isinstance(operator, int) and not isinstance(operator, bool):
-        operator = _OPERATOR_NUMBERS.get(operator, f"#{operator}")
-    elif not isinstance(operator, str):
-        raise TargetingError(f"{where}: operator must be a string, got {type(operator).__name__}")
-    provider = raw.get("provider")
-    if provider is not None and not isinstance(provider, str):
-        raise TargetingError(f"{where}: provider must be a string")
-    value = raw.get("value", _ABSENT)
-    # An unknown operator reads as the NULL operator, which every comparison
-    # rejects: an error as soon as the key is present.
-    known = operator if operator in OPERATORS else "NULL"
-    return Condition(key, operator, value, provider or None, _value_evaluator(known, value))
-
-
-def _always(result: bool) -> Predicate:
-    def predicate(context: Mapping[str, Any], visitor_id: str) -> bool:
-        return result
-
-    return predicate
-
 
 # --- code generation --------------------------------------------------------
 # Targetings become Python source built from fixed fragments only: context
@@ -734,9 +99,9 @@ def _inline(operator: str, value: Any) -> tuple[str, str, Any] | None:
     value_type = type(value)
     if value_type is str and operator in _STR_TEMPLATES:
         form, expression = _STR_TEMPLATES[operator]
-        return form, expression, _fold(value) if form == "fold" else go_lower(value)
+        return form, expression, go_fold(value) if form == "fold" else go_lower(value)
     if value_type in (int, float) and operator in _NUM_SYMBOLS:
-        return "num", f"{{V}} {_NUM_SYMBOLS[operator]} {{R}}", _to_float(value)
+        return "num", f"{{V}} {_NUM_SYMBOLS[operator]} {{R}}", to_float(value)
     if value_type is bool and operator in ("EQUALS", "NOT_EQUALS"):
         return "bool", "{V} is {R}" if operator == "EQUALS" else "{V} is not {R}", value
     if value_type not in (list, tuple) or not value:
@@ -746,14 +111,14 @@ def _inline(operator: str, value: Any) -> tuple[str, str, Any] | None:
     membership = "in" if operator == "EQUALS" else "not in"
     if item_types == {str}:
         if operator in ("EQUALS", "NOT_EQUALS"):
-            return "fold", f"{{S}} {membership} {{R}}", frozenset(_fold(v) for v in value)
+            return "fold", f"{{S}} {membership} {{R}}", frozenset(go_fold(v) for v in value)
         if operator in ("CONTAINS", "NOT_CONTAINS"):
             pattern = re.compile("|".join(re.escape(go_lower(item)) for item in value))
             found = "is not None" if operator == "CONTAINS" else "is None"
             return "lower", f"{{R}}.search({{S}}) {found}", pattern
     if operator in ("EQUALS", "NOT_EQUALS"):
         if item_types <= {int, float}:
-            return "num", f"{{V}} {membership} {{R}}", frozenset(_to_float(v) for v in value)
+            return "num", f"{{V}} {membership} {{R}}", frozenset(to_float(v) for v in value)
         if item_types == {bool}:
             return "bool", f"{{V}} {membership} {{R}}", frozenset(value)
     return None
@@ -764,7 +129,7 @@ def _live_groups(
 ) -> list[tuple[list[tuple[Any, Condition]], bool]]:
     """Per group: (conditions as (source, condition), blocked).
 
-    The source is a context key or _VISITOR (fs_users). Conditions on a
+    The source is a context key or VISITOR_KEY (fs_users). Conditions on a
     provider never see a value: a constant, dropped when true, and blocking
     their group when false.
     """
@@ -773,10 +138,10 @@ def _live_groups(
         blocked = False
         live: list[tuple[Any, Condition]] = []
         for cond in group:
-            if cond.key == _USERS:
-                live.append((_VISITOR, cond))
+            if cond.key == USERS_KEY:
+                live.append((VISITOR_KEY, cond))
             elif cond.provider:
-                if not cond.evaluate(_MISSING):  # a missing key never errors
+                if not cond.evaluate(MISSING):  # a missing key never errors
                     blocked = True
             else:
                 live.append((cond.key, cond))
@@ -789,7 +154,7 @@ class _Source:
 
     def __init__(self) -> None:
         self.names = ["M", "LOW", "FOLD", "EXACT"]
-        self.values: list[Any] = [_MISSING, _lower_non_ascii, _fold_non_ascii, _EXACT_INT]
+        self.values: list[Any] = [MISSING, lower_non_ascii, fold_non_ascii, _EXACT_INT]
         self.slots: dict[Any, int] = {}
         self.forms: dict[int, set[str]] = {}
 
@@ -855,7 +220,7 @@ class _Source:
         lines = []
         for source, index in self.slots.items():
             v, forms = f"v{index}", self.forms[index]
-            if source is _VISITOR:
+            if source is VISITOR_KEY:
                 lines.append(f"{v} = visitor_id")
             else:
                 lines.append(f"{v} = get({self.bind(source)}, M)")
@@ -902,10 +267,10 @@ def _build_predicate(groups: tuple[tuple[Condition, ...], ...]) -> Predicate:
     tried = tuple(conditions for conditions, blocked in live if not blocked)
     checks = tuple(check for conditions, _ in live for check in conditions)
     if not tried:
-        return _always(False)
+        return constant_predicate(False)
 
     def read(context: Mapping[str, Any], visitor_id: str, source: Any) -> Any:
-        return visitor_id if source is _VISITOR else context.get(source, _MISSING)
+        return visitor_id if source is VISITOR_KEY else context.get(source, MISSING)
 
     if len(live) == 1:
         [conditions] = tried
@@ -1121,7 +486,7 @@ def compile_targeting(targeting: Mapping[str, Any] | None) -> CompiledTargeting:
     the engine could not read raises :class:`TargetingError`.
     """
     if targeting is None:
-        return CompiledTargeting((), _always(False))
+        return CompiledTargeting((), constant_predicate(False))
     if not isinstance(targeting, Mapping):
         raise TargetingError("targeting is not an object")
     raw_groups = wire_field(targeting, "targetingGroups", "targeting_groups")
@@ -1143,7 +508,7 @@ def compile_targeting(targeting: Mapping[str, Any] | None) -> CompiledTargeting:
             continue  # an empty group never matches and cannot error
         conditions = []
         for t_index, raw in enumerate(raw_targetings):
-            cond = _compile_condition(raw, f"{where}, targeting {t_index + 1}")
+            cond = compile_condition(raw, f"{where}, targeting {t_index + 1}")
             if cond is not None:
                 conditions.append(cond)
         groups.append(tuple(conditions))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -18,6 +17,7 @@ from ...sdk.context import ContextError, context_value
 from ...sdk.model import Assignment, merge_flags
 from ...sdk.visitor import Visitor
 from ...visitor_request import RequestError, VisitorDescription, build_request, find_user
+from ..decide_text import report_lines
 
 __all__ = ["Command"]
 
@@ -256,57 +256,8 @@ class Command(BaseCommand):
         }
 
     def _tables(self, report: dict[str, Any]) -> None:
-        write = self.stdout.write
-        write(_visitor_line(report))
-        if report["panic"]:
-            write("Panic mode: every flag serves its default.")
-        if report.get("bucket", {}).get("downloaded"):
-            source = (
-                "compiled from the campaigns authored here"
-                if report["bucket"].get("source") == "local"
-                else "downloaded from Flagship"
-            )
-            write(
-                f"The cache held no bucket: it was {source} for this command "
-                f"(version {report['bucket']['version']})."
-            )
-        if "history" in report:
-            write(_history_line(report["history"]))
-        write("")
-        context_rows = [
-            (key, json.dumps(value, ensure_ascii=False), report["context_sources"][key])
-            for key, value in report["context"].items()
-        ]
-        write(_table(("context", "value", "from"), context_rows))
-        rows = [
-            (
-                _named(c["campaign_id"], c["campaign_name"]),
-                _named(c["variation_group_id"], c["variation_group_name"]),
-                _named(c["variation_id"], c["variation_name"]),
-                c["result"],
-                c["source"] or "-",
-            )
-            for c in report["campaigns"]
-        ]
-        write("")
-        write(_table(("campaign", "variation group", "variation", "result", "from"), rows))
-        if self.verbosity >= 2:
-            for campaign in report["campaigns"]:
-                for line in campaign["detail"]:
-                    write(f"  {campaign['campaign_id']}: {line}")
-        flag_rows = [
-            (
-                key,
-                json.dumps(flag["value"], ensure_ascii=False),
-                _named(flag["campaign_id"], flag["campaign_name"]),
-                _named(flag["variation_id"], flag["variation_name"]),
-                flag["source"] or "-",
-            )
-            for key, flag in report["flags"].items()
-        ]
-        write("")
-        header = ("flag", "value", "from campaign", "variation", "from")
-        write(_table(header, flag_rows) if flag_rows else "No flags.")
+        for line in report_lines(report, verbose=self.verbosity >= 2):
+            self.stdout.write(line)
 
 
 def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
@@ -462,25 +413,6 @@ def _bucketing_row(
     }
 
 
-def _named(identifier: str | None, name: str | None) -> str:
-    """``id (name)``; the id alone when the name is missing or the same."""
-    if not identifier:
-        return "-"
-    return f"{identifier} ({name})" if name and name != identifier else identifier
-
-
-def _visitor_line(report: dict[str, Any]) -> str:
-    line = f"Visitor {report['visitor_id']!r} ({report['mode']})"
-    user = report["user"]
-    if user is not None:
-        line += f", logged in as {user['username']!r} (pk {user['pk']})"
-    else:
-        line += ", anonymous"
-    if report["anonymous_id"]:
-        line += f", anonymous id {report['anonymous_id']!r}"
-    return line + "."
-
-
 def _source(outcome: CampaignOutcome, stored: dict[str, str]) -> str | None:
     """``"stored"`` when the history decided the campaign, ``"hash"`` when the hash did.
 
@@ -494,34 +426,3 @@ def _source(outcome: CampaignOutcome, stored: dict[str, str]) -> str | None:
     if from_history and outcome.reason.startswith("cached variation"):
         return "stored"
     return None
-
-
-def _history_line(history: dict[str, Any]) -> str:
-    status = history["status"]
-    count = len(history.get("assignments") or {})
-    if status == "stored":
-        return (
-            f"Assignment history: {count} stored for {history['owner']!r} "
-            f"(read from the {history['read_from']})."
-        )
-    if status == "copied":
-        return (
-            f"Assignment history: none for this id; {count} copied from the anonymous id "
-            f"{history['owner']!r}, as at login."
-        )
-    if status == "none":
-        return "Assignment history: none stored yet; every variation comes from the hash."
-    if status == "ignored":
-        return "Assignment history: ignored (--no-history); every variation comes from the hash."
-    if status == "off":
-        return "Assignment history: off (FLAGSHIP_ASSIGNMENT_HISTORY is False)."
-    return "Assignment history: unavailable (the cache could not be read); hash alone."
-
-
-def _table(header: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> str:
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
-    lines = [
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in (header, tuple("-" * w for w in widths), *rows)
-    ]
-    return "\n".join(lines)

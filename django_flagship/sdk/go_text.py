@@ -1,0 +1,169 @@
+"""Go's text semantics that Flagship's engine applies: case mapping and semantic versions.
+
+The engine is written in Go, so a targeting on strings compares them as Go's
+``strings.ToLower`` and ``strings.EqualFold`` do, rune by rune, and semantic
+versions as ``golang.org/x/mod/semver`` does. Python's own ``lower()`` and
+``casefold()`` differ for a few characters; this module gives Go's answers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+__all__ = [
+    "SEMVER_TESTS",
+    "SemVer",
+    "compare_semver",
+    "fold_non_ascii",
+    "go_equal_fold",
+    "go_fold",
+    "go_lower",
+    "lower_non_ascii",
+    "parse_semver",
+]
+
+
+class _LowerTable(dict[int, str]):
+    """``str.translate`` table applying Go's per-rune ``unicode.ToLower``."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        lowered = char.lower()
+        if len(lowered) != 1:
+            # Only U+0130 (capital I with dot) lower-cases to two characters
+            # in Python; Go maps it to a plain "i".
+            lowered = "i" if code == 0x130 else char
+        if len(self) < 4096:
+            self[code] = lowered
+        return lowered
+
+
+class _FoldTable(dict[int, str]):
+    """``str.translate`` table applying Unicode simple case folding (Go's EqualFold)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        folded = char.casefold()
+        if len(folded) != 1:
+            # Full folding expands it; the simple folding, when there is one,
+            # is the lower-case form (U+1E9E, Greek with ypogegrammeni).
+            lowered = char.lower()
+            folded = lowered if len(lowered) == 1 else char
+        if len(self) < 4096:
+            self[code] = folded
+        return folded
+
+
+def _remembering(table: dict[int, str]) -> Callable[[str], str]:
+    """Translate non-ASCII strings with ``table``, remembering recent results.
+
+    One decision evaluates the same context values (and the visitor id)
+    against many targetings; translating each long non-ASCII string once is
+    what counts. The memory is small and simply emptied when full.
+    """
+    cache: dict[str, str] = {}
+
+    def transform(value: str) -> str:
+        result = cache.get(value)
+        if result is None:
+            result = value.translate(table)
+            if len(cache) >= 256:
+                cache.clear()
+            cache[value] = result
+        return result
+
+    return transform
+
+
+lower_non_ascii = _remembering(_LowerTable())
+fold_non_ascii = _remembering(_FoldTable())
+
+
+def go_lower(value: str) -> str:
+    """Lower-case ``value`` rune by rune, like Go's ``strings.ToLower``."""
+    if value.isascii():
+        return value.lower()
+    return lower_non_ascii(value)
+
+
+def go_fold(value: str) -> str:
+    if value.isascii():
+        return value.lower()
+    return fold_non_ascii(value)
+
+
+def go_equal_fold(a: str, b: str) -> bool:
+    """Case-insensitive equality under simple case folding, like Go's ``strings.EqualFold``."""
+    return go_fold(a) == go_fold(b)
+
+
+# --- semantic versions (golang.org/x/mod/semver) ---------------------------
+
+_SEMVER_RE = re.compile(
+    r"v(0|[1-9][0-9]*)"
+    r"(?:\.(0|[1-9][0-9]*)"
+    r"(?:\.(0|[1-9][0-9]*)(?:-([0-9A-Za-z.\-]+))?(?:\+([0-9A-Za-z.\-]+))?)?)?"
+)
+
+SemVer = tuple[int, int, int, tuple[str, ...]]
+
+
+def parse_semver(value: str) -> SemVer | None:
+    """Parse a version the way the engine does, or return None when it is invalid.
+
+    A missing leading ``v`` is added first. The result orders like
+    ``semver.Compare`` only through :func:`compare_semver`.
+    """
+    if not value.startswith("v"):
+        value = "v" + value
+    match = _SEMVER_RE.fullmatch(value)
+    if match is None:
+        return None
+    major, minor, patch, pre, build = match.groups()
+    prerelease: tuple[str, ...] = ()
+    if pre is not None:
+        prerelease = tuple(pre.split("."))
+        for ident in prerelease:
+            if not ident or (ident.isdigit() and len(ident) > 1 and ident[0] == "0"):
+                return None
+    if build is not None and "" in build.split("."):
+        return None
+    return (int(major), int(minor or 0), int(patch or 0), prerelease)
+
+
+def _cmp_ident(a: str, b: str) -> int:
+    a_num, b_num = a.isdigit() and a.isascii(), b.isdigit() and b.isascii()
+    if a_num and b_num:
+        x, y = int(a), int(b)
+    elif a_num != b_num:
+        return -1 if a_num else 1
+    else:
+        x, y = a, b  # type: ignore[assignment]
+    return (x > y) - (x < y)
+
+
+def compare_semver(a: SemVer, b: SemVer) -> int:
+    if a[:3] != b[:3]:
+        return -1 if a[:3] < b[:3] else 1
+    pa, pb = a[3], b[3]
+    if pa == pb:
+        return 0
+    if not pa:
+        return 1
+    if not pb:
+        return -1
+    for x, y in zip(pa, pb, strict=False):
+        if x != y:
+            return _cmp_ident(x, y)
+    return -1 if len(pa) < len(pb) else 1
+
+
+SEMVER_TESTS: dict[str, Callable[[int], bool]] = {
+    "SEMVER_EQUALS": lambda c: c == 0,
+    "SEMVER_NOT_EQUALS": lambda c: c != 0,
+    "SEMVER_GREATER_THAN": lambda c: c > 0,
+    "SEMVER_LOWER_THAN": lambda c: c < 0,
+    "SEMVER_GREATER_THAN_OR_EQUALS": lambda c: c >= 0,
+    "SEMVER_LOWER_THAN_OR_EQUALS": lambda c: c <= 0,
+}
