@@ -26,10 +26,12 @@ from .async_support import async_limits
 from .cache import BucketStore
 from .conf import DEFAULTS, conf
 from .delivery import HITS_LOGGER, build_hit_tracker
+from .history import CacheHistory
 from .limits import bucket_limits
 from .sdk import Config, Flagship, FlagshipEventHandler, Mode
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
+from .sdk.history import AssignmentHistory
 from .sdk.tracking import LogTracker, Tracker
 from .signals import SignalTracker, runtime_reset
 from .startup import log_setup
@@ -60,7 +62,8 @@ class Runtime:
     configured: bool
     mode: Mode
     auto_activate: bool
-    assignment_history: bool
+    #: Where the assignment history is kept; ``None`` when it is off (or in DECISION_API mode).
+    history: AssignmentHistory | None
     history_timeout: float | None
     cache_alias: str
     namespace: str
@@ -364,7 +367,11 @@ def _build_runtime() -> Runtime:
         store=store,
         configured=True,
         mode=config.mode,
-        assignment_history=history and config.mode is Mode.BUCKETING,
+        history=(
+            CacheHistory(alias, common["namespace"], common["history_timeout"])
+            if history and config.mode is Mode.BUCKETING
+            else None
+        ),
         **common,
     )
 
@@ -389,7 +396,7 @@ def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
         store=None,
         configured=False,
         mode=Mode.BUCKETING,
-        assignment_history=False,
+        history=None,
         **common,
     )
 

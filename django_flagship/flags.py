@@ -17,7 +17,6 @@ an async view too.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import sys
 from collections.abc import Mapping
@@ -26,16 +25,17 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from asgiref.sync import sync_to_async
-from django.core.cache import caches
 from django.http import HttpRequest
 
 from . import overrides
 from .client import Runtime, runtime
 from .consent import get_consent
 from .context import build_context, default_context
+from .history import session_mirror
 from .identity import Identity, resolve_identity
 from .log import warn_rarely
-from .sdk import Mode
+from .sdk import Mode, history
+from .sdk.history import Mirror
 from .sdk.hits import Hit
 from .sdk.model import FlagInfo
 from .sdk.tracking import SyncTracker
@@ -55,9 +55,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger("django_flagship")
-
-#: The session key mirroring the visitor's assignment history (see Flags._mirror).
-HISTORY_SESSION_KEY = "_flagship_history"
 
 #: Whether ``get()`` keeps its reads (see :func:`record_reads`). A module global:
 #: testing it is the cheapest thing a read can do.
@@ -245,11 +242,15 @@ class Flags:
                 if rt.store is not None and rt.store.current() is None:
                     logger.debug("Flagship: no bucket yet; defaults are served")
                     return
-                record = self._load_history(rt, visitor)
+                store = rt.history
+                mirror = None if store is None else self._mirror(rt)
+                loaded = None if store is None else history.load(store, visitor, mirror)
                 if _recording:
                     self._history_used = dict(visitor.assignment_history)
                 visitor.synchronize_modifications()
-                self._save_history(rt, visitor, record)
+                if store is not None and loaded is not None:
+                    new = self._identity is not None and self._identity.new
+                    history.save(store, visitor, loaded, mirror, remember=not new)
             else:
                 _warn_if_in_event_loop()
                 visitor.synchronize_modifications()
@@ -274,100 +275,11 @@ class Flags:
         self._synchronize()
         return self._source
 
-    # -- assignment history (BUCKETING mode) -------------------------------------
-    #
-    # The history lives in the Django cache under the visitor id, so that a user
-    # finds it on any device and an anonymous visitor's is copied at login. A
-    # request with a session also keeps a copy there: the session is loaded
-    # anyway to identify the visitor, so a returning visitor's history costs no
-    # cache round trip; the cache is read when the session holds no copy for
-    # this visitor id (a new session, a login) and written when it changes,
-    # from the visitor's second request on (see _save_history).
+    # -- assignment history (BUCKETING mode; see django_flagship.sdk.history) -----
 
-    def _mirror(self, rt: Runtime) -> Any:
+    def _mirror(self, rt: Runtime) -> Mirror | None:
         """A session-like mapping mirroring the history, or ``None``."""
         return None
-
-    def _history_key(self, rt: Runtime, visitor_id: str) -> str:
-        digest = hashlib.sha256(visitor_id.encode("utf-8")).hexdigest()[:32]
-        return f"{rt.namespace}:history:{digest}"
-
-    def _load_history(self, rt: Runtime, visitor: Visitor) -> dict[str, Any] | None:
-        """Stored assignments beat the hash; an anonymous visitor's follow them at login."""
-        if not rt.assignment_history:
-            return None
-        visitor_id, anonymous_id = visitor.visitor_id, visitor.anonymous_id
-        mirror = self._mirror(rt)
-        mirrored = mirror.get(HISTORY_SESSION_KEY) if mirror is not None else None
-        if not isinstance(mirrored, dict):
-            mirrored = None
-        owner = mirrored.get("owner") if mirrored else None
-        if mirrored is not None and owner == visitor_id:
-            return self._use_history(visitor, mirrored, copied=False, mirrored=True)
-        keys = [self._history_key(rt, visitor_id)]
-        if anonymous_id and owner != anonymous_id:
-            keys.append(self._history_key(rt, anonymous_id))
-        try:
-            found = caches[rt.cache_alias].get_many(keys)
-        except Exception as exc:
-            warn_rarely(
-                "history",
-                "Flagship: assignment history unavailable (%s: %s); hashing alone",
-                type(exc).__name__,
-                exc,
-            )
-            return None
-        record = found.get(keys[0])
-        if record is None and anonymous_id:
-            # Just logged in, and the user has no history yet: keep the variations
-            # the anonymous visitor saw.
-            anonymous = mirrored if owner == anonymous_id else found.get(keys[-1])
-            if isinstance(anonymous, dict):
-                return self._use_history(visitor, anonymous, copied=True, mirrored=False)
-        if not isinstance(record, dict):
-            return {"segment": None, "copied": False, "mirrored": False}
-        return self._use_history(visitor, record, copied=False, mirrored=False)
-
-    @staticmethod
-    def _use_history(
-        visitor: Visitor, record: dict[str, Any], *, copied: bool, mirrored: bool
-    ) -> dict[str, Any]:
-        assignments = record.get("assignments")
-        if isinstance(assignments, dict):
-            visitor.assignment_history.update(assignments)
-        # A copied history belongs to other ids: their segment does not count.
-        visitor.segment_digest = None if copied else record.get("segment")
-        return {"segment": visitor.segment_digest, "copied": copied, "mirrored": mirrored}
-
-    def _save_history(self, rt: Runtime, visitor: Visitor, record: dict[str, Any] | None) -> None:
-        if record is None or not visitor.synchronized:
-            return
-        changed = (
-            record["copied"]
-            or visitor.history_changed
-            or record["segment"] != visitor.segment_digest
-        )
-        value = {"assignments": visitor.assignment_history, "segment": visitor.segment_digest}
-        # A visitor created by this very request is not remembered in the cache
-        # yet: a client that keeps no cookie would leave an entry per request.
-        # The session's copy keeps it meanwhile; without one, the cache gets it
-        # on the visitor's next request, when the visitor has proved to be back.
-        new_visitor = self._identity is not None and self._identity.new
-        if changed and not new_visitor:
-            try:
-                caches[rt.cache_alias].set(
-                    self._history_key(rt, visitor.visitor_id), value, timeout=rt.history_timeout
-                )
-            except Exception as exc:
-                warn_rarely(
-                    "history",
-                    "Flagship: assignment history not saved (%s: %s)",
-                    type(exc).__name__,
-                    exc,
-                )
-        mirror = self._mirror(rt)
-        if mirror is not None and (changed or not record["mirrored"]):
-            mirror[HISTORY_SESSION_KEY] = {"owner": visitor.visitor_id, **value}
 
     # -- reading -----------------------------------------------------------------
 
@@ -633,12 +545,8 @@ class RequestFlags(Flags):
                     consent = False
         return identity, context, consent
 
-    def _mirror(self, rt: Runtime) -> Any:
-        # A cookie-based session would carry the history in every request's
-        # cookie: the cache alone is used then.
-        if not rt.history_in_session:
-            return None
-        return getattr(self._request, "session", None)
+    def _mirror(self, rt: Runtime) -> Mirror | None:
+        return session_mirror(self._request, rt)
 
     @property
     def new_cookie(self) -> str | None:

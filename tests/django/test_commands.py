@@ -10,6 +10,7 @@ import responses
 from django.core.management import CommandError, call_command
 
 from django_flagship.client import get_bucket, get_store
+from django_flagship.history import history_key
 from django_flagship.management.commands.flagship_decide import parse_context_item
 from tests.conftest import DATA
 
@@ -291,9 +292,8 @@ def _store_history(visitor_id, assignments):
     from django.core.cache import caches
 
     from django_flagship.client import runtime
-    from django_flagship.flags import Flags
 
-    key = Flags(visitor_id)._history_key(runtime(), visitor_id)
+    key = history_key(runtime().namespace, visitor_id)
     caches["default"].set(key, {"assignments": assignments, "segment": None})
 
 
@@ -417,10 +417,9 @@ def test_decide_writes_no_history_and_sends_no_hit(configured, tracker):
     from django.core.cache import caches
 
     from django_flagship.client import runtime
-    from django_flagship.flags import Flags
 
     run("flagship_decide", "--visitor", "v1")
-    assert caches["default"].get(Flags("v1")._history_key(runtime(), "v1")) is None
+    assert caches["default"].get(history_key(runtime().namespace, "v1")) is None
     assert tracker.hits == []
 
 

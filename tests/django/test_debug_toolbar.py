@@ -21,7 +21,7 @@ from django.http import HttpResponse
 from django_flagship import client as flagship_client
 from django_flagship import flags as flags_module
 from django_flagship.contrib._debug_report import request_report
-from django_flagship.flags import Flags
+from django_flagship.history import history_key
 from django_flagship.middleware import FlagshipMiddleware
 from django_flagship.testing import override_flags
 
@@ -185,7 +185,7 @@ def test_a_stored_variation_is_explained_as_the_decision_used_it(rf, toolbar_set
         if a.campaign_id == "c-ab"
     ]
     other = "v-ab-green" if hashed == "v-ab-ref" else "v-ab-ref"
-    key = Flags(visitor_id)._history_key(flagship_client.runtime(), visitor_id)
+    key = history_key(flagship_client.runtime().namespace, visitor_id)
     caches["default"].set(key, {"assignments": {"vg-ab": other}, "segment": None})
 
     _, _, panel = run_panel(rf, reading(("ab_color", "")), HTTP_X_VISITOR=visitor_id)

@@ -18,6 +18,7 @@ from django.test import Client
 from django.urls import path
 from django.utils import translation
 
+from django_flagship.history import history_key
 from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY
 
 pytestmark = [pytest.mark.urls(__name__), pytest.mark.django_db]
@@ -382,10 +383,9 @@ def test_the_session_copy_of_the_history_is_used_as_on_the_site(settings, tmp_pa
     from django.core.cache import caches
 
     from django_flagship.client import runtime
-    from django_flagship.flags import Flags
 
     rt = runtime()
-    caches["default"].delete(Flags()._history_key(rt, first["visitor_id"]))
+    caches["default"].delete(history_key(rt.namespace, first["visitor_id"]))
     assert client.session[ANONYMOUS_ID_SESSION_KEY] == first["visitor_id"]
 
     site = client.get("/site/").json()

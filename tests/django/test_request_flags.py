@@ -9,7 +9,8 @@ from django.contrib.sessions.backends.cache import SessionStore
 from django.test import RequestFactory
 
 from django_flagship import client as flagship_client
-from django_flagship.flags import HISTORY_SESSION_KEY, Flags, RequestFlags
+from django_flagship.flags import Flags, RequestFlags
+from django_flagship.history import HISTORY_SESSION_KEY, history_key
 from django_flagship.identity import ANONYMOUS_ID_SESSION_KEY, LINKED_ID_SESSION_KEY
 from django_flagship.middleware import FlagshipMiddleware
 from django_flagship.sdk.hits import Event, EventCategory
@@ -468,9 +469,7 @@ def test_history_without_sessions_uses_the_cache(client, configured):
     first = read(client, "ab_color", kind="str").json()
     from django.core.cache import caches
 
-    from django_flagship.flags import Flags
-
-    key = Flags()._history_key(flagship_client.runtime(), first["visitor_id"])
+    key = history_key(flagship_client.runtime().namespace, first["visitor_id"])
     assert caches["default"].get(key) is None  # a new visitor, maybe one that keeps no cookie
     second = read(client, "ab_color", kind="str").json()  # back, with the visitor cookie
     assert second == first
@@ -491,9 +490,7 @@ def test_the_cache_stays_the_source_for_the_user(client, configured):
     first = read(client, "ab_color", kind="str").json()["values"]["ab_color"]
     from django.core.cache import caches
 
-    from django_flagship.flags import Flags
-
-    key = Flags()._history_key(flagship_client.runtime(), str(user.pk))
+    key = history_key(flagship_client.runtime().namespace, str(user.pk))
     record = caches["default"].get(key)
     other_variation = "v-ab-green" if first == "blue" else "v-ab-ref"
     record["assignments"]["vg-ab"] = other_variation  # as if decided elsewhere

@@ -10,8 +10,9 @@ from django.http import HttpRequest
 
 from ...client import Runtime, get_bucket, runtime
 from ...flags import RequestFlags
+from ...history import session_mirror
 from ...identity import ANONYMOUS_ID_SESSION_KEY, Identity
-from ...sdk import Mode
+from ...sdk import Mode, history
 from ...sdk.bucketing import Bucket, BucketError, CampaignOutcome
 from ...sdk.context import ContextError, context_value
 from ...sdk.model import Assignment, merge_flags
@@ -144,7 +145,7 @@ class Command(BaseCommand):
             visitor.update_context(overrides)
         header = _header(identity, request, description, visitor_context, overrides, visitor)
         if rt.mode is Mode.BUCKETING:
-            report = self._bucketing(rt, flags, visitor, not options["no_history"])
+            report = self._bucketing(rt, request, visitor, not options["no_history"])
         else:
             report = self._decision_api(visitor)
         report = {**header, **report}
@@ -154,11 +155,11 @@ class Command(BaseCommand):
             self._tables(report)
 
     def _bucketing(
-        self, rt: Runtime, flags: RequestFlags, visitor: Visitor, use_history: bool
+        self, rt: Runtime, request: HttpRequest, visitor: Visitor, use_history: bool
     ) -> dict[str, Any]:
         bucket, downloaded = _bucket(rt)
         history: dict[str, Any] = (
-            self._history(rt, flags, visitor)
+            self._history(rt, request, visitor)
             if use_history
             else {"status": "ignored", "assignments": {}}
         )
@@ -182,22 +183,22 @@ class Command(BaseCommand):
         }
 
     @staticmethod
-    def _history(rt: Runtime, flags: RequestFlags, visitor: Visitor) -> dict[str, Any]:
+    def _history(rt: Runtime, request: HttpRequest, visitor: Visitor) -> dict[str, Any]:
         """The visitor's stored assignments, read exactly as ``request.flags`` reads them.
 
-        ``Flags._load_history`` takes the session's copy when it belongs to this
+        ``sdk.history.load`` takes the session's copy when it belongs to this
         visitor, else looks the visitor id up in the Django cache (and, when the
         user has no history yet, the anonymous id's, as at login), and loads it
         into ``visitor.assignment_history``. Nothing is written back: the
         command changes no history and sends no hit.
         """
-        if not rt.assignment_history:
+        if rt.history is None:
             return {"status": "off", "assignments": {}}
-        record = flags._load_history(rt, visitor)
-        if record is None:
+        loaded = history.load(rt.history, visitor, session_mirror(request, rt))
+        if loaded is None:
             return {"status": "unavailable", "assignments": {}}
         assignments = dict(visitor.assignment_history)
-        if record["copied"]:
+        if loaded.copied:
             return {
                 "status": "copied",
                 "owner": visitor.anonymous_id,
@@ -208,7 +209,7 @@ class Command(BaseCommand):
         return {
             "status": "stored",
             "owner": visitor.visitor_id,
-            "read_from": "session" if record["mirrored"] else "cache",
+            "read_from": "session" if loaded.mirrored else "cache",
             "assignments": assignments,
         }
 
