@@ -17,7 +17,8 @@ SDKs.
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import ImproperlyConfigured
@@ -25,7 +26,12 @@ from django.http import HttpRequest
 
 from .conf import conf
 
-__all__ = ["aset_consent", "get_consent", "set_consent"]
+if TYPE_CHECKING:
+    from .client import Runtime
+
+__all__ = ["aset_consent", "get_consent", "resolve_consent", "set_consent"]
+
+logger = logging.getLogger("django_flagship")
 
 
 def _session_key() -> str:
@@ -42,6 +48,25 @@ def get_consent(request: HttpRequest, *, session_key: str | None = None) -> bool
         return None
     value = session.get(_session_key() if session_key is None else session_key)
     return value if isinstance(value, bool) else None
+
+
+def resolve_consent(request: HttpRequest, rt: Runtime) -> bool:
+    """Whether the request's visitor consents to tracking.
+
+    The choice :func:`set_consent` kept in the session wins over
+    ``FLAGSHIP_CONSENT``; without either, the visitor consents. A failing
+    hook counts as no consent (and is logged).
+    """
+    consent = get_consent(request, session_key=rt.consent_session_key)
+    if consent is not None:
+        return consent
+    if rt.consent_hook is None:
+        return True
+    try:
+        return bool(rt.consent_hook(request))
+    except Exception:
+        logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
+        return False
 
 
 def set_consent(request: HttpRequest, consented: bool) -> None:

@@ -29,7 +29,7 @@ from django.http import HttpRequest
 
 from . import overrides
 from .client import Runtime, runtime
-from .consent import get_consent
+from .consent import resolve_consent
 from .context import build_context, default_context
 from .history import session_mirror
 from .identity import Identity, resolve_identity
@@ -533,17 +533,7 @@ class RequestFlags(Flags):
         except Exception:
             logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
             context = default_context(request, groups=rt.context_groups)
-        # The choice set_consent() kept in the session wins over the hook.
-        consent = get_consent(request, session_key=rt.consent_session_key)
-        if consent is None:
-            consent = True
-            if rt.consent_hook is not None:
-                try:
-                    consent = bool(rt.consent_hook(request))
-                except Exception:
-                    logger.exception("Flagship: FLAGSHIP_CONSENT failed; assuming no consent")
-                    consent = False
-        return identity, context, consent
+        return identity, context, resolve_consent(request, rt)
 
     def _mirror(self, rt: Runtime) -> Mirror | None:
         return session_mirror(self._request, rt)
