@@ -12,28 +12,32 @@ is awaited on the loop (aiohttp, the ``async`` extra), otherwise the
 synchronization runs in a worker thread. After ``await
 request.flags.aload()`` the plain methods (and the template tags) are safe in
 an async view too.
+
+This module is the accessor only. Around it: the async methods are
+:class:`~django_flagship.async_support.AsyncFlags`; the assignment history is
+:mod:`django_flagship.sdk.history` on the store of
+:mod:`django_flagship.history`; consent is
+:func:`~django_flagship.consent.resolve_consent`; a test override comes
+through :mod:`django_flagship.overrides`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import FrameType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 
 from . import overrides
+from .async_support import AsyncFlags, warn_if_blocking_loop
 from .client import Runtime, runtime
 from .consent import resolve_consent
 from .context import build_context, default_context
 from .history import session_mirror
 from .identity import Identity, resolve_identity
-from .log import warn_rarely
 from .sdk import Mode, history
 from .sdk.history import Mirror
 from .sdk.hits import Hit
@@ -122,7 +126,7 @@ class FlagSource(Protocol):
 # -- the accessor --------------------------------------------------------------
 
 
-class Flags:
+class Flags(AsyncFlags):
     """The flags of one visitor, decided lazily, at most once.
 
     Built by the middleware for each request as :class:`RequestFlags`; this
@@ -252,22 +256,8 @@ class Flags:
                     new = self._identity is not None and self._identity.new
                     history.save(store, visitor, loaded, mirror, remember=not new)
             else:
-                _warn_if_in_event_loop()
+                warn_if_blocking_loop(Flags)
                 visitor.synchronize_modifications()
-        except Exception:
-            logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
-
-    async def _asynchronize(self) -> None:
-        """:meth:`_synchronize` in DECISION_API mode, the call awaited on the event loop."""
-        if self._synchronized:
-            return
-        self._synchronized = True
-        source = self._source
-        rt = self._runtime
-        if source is None or rt is None or self._overridden:
-            return
-        try:
-            await source.synchronize_modifications_async()  # type: ignore[attr-defined]
         except Exception:
             logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
 
@@ -282,12 +272,6 @@ class Flags:
         return None
 
     # -- reading -----------------------------------------------------------------
-
-    def _auto_activate(self, activate: bool | None) -> bool:
-        if activate is not None:
-            return activate
-        rt = self._runtime
-        return rt.auto_activate if rt is not None else False
 
     def _read(
         self, source: FlagSource | None, key: str, default: Any, activate: bool | None
@@ -439,35 +423,13 @@ class Flags:
         source = self._load()
         return None if self._overridden else source  # type: ignore[return-value]
 
-    # -- async ---------------------------------------------------------------------
+    # -- what the async side (async_support.AsyncFlags) asks -----------------------
 
-    async def aload(self) -> None:
-        """Synchronize without blocking the event loop; plain reads are then safe.
-
-        Concurrent calls (``asyncio.gather`` of several ``aget``) share one
-        synchronization, hence one Decision API call.
-        """
-        loading = self._loading
-        if loading is None:
-            if self._synchronized:
-                return
-            loading = self._loading = asyncio.ensure_future(self._aload())
-        if not loading.done():
-            # Shielded: a cancelled reader leaves the call to the others.
-            await asyncio.shield(loading)
-
-    async def _aload(self) -> None:
-        try:
-            if not self._prepared:
-                await sync_to_async(self.prepare)()
-            rt = self._runtime
-            if rt is not None and rt.configured and rt.mode is Mode.DECISION_API:
-                await self._asynchronize()
-            else:
-                await sync_to_async(self._synchronize)()
-        except Exception:
-            logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
-            self._synchronized = True
+    def _auto_activate(self, activate: bool | None) -> bool:
+        if activate is not None:
+            return activate
+        rt = self._runtime
+        return rt.auto_activate if rt is not None else False
 
     def _sends_on_this_thread(self, key: str, activate: bool | None) -> bool:
         """Whether reading ``key`` now would POST an activation synchronously."""
@@ -483,39 +445,10 @@ class Flags:
         marker = flag.assignment.marker
         return marker not in source.activated
 
-    async def aget(self, key: str, default: Any = None, activate: bool | None = None) -> Any:
-        """:meth:`get` for async views."""
-        await self.aload()
-        if self._sends_on_this_thread(key, activate):
-            return await sync_to_async(self.get, thread_sensitive=False)(key, default, activate)
-        return self.get(key, default, activate)
-
-    async def ainfo(self, key: str) -> dict[str, Any] | None:
-        await self.aload()
-        return self.info(key)
-
-    async def aactivate(self, key: str) -> bool:
-        await self.aload()
-        if self._sends_on_this_thread(key, True):
-            return await sync_to_async(self.activate, thread_sensitive=False)(key)
-        return self.activate(key)
-
-    async def aall(self) -> dict[str, Any]:
-        await self.aload()
-        return self.all()
-
-    async def ahas(self, key: str) -> bool:
-        """``key in request.flags`` for async views."""
-        await self.aload()
-        return key in self
-
-    async def asend_hit(self, hit: Hit) -> bool:
-        if not self._prepared:
-            await sync_to_async(self.prepare)()
+    def _hits_sent_on_this_thread(self) -> bool:
+        """Whether sending a hit now would POST it synchronously."""
         rt = self._runtime
-        if rt is not None and _sends_synchronously(rt.client.tracker):
-            return await sync_to_async(self.send_hit, thread_sensitive=False)(hit)
-        return self.send_hit(hit)
+        return rt is not None and _sends_synchronously(rt.client.tracker)
 
 
 class RequestFlags(Flags):
@@ -547,50 +480,3 @@ class RequestFlags(Flags):
 def _sends_synchronously(tracker: Any) -> bool:
     """Whether handing an item to ``tracker`` POSTs it in the caller's thread."""
     return isinstance(getattr(tracker, "sink", tracker), SyncTracker)
-
-
-#: For the blocking-call warning: each public method that may synchronize, as
-#: the caller wrote it, and what async code writes instead.
-_ASYNC_FORMS = {
-    "get": ("flags.get()", "await flags.aget(...)"),
-    "info": ("flags.info()", "await flags.ainfo(...)"),
-    "activate": ("flags.activate()", "await flags.aactivate(...)"),
-    "all": ("flags.all()", "await flags.aall()"),
-    "__contains__": ("'key in flags'", "await flags.ahas(key)"),
-    "flag": ("flags.flag()", "await flags.aload(), then flags.flag(...)"),
-    "visitor": ("flags.visitor", "await flags.aload(), then flags.visitor"),
-}
-
-
-def _code(name: str) -> Any:
-    member = Flags.__dict__[name]
-    function = member.fget if isinstance(member, property) else member
-    assert function is not None  # each of these properties has a getter
-    return function.__code__
-
-
-_ASYNC_FORM_CODES = {_code(name): name for name in _ASYNC_FORMS}
-
-
-def _warn_if_in_event_loop() -> None:
-    """Warn when the Decision API call about to be made blocks a running event loop."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    # The outermost accessor method on the stack is the one the caller used;
-    # looked for only here, on the rare misuse, so reads pay nothing for it.
-    name = None
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        name = _ASYNC_FORM_CODES.get(frame.f_code, name)
-        frame = frame.f_back
-    used, instead = _ASYNC_FORMS.get(name or "", ("a flag read", "await flags.aload()"))
-    warn_rarely(
-        f"event-loop:{name}",
-        "Flagship: %s called the Decision API synchronously on the event loop's "
-        "thread, blocking it for the call. In async code use '%s' (and 'await "
-        "request.flags.aload()' before rendering templates that read flags).",
-        used,
-        instead,
-    )
