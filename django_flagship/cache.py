@@ -8,16 +8,20 @@ bucket and asks the cache for the pointer at most once per
 trip and usually none. When the pointer changed, the next check fetches the
 entry instead (one round trip again) and parses it once.
 
-Downloads happen off the request path, in one daemon thread per process, and
-one process at a time: a process downloads only when it wins ``cache.add`` on a
-lock key that lives for one polling interval. ``If-Modified-Since`` comes from
-the cached entry, so a 304 is the usual answer. A download or a cached entry
-that does not parse never replaces the bucket in use, and an unreachable cache
-leaves each process with its last good bucket.
+:data:`bucket_changed` (re-exported from :mod:`.signals`) is sent in each
+process when it starts using another bucket.
 
-With ``fetch`` the document comes from that function instead of ``url``
-(the campaigns authored in Django, :mod:`.authoring.source`); everything
-else, the entry, the pointer, the lock and the polling, stays as it is.
+This module is the store only (:class:`CacheBucketStore`, the core's
+:class:`~.sdk.bucket_store.BucketStore` protocol on a Django cache). The
+downloads are the core's :class:`~.sdk.bucket_poller.BucketPoller`'s: off the
+request path, in one daemon thread per process, and one process at a time: a
+process downloads only when it wins ``cache.add`` on a lock key that lives
+for one polling interval (:meth:`CacheBucketStore.prepare`);
+:func:`.polling.cache_bucket_poller` puts the two together.
+``If-Modified-Since`` comes from the cached entry, so a 304 is the usual
+answer. A download or a cached entry that does not parse never replaces the
+bucket in use, and an unreachable cache leaves each process with its last
+good bucket.
 
 A cached entry is checked as a download is (size, depth, shape, counts:
 :func:`.sdk.bucket_source.parse_bucketing_text`): anything with write access
@@ -30,40 +34,30 @@ changed.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import pickle
-import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import BaseCache
-from django.dispatch import Signal
 
-from .sdk.bucket_limits import DEFAULT_LIMITS, BucketLimits, check_bucket_limits
-from .sdk.bucket_source import (
-    Download,
-    download_bucketing_file,
-    load_bucketing_file,
-    parse_bucketing_text,
-)
+from .sdk.bucket_download import load_bucketing_file, parse_bucket, parse_bucketing_text
+from .sdk.bucket_limits import DEFAULT_LIMITS, BucketLimits
+from .sdk.bucket_store import Baseline, NewBucket, RefreshResult, bucket_text, bucket_version
 from .sdk.bucketing import Bucket, BucketError
-from .sdk.http import make_session
+from .signals import bucket_changed
 
-__all__ = ["BucketStore", "RefreshResult", "bucket_changed"]
+__all__ = [
+    "CacheBucketStore",
+    "RefreshResult",
+    "bucket_changed",
+]
 
 logger = logging.getLogger("django_flagship")
 
-#: Sent in each process when it starts using another bucket (a refresh here or
-#: elsewhere, a seed from the file), with ``store``, ``bucket`` and ``version``;
-#: the sender is the ``BucketStore`` class. Receivers run in the thread that
-#: noticed the change and must be quick; one that raises is logged and ignored.
-bucket_changed = Signal()
 
 #: What a cache raises for a value it holds but cannot decode (pickle's
 #: errors): not a connection problem.
@@ -83,85 +77,29 @@ def _undecodable(exc: Exception) -> bool:
     return isinstance(exc, _UNDECODABLE) and not isinstance(exc, OSError)
 
 
-#: Seconds between download attempts while no bucket could be had at all
-#: (used when ``FLAGSHIP_POLLING_INTERVAL`` is 0, i.e. "download once").
-FIRST_DOWNLOAD_RETRY = 30.0
-
-
-@dataclass(frozen=True, slots=True)
-class RefreshResult:
-    """What a refresh did; ``updated`` is false for a 304 or a skipped attempt."""
-
-    updated: bool
-    version: str | None
-    last_modified: str | None
-    campaign_count: int
-    variation_group_count: int
-    skipped: bool = False
-
-    def summary(self) -> str:
-        if self.skipped:
-            return "Refresh skipped: another process is downloading the bucket."
-        what = "Bucket updated" if self.updated else "Bucket not modified"
-        return (
-            f"{what}: {self.campaign_count} campaigns, "
-            f"{self.variation_group_count} variation groups, "
-            f"Last-Modified {self.last_modified or 'unknown'}, version {self.version or 'none'}."
-        )
-
-
-def _version_of(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _parse(data: Any, on_error: Callable[[str], None]) -> Bucket:
-    """Parse ``data``; a file whose every campaign is refused counts as bad."""
-    problems: list[str] = []
-
-    def collect(message: str) -> None:
-        problems.append(message)
-        on_error(message)
-
-    bucket = Bucket.parse(data, on_error=collect)
-    campaigns = data.get("campaigns") if isinstance(data, dict) else None
-    if not bucket.panic and campaigns and bucket.campaign_count == 0:
-        raise BucketError(
-            f"none of the {len(campaigns)} campaigns of the bucketing file could be used"
-            + (f" (first problem: {problems[0]})" if problems else "")
-        )
-    return bucket
-
-
-class BucketStore:
-    """A ``BucketSource`` backed by a Django cache; see the module docstring."""
+class CacheBucketStore:
+    """The bucket store on a Django cache; see the module docstring."""
 
     def __init__(
         self,
         cache: Callable[[], BaseCache],
         *,
         namespace: str,
-        url: str | None,
         bucket_file: str | None = None,
-        timeout: float = 2.0,
-        polling_interval: float = 60.0,
         check_interval: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
-        fetch: Callable[[str | None], Download] | None = None,
         limits: BucketLimits = DEFAULT_LIMITS,
     ) -> None:
         self._cache = cache
         self.limits = limits
-        #: ``fetch(last_modified)`` in place of downloading ``url``.
-        self.fetch = fetch
         self.entry_key = f"{namespace}:bucket"
         self.pointer_key = f"{namespace}:bucket-version"
         self.lock_key = f"{namespace}:bucket-lock"
-        self.url = url
         self.bucket_file = bucket_file
-        self.timeout = timeout
-        self.polling_interval = polling_interval
         self.check_interval = check_interval
         self._clock = clock
+        self._changed: Callable[[Bucket], None] | None = None
+        self._empty: Callable[[], bool] | None = None
 
         self._bucket: Bucket | None = None
         self.version: str | None = None
@@ -175,8 +113,6 @@ class BucketStore:
         self._cache_ok = True
         self._entry_ok = True  # the last value read from the cache could be decoded
         self._bad_version: str | None = None  # a cached version that could not be used
-        self._session: Any = None
-        self._stop = threading.Event()
         self._reset_process_state()
 
     def _reset_process_state(self) -> None:
@@ -184,12 +120,11 @@ class BucketStore:
         self._pid = os.getpid()
         self._check_lock = threading.Lock()
         self._install_lock = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._next_check = 0.0
         self._checked_once = False
 
     def __repr__(self) -> str:
-        return f"<BucketStore {self.entry_key!r} version={self.version!r}>"
+        return f"<CacheBucketStore {self.entry_key!r} version={self.version!r}>"
 
     @property
     def cache(self) -> BaseCache:
@@ -199,6 +134,12 @@ class BucketStore:
     def installed(self) -> Bucket | None:
         """The bucket this process uses now, without asking the cache (diagnostics)."""
         return self._bucket
+
+    def attach(self, *, changed: Callable[[Bucket], None], empty: Callable[[], bool]) -> None:
+        """Called by the poller writing here: ``changed`` on each new bucket in use,
+        ``empty`` when the cache holds none and a local document could fill it now."""
+        self._changed = changed
+        self._empty = empty
 
     # -- reading (request path) ------------------------------------------------
 
@@ -231,7 +172,6 @@ class BucketStore:
         self._next_check = self._clock() + self.check_interval
         try:
             self._check()
-            self._ensure_poller()
         finally:
             self._checked_once = True
 
@@ -318,7 +258,7 @@ class BucketStore:
             if not isinstance(text, str | bytes):
                 raise TypeError(f"the entry's text is a {type(text).__name__}")
             data = parse_bucketing_text(text, self.limits, "the cached bucket")
-            bucket = _parse(data, on_error=lambda message: logger.debug("Flagship: %s", message))
+            bucket = parse_bucket(data, lambda message: logger.debug("Flagship: %s", message))
         except Exception as exc:  # whatever is wrong with it, it is not installed
             logger.error(
                 "Flagship: the cached bucket is unusable (%s: %s); keeping the current one",
@@ -345,35 +285,21 @@ class BucketStore:
             self.last_modified = last_modified
             self.stored_at = stored_at
             self._pointer = version
-        if changed:
-            for _receiver, error in bucket_changed.send_robust(
-                type(self), store=self, bucket=bucket, version=version
-            ):
-                if error is not None:
-                    logger.error(
-                        "Flagship: a bucket_changed receiver failed: %r",
-                        error,
-                        exc_info=(type(error), error, error.__traceback__),
-                    )
+        if changed and self._changed is not None:
+            self._changed(bucket)
 
     def _seed(self) -> None:
         """The cache is empty: seed it from ``FLAGSHIP_BUCKET_FILE`` when there is one."""
-        if self.fetch is not None:
-            # A local document costs no download: make it now rather than
-            # serve defaults until the poller has.
-            try:
-                self.refresh()
-            except BucketError as exc:
-                logger.error("Flagship: %s", exc)
+        if self._empty is not None and self._empty():
             return
         if not self.bucket_file:
             return
         try:
-            text, bucket = self._read_file(self.bucket_file, warn=True)
+            text, bucket = self.read_file(self.bucket_file, warn=True)
         except BucketError as exc:
             logger.error("Flagship: %s", exc)
             return
-        version = _version_of(text)
+        version = bucket_version(text)
         entry = self._entry(text, version, None, source="file")
         # add, not set: a refresh that raced us must win.
         if self.cache.add(self.entry_key, entry, timeout=None):
@@ -382,17 +308,18 @@ class BucketStore:
 
     def _load_file_locally(self) -> None:
         try:
-            text, bucket = self._read_file(self.bucket_file or "", warn=True)
+            text, bucket = self.read_file(self.bucket_file or "", warn=True)
         except BucketError as exc:
             logger.error("Flagship: %s", exc)
             return
-        self._install(bucket, _version_of(text), None, time.time())
+        self._install(bucket, bucket_version(text), None, time.time())
 
-    def _read_file(self, path: str, *, warn: bool) -> tuple[str, Bucket]:
+    def read_file(self, path: str, *, warn: bool) -> tuple[str, Bucket]:
+        """A local bucketing file's text and bucket, checked; raises :class:`BucketError`."""
         data = load_bucketing_file(path, self.limits)
         log = logger.warning if warn else logger.debug
-        bucket = _parse(data, on_error=lambda message: log("Flagship: %s", message))
-        return _dump(data), bucket
+        bucket = parse_bucket(data, lambda message: log("Flagship: %s", message))
+        return bucket_text(data), bucket
 
     @staticmethod
     def _entry(
@@ -428,25 +355,22 @@ class BucketStore:
         entry = self.cache.get(self.entry_key)
         return entry if isinstance(entry, dict) else None
 
-    # -- writing (background thread, management command) -------------------------
+    # -- writing (the poller's thread, management commands) ------------------------
 
-    def refresh(self, *, force: bool = False) -> RefreshResult:
-        """Download the bucketing file into the cache; raises :class:`BucketError`.
+    def prepare(self, *, force: bool, lock_ttl: float) -> Baseline | None:
+        """Before a download: ``None`` when another process has the download lock.
 
         Without ``force`` the download happens only if this process wins the
-        cache lock, which then stays for one polling interval so that the other
-        processes skip theirs; an unreachable cache then leaves the download to
-        this process alone. With ``force`` (the management command) the cache
-        must be reachable. The cached bucket is replaced only by a file that
-        parses.
+        cache lock, which then stays ``lock_ttl`` seconds so that the other
+        processes skip theirs; an unreachable cache then leaves the download
+        to this process alone. With ``force`` (the management command) the
+        cache must be reachable (:class:`BucketError` otherwise).
         """
-        if not self.url and self.fetch is None:
-            raise BucketError("no bucketing URL: FLAGSHIP_ENV_ID is not set")
         cache_ok = True
         if not force:
             try:
-                if not self.cache.add(self.lock_key, os.getpid(), timeout=self._lock_ttl()):
-                    return self._result(updated=False, skipped=True)
+                if not self.cache.add(self.lock_key, os.getpid(), timeout=lock_ttl):
+                    return None
             except Exception as exc:
                 # Nobody to coordinate with: download for this process alone.
                 cache_ok = False
@@ -474,55 +398,41 @@ class BucketStore:
             # entry that cannot be used must be filled again: ask for the whole
             # file, or a 304 would leave every process without it.
             last_modified = None if cache_ok else self.last_modified
-        if self.fetch is not None:
-            download = self.fetch(last_modified)
-        else:
-            if self._session is None:
-                self._session = make_session(pool_size=2)
-            download = download_bucketing_file(
-                self._session,
-                self.url or "",
-                timeout=self.timeout,
-                last_modified=last_modified,
-                limits=self.limits,
-                stop=self._stop,
-            )
-        if not download.modified:
-            if entry is not None and self._bucket is None:
-                self._install_entry(entry)
-            return self._result(updated=False, last_modified=last_modified)
-        text = _dump(download.data)
-        if self.fetch is not None:
-            # A download was bounded on the way in; a document from elsewhere
-            # meets the same bounds here, or every process reading the cache
-            # would refuse what this one stored.
-            self.limits.check_size(len(text.encode("utf-8")), "the local bucketing document")
-            check_bucket_limits(download.data, self.limits)
-        bucket = _parse(download.data, on_error=lambda m: logger.warning("Flagship: %s", m))
-        version = _version_of(text)
-        if entry is not None and entry.get("version") == version:
+        return Baseline(last_modified, entry=entry, shared=cache_ok)
+
+    def unchanged(self, baseline: Baseline) -> None:
+        """A 304: a process with no bucket yet takes the cached one."""
+        if baseline.entry is not None and self._bucket is None:
+            self._install_entry(baseline.entry)
+
+    def write(self, baseline: Baseline, new: NewBucket) -> bool:
+        """Store ``new`` in the cache and use it; ``False`` when the cache holds it already."""
+        entry = baseline.entry
+        if entry is not None and entry.get("version") == new.version:
             # A server that ignores If-Modified-Since: same content, nothing to write.
-            if self.version != version:
-                self._install(bucket, version, entry.get("last_modified"), _stored_at(entry))
-            return self._result(updated=False)
-        new = self._entry(text, version, download.last_modified, source="download")
-        if cache_ok:
+            if self.version != new.version:
+                self._install(
+                    new.bucket, new.version, entry.get("last_modified"), _stored_at(entry)
+                )
+            return False
+        stored = self._entry(new.text, new.version, new.last_modified, source="download")
+        if baseline.shared:
             try:
-                self._store(new)
+                self._store(stored)
             except Exception as exc:
                 self._cache_down(exc)
-                self._install(bucket, version, download.last_modified, new["stored_at"])
+                self._install(new.bucket, new.version, new.last_modified, stored["stored_at"])
                 raise BucketError(
                     f"the bucket was downloaded but could not be stored in the cache: "
                     f"{type(exc).__name__}: {exc}"
                 ) from None
-        self._install(bucket, version, download.last_modified, new["stored_at"])
-        return self._result(updated=True)
+        self._install(new.bucket, new.version, new.last_modified, stored["stored_at"])
+        return True
 
     def load_file(self, path: str) -> RefreshResult:
         """Validate a local bucketing file and store it; raises :class:`BucketError`."""
-        text, bucket = self._read_file(path, warn=True)
-        version = _version_of(text)
+        text, bucket = self.read_file(path, warn=True)
+        version = bucket_version(text)
         entry = self._entry(text, version, None, source="file")
         try:
             self._store(entry)
@@ -531,70 +441,7 @@ class BucketStore:
                 f"the bucket could not be stored in the cache: {type(exc).__name__}: {exc}"
             ) from None
         self._install(bucket, version, None, entry["stored_at"])
-        return self._result(updated=True)
-
-    def _result(
-        self, *, updated: bool, skipped: bool = False, last_modified: str | None = None
-    ) -> RefreshResult:
-        bucket = self._bucket
-        return RefreshResult(
-            updated=updated,
-            version=self.version,
-            last_modified=self.last_modified or last_modified,
-            campaign_count=bucket.campaign_count if bucket else 0,
-            variation_group_count=bucket.variation_group_count if bucket else 0,
-            skipped=skipped,
-        )
-
-    def _lock_ttl(self) -> float:
-        return max(self.polling_interval, self.timeout + 1.0)
-
-    # -- the polling thread ----------------------------------------------------
-
-    def _ensure_poller(self) -> None:
-        if not (self.url or self.fetch) or self._stop.is_set():
-            return
-        if self._thread is not None and self._thread.is_alive():
-            return
-        if self.polling_interval <= 0 and self._bucket is not None:
-            return  # "download once" and there is a bucket already
-        self._thread = threading.Thread(
-            target=self._poll, name="flagship-bucket-refresh", daemon=True
-        )
-        self._thread.start()
-
-    def _poll(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.refresh()
-            except BucketError as exc:
-                state = "keeping the current bucket" if self._bucket else "no bucket yet"
-                logger.warning("Flagship: bucket refresh failed: %s; %s", exc, state)
-            except Exception:
-                logger.exception("Flagship: bucket refresh failed unexpectedly")
-            if self.polling_interval <= 0:
-                if self._bucket is not None:
-                    return
-                interval = FIRST_DOWNLOAD_RETRY
-            else:
-                interval = self.polling_interval
-            # Jitter keeps the processes of one deployment from waking together.
-            if self._stop.wait(interval * random.uniform(1.0, 1.1)):
-                return
-
-    @property
-    def polling(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
-    def close(self) -> None:
-        """Stop the polling thread and close the HTTP session. Idempotent."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=self.timeout + 1.0)
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        return RefreshResult.of(self, updated=True)
 
 
 def _stored_at(entry: dict[str, Any]) -> float | None:
@@ -603,7 +450,3 @@ def _stored_at(entry: dict[str, Any]) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     return float(value) if 0 < value < float("inf") else None
-
-
-def _dump(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))

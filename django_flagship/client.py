@@ -23,16 +23,19 @@ from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
 from .async_support import async_limits
-from .cache import BucketStore
+from .cache import CacheBucketStore
 from .conf import DEFAULTS, conf
 from .delivery import HITS_LOGGER, build_hit_tracker
 from .history import CacheHistory
 from .limits import bucket_limits
+from .polling import cache_bucket_poller
 from .sdk import Config, Flagship, FlagshipEventHandler, Mode
+from .sdk.bucket_poller import BucketPoller
 from .sdk.bucket_source import StaticBucketSource
 from .sdk.bucketing import Bucket
 from .sdk.history import AssignmentHistory
 from .sdk.tracking import LogTracker, Tracker
+from .sdk.updates import UpdateListeners
 from .signals import SignalTracker, runtime_reset
 from .startup import log_setup
 
@@ -41,6 +44,7 @@ __all__ = [
     "build_tracker",
     "get_bucket",
     "get_client",
+    "get_poller",
     "get_store",
     "reset",
 ]
@@ -58,7 +62,9 @@ class Runtime:
     """Everything a request needs, resolved once from the settings."""
 
     client: Flagship
-    store: BucketStore | None
+    store: CacheBucketStore | None
+    #: Downloads the bucket into ``store``; reading through it starts its thread.
+    poller: BucketPoller[CacheBucketStore] | None
     configured: bool
     mode: Mode
     auto_activate: bool
@@ -86,6 +92,9 @@ class Runtime:
 
 _lock = threading.Lock()
 _runtime: Runtime | None = None
+#: ``get_client().on_update`` listeners: every client built here shares them,
+#: so they outlive a client rebuilt after a settings change.
+_updates = UpdateListeners()
 
 
 def get_client() -> Flagship:
@@ -102,13 +111,18 @@ def get_bucket() -> Bucket | None:
 
     ``None`` when no bucket is configured or none could be loaded yet.
     """
-    store = runtime().store
-    return store.current() if store is not None else None
+    poller = runtime().poller
+    return poller.current() if poller is not None else None
 
 
-def get_store() -> BucketStore | None:
+def get_store() -> CacheBucketStore | None:
     """The bucket store on the Django cache, when a bucket is configured."""
     return runtime().store
+
+
+def get_poller() -> BucketPoller[CacheBucketStore] | None:
+    """What downloads the bucket into :func:`get_store`, when a bucket is configured."""
+    return runtime().poller
 
 
 def runtime() -> Runtime:
@@ -144,8 +158,8 @@ def _close(old: Runtime) -> None:
         old.client.stop()
     except Exception:
         logger.exception("Flagship: stopping the client failed")
-    if old.store is not None:
-        old.store.close()
+    if old.poller is not None:
+        old.poller.close()
     # What was built for this runtime elsewhere (the served Decision API's
     # trackers) is flushed now, not by the next request that finds it stale.
     runtime_reset.send_robust(Runtime, runtime=old)
@@ -340,7 +354,7 @@ def _build_runtime() -> Runtime:
         return _unconfigured_runtime(common)
     local = _local_fetch()
     alias: str = common["cache_alias"]
-    store = BucketStore(
+    poller = cache_bucket_poller(
         lambda: caches[alias],
         namespace=common["namespace"],
         url=config.resolved_bucketing_url if config.env_id != LOCAL_ENV_ID and not local else None,
@@ -353,18 +367,17 @@ def _build_runtime() -> Runtime:
         ),
         limits=bucket_limits(),
     )
+    store = poller.store
     tracker = build_tracker(config)
     client = Flagship(
-        config,
-        bucket_source=store if store is not None else StaticBucketSource(None),
-        tracker=tracker,
-        announce=False,
+        config, bucket_source=poller, tracker=tracker, announce=False, updates=_updates
     )
     history = _flag("FLAGSHIP_ASSIGNMENT_HISTORY", conf.assignment_history)
     log_setup(config, placeholder_env=LOCAL_ENV_ID)
     return Runtime(
         client=client,
         store=store,
+        poller=poller,
         configured=True,
         mode=config.mode,
         history=(
@@ -390,10 +403,12 @@ def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
         bucket_source=StaticBucketSource(None),
         tracker=SignalTracker(LogTracker(logging.getLogger(HITS_LOGGER))),
         announce=False,
+        updates=_updates,
     )
     return Runtime(
         client=client,
         store=None,
+        poller=None,
         configured=False,
         mode=Mode.BUCKETING,
         history=None,

@@ -243,7 +243,7 @@ class Flags(AsyncFlags):
         visitor: Visitor = source  # type: ignore[assignment]
         try:
             if rt.mode is Mode.BUCKETING:
-                if rt.store is not None and rt.store.current() is None:
+                if rt.poller is not None and rt.poller.current() is None:
                     logger.debug("Flagship: no bucket yet; defaults are served")
                     return
                 store = rt.history

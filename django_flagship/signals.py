@@ -1,4 +1,4 @@
-"""Signals sent for every hit and activation a visitor makes.
+"""Signals sent for every hit and activation a visitor makes, and for each new bucket.
 
 Every hit (``request.flags.send_hit(...)``, ``visitor.send_hit(...)``, the
 automatic page hit, the consent hit, the bucketing ``SEGMENT`` hit) and every
@@ -50,21 +50,28 @@ delivery to Flagship, which some test suites want.
 
 from __future__ import annotations
 
+import logging
 import types
 from typing import Any
 
 from django.dispatch import Signal, receiver
 
+from .sdk.bucket_store import BucketStore
+from .sdk.bucketing import Bucket
 from .sdk.hits import Activation
 from .sdk.tracking import TrackedHit, Tracker
 
 __all__ = [
     "SignalTracker",
     "activation_tracked",
+    "bucket_changed",
     "deliver_activation",
     "deliver_hit",
     "hit_tracked",
+    "send_bucket_changed",
 ]
+
+logger = logging.getLogger("django_flagship")
 
 #: Sent for each hit a visitor makes, before it is delivered.
 hit_tracked = Signal(use_caching=True)
@@ -177,3 +184,27 @@ def deliver_activation(
 runtime_reset = Signal()
 
 __all__ += ["runtime_reset"]
+
+
+# -- the bucket --------------------------------------------------------------------
+
+#: Sent in each process when it starts using another bucket (a refresh here or
+#: elsewhere, a seed from the file), with ``store``, ``bucket`` and ``version``;
+#: the sender is the store's class (:class:`~.cache.CacheBucketStore`).
+#: Receivers run in the thread that noticed the change and must be quick; one
+#: that raises is logged and ignored. Fed by the bucket poller's update
+#: listeners (:func:`send_bucket_changed`), like ``Flagship.on_update``.
+bucket_changed = Signal()
+
+
+def send_bucket_changed(store: BucketStore, bucket: Bucket | None) -> None:
+    """Send :data:`bucket_changed` for ``store``; a receiver that raises is logged."""
+    for _receiver, error in bucket_changed.send_robust(
+        type(store), store=store, bucket=bucket, version=store.version
+    ):
+        if error is not None:
+            logger.error(
+                "Flagship: a bucket_changed receiver failed: %r",
+                error,
+                exc_info=(type(error), error, error.__traceback__),
+            )

@@ -1,6 +1,6 @@
 """``FLAGSHIP_BUCKET_SOURCE = "local"``: the bucket store's document comes from here.
 
-:func:`fetch` is what :class:`~django_flagship.cache.BucketStore` calls in
+:func:`fetch` is what :class:`~django_flagship.sdk.bucket_poller.BucketPoller` calls in
 place of a download. It compiles the authored campaigns and
 ``FLAGSHIP_LOCAL_FLAGS`` (:mod:`.compiler`) and hands them over as a download
 would, with a ``Last-Modified``: the time of the last authored change, moved
@@ -108,13 +108,13 @@ def publish() -> None:
 
     Runs after a transaction that changed authored campaigns commits.
     """
-    from ..client import get_store
+    from ..client import get_poller
 
-    store = get_store()
-    if store is None or store.fetch is not fetch:
+    poller = get_poller()
+    if poller is None or poller.fetch is not fetch:
         return
     try:
-        result = store.refresh(force=True)
+        result = poller.refresh(force=True)
     except BucketError as exc:
         logger.warning(
             "Flagship: the changed campaigns could not be published now (%s); the next "

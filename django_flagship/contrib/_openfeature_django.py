@@ -5,11 +5,9 @@ Kept apart so that the SDK-core provider never imports the Django layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from .. import overrides
-from ..cache import bucket_changed
 from ..client import get_bucket, get_client, runtime
 from ..flags import Flags
 from ..sdk import Flagship, Mode
@@ -53,7 +51,6 @@ class DjangoFlagshipProvider(FlagshipProvider):
         super().__init__(close_client=close_client, **options)
         #: ``None``: follow ``FLAGSHIP_AUTO_ACTIVATE``.
         self.activate = activate  # type: ignore[assignment]
-        self._dispatch_uid = f"django_flagship.openfeature.{id(self)}"
 
     @property
     def client(self) -> Flagship:
@@ -61,19 +58,6 @@ class DjangoFlagshipProvider(FlagshipProvider):
 
     def _start_client(self) -> Flagship:
         return get_client()
-
-    def _listen(self, callback: Callable[[Bucket | None], None]) -> Callable[[], None]:
-        # The bucket store tells every process when it starts using another
-        # bucket; the signal outlives a client rebuilt after a settings change.
-        def receiver(sender: Any, *, bucket: Bucket | None = None, **kwargs: Any) -> None:
-            callback(bucket)
-
-        bucket_changed.connect(receiver, weak=False, dispatch_uid=self._dispatch_uid)
-
-        def remove() -> None:
-            bucket_changed.disconnect(dispatch_uid=self._dispatch_uid)
-
-        return remove
 
     def current_bucket(self) -> Bucket | None:
         return get_bucket()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import logging
 import sys
@@ -10,7 +9,13 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from .bucket_source import BucketSource, CdnBucketSource, FileBucketSource
+from .bucket_source import (
+    BucketSource,
+    CdnBucketSource,
+    FileBucketSource,
+    StaticBucketSource,
+    WatchedBucketSource,
+)
 from .bucketing import Bucket
 from .config import Config, Mode
 from .decision import ApiDecisionManager, BucketingDecisionManager, DecisionManager
@@ -21,9 +26,10 @@ from .hits import Activation
 from .http import make_session
 from .model import Assignment
 from .tracking import CollectorClient, TrackedHit, Tracker
+from .updates import UpdateListener, UpdateListeners
 from .visitor import Visitor
 
-__all__ = ["Flagship", "Status"]
+__all__ = ["Flagship", "Status", "UpdateListeners"]
 
 
 class Status(enum.Enum):
@@ -49,13 +55,16 @@ class Flagship:
         bucket_source: BucketSource | None = None,
         tracker: Tracker | None = None,
         announce: bool = True,
+        updates: UpdateListeners | None = None,
     ) -> None:
+        """``updates`` shares one set of :meth:`on_update` listeners between clients."""
         self.status = Status.NOT_INITIALIZED
         self.config: Config | None = None
         self._handler: FlagshipEventHandler = FlagshipEventHandler()
         self.decision_manager: DecisionManager | None = None
         self.tracker: Tracker | None = None
-        self._update_listeners: list[Callable[[Bucket | None], None]] = []
+        self.updates = updates if updates is not None else UpdateListeners()
+        self._unwatch: Callable[[], None] | None = None
         if config is not None:
             self.start(config, bucket_source=bucket_source, tracker=tracker, announce=announce)
 
@@ -104,9 +113,13 @@ class Flagship:
             )
             self.decision_manager = ApiDecisionManager(client)
         else:
+            source = bucket_source or self._default_bucket_source(config)
+            if isinstance(source, WatchedBucketSource):
+                self._unwatch = source.watch(self.notify_update)
+            if bucket_source is None and isinstance(source, CdnBucketSource):
+                source.start()  # once watched, so the first bucket is announced too
             self.decision_manager = BucketingDecisionManager(
-                bucket_source or self._default_bucket_source(config),
-                memo_size=config.decision_cache_size,
+                source, memo_size=config.decision_cache_size
             )
         self.status = Status.READY
         if announce:
@@ -133,25 +146,23 @@ class Flagship:
                 return FileBucketSource(config.bucket_file, on_error=on_error)
             except Exception as exc:
                 self.report_exception(exc)
-                from .bucket_source import StaticBucketSource
-
                 return StaticBucketSource(None)
-        source = CdnBucketSource(
+        return CdnBucketSource(
             config.resolved_bucketing_url,
             timeout=config.timeout,
             polling_interval=config.polling_interval,
             session=make_session(pool_size=2),
             on_error=on_error,
-            on_update=self.notify_update,
         )
-        source.start()
-        return source
 
     def stop(self) -> None:
         """Stop polling, deliver pending hits, close connections. Idempotent."""
         if self.status is not Status.READY:
             return
         self.status = Status.STOPPED
+        unwatch, self._unwatch = self._unwatch, None
+        if unwatch is not None:
+            unwatch()
         for closing in (self.decision_manager, self.tracker):
             try:
                 if closing is not None:
@@ -168,29 +179,22 @@ class Flagship:
 
     # -- decision data updates ---------------------------------------------------
 
-    def on_update(self, listener: Callable[[Bucket | None], None]) -> Callable[[], None]:
+    def on_update(self, listener: UpdateListener) -> Callable[[], None]:
         """Call ``listener(bucket)`` whenever new decision data is installed.
 
-        In BUCKETING mode that is each new bucketing file the client's CDN
-        source downloads; a bucket source of the project's own reports its
-        changes through :meth:`notify_update`. Returns a function that removes
+        In BUCKETING mode that is each new bucket the client's bucket source
+        starts using: a download of the client's CDN poller, or under Django
+        a bucket another process stored in the shared cache. A bucket source
+        of the project's own reports its changes through :meth:`notify_update`
+        (or by having a ``watch`` method, like
+        :class:`~.bucket_poller.BucketPoller`). Returns a function that removes
         the listener. Listeners run in the thread that installed the data.
         """
-        self._update_listeners.append(listener)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._update_listeners.remove(listener)
-
-        return remove
+        return self.updates.add(listener)
 
     def notify_update(self, bucket: Bucket | None = None) -> None:
         """Tell the listeners that decisions may have changed; a failing one is reported."""
-        for listener in list(self._update_listeners):
-            try:
-                listener(bucket)
-            except Exception as exc:
-                self.report_exception(exc)
+        self.updates.notify(bucket, self.report_exception)
 
     # -- visitors -------------------------------------------------------------
 

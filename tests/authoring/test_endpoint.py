@@ -9,7 +9,7 @@ from django.utils.http import http_date, parse_http_date
 from django_flagship import client as flagship_client
 from django_flagship.authoring.models import Variation
 from django_flagship.authoring.transfer import import_document
-from django_flagship.client import get_store
+from django_flagship.client import get_poller, get_store
 
 from .conftest import REPO_FILES, read
 
@@ -49,7 +49,7 @@ def test_if_modified_since_gets_304_until_a_change(served, client):
     variation = Variation.objects.get(variation_id="cp3h9c2jq7a0004ka3pg")
     variation.flags = {"vipBanner": True, "vipDiscount": 15}
     variation.save()
-    get_store().refresh(force=True)
+    get_poller().refresh(force=True)
     changed = client.get(URL, headers={"if-modified-since": modified})
     assert changed.status_code == 200
     assert parse_http_date(changed["Last-Modified"]) > parse_http_date(modified)

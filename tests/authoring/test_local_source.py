@@ -18,7 +18,7 @@ from django_flagship import client as flagship_client
 from django_flagship.authoring import compiler, source
 from django_flagship.authoring.models import BucketSettings, Campaign, Variation
 from django_flagship.authoring.transfer import import_document
-from django_flagship.client import get_bucket, get_store
+from django_flagship.client import get_bucket, get_poller, get_store
 from django_flagship.flags import Flags
 from django_flagship.sdk.bucketing import BucketError
 
@@ -41,7 +41,7 @@ def test_authored_campaigns_are_decided_like_the_same_file(local):
     entry = store.cached_entry()
     assert entry["source"] == "download"
     assert json.loads(entry["text"]) == read(EXAMPLE)
-    assert store.url is None
+    assert get_poller().url is None
 
 
 @pytest.mark.django_db
@@ -54,7 +54,7 @@ def test_the_same_state_gives_the_same_bytes_and_version(local):
     version = get_store().version
     # A save that changes nothing moves changed_at, not the document.
     Campaign.objects.first().save()
-    result = get_store().refresh(force=True)
+    result = get_poller().refresh(force=True)
     assert not result.updated
     assert get_store().version == version
 
@@ -70,7 +70,7 @@ def test_a_change_moves_the_version_and_last_modified(local):
     variation = Variation.objects.get(variation_id="cp3h9c2jq7a0004ka3pg")
     variation.flags = {"vipBanner": False, "vipDiscount": 20}
     variation.save()
-    assert store.refresh(force=True).updated
+    assert get_poller().refresh(force=True).updated
     assert store.version != version
     assert parse_http_date(store.last_modified) > parse_http_date(modified)
     assert flag("vipDiscount", 0, isVip=True) == 20
@@ -164,7 +164,7 @@ def test_an_unreadable_database_keeps_the_bucket_in_use(local, monkeypatch):
 
     monkeypatch.setattr(compiler, "_read", broken)
     with pytest.raises(BucketError, match="could not be read: DatabaseError: connection refused"):
-        get_store().refresh(force=True)
+        get_poller().refresh(force=True)
     assert get_bucket() is bucket
     assert flag("vipBanner", False, isVip=True) is True
 
@@ -194,7 +194,7 @@ def test_disabled_campaigns_are_not_served(local):
     campaign = Campaign.objects.get(slug="vip-welcome")
     campaign.enabled = False
     campaign.save()
-    get_store().refresh(force=True)
+    get_poller().refresh(force=True)
     assert flag("vipBanner", False, isVip=True) is False
 
 
@@ -296,5 +296,5 @@ def test_a_document_too_large_keeps_the_bucket_in_use(local, monkeypatch):
     bucket = get_bucket()
     monkeypatch.setattr(source, "MAX_DOCUMENT_BYTES", 1000)
     with pytest.raises(BucketError, match=r"compile to [\d,]+ bytes, more than the 1,000"):
-        get_store().refresh(force=True)
+        get_poller().refresh(force=True)
     assert get_bucket() is bucket

@@ -1,9 +1,9 @@
-"""``BucketStore(fetch=...)``: the one seam, a document from a function instead of a URL."""
+"""``cache_bucket_poller(fetch=...)``: the one seam, a document from a function instead of a URL."""
 
 import pytest
 from django.core.cache import caches
 
-from django_flagship.cache import BucketStore
+from django_flagship.polling import cache_bucket_poller
 from django_flagship.sdk.bucket_source import Download
 from django_flagship.sdk.bucketing import BucketError
 
@@ -28,7 +28,7 @@ def test_fetch_replaces_the_download(cache):
             modified=True, data=documents[len(calls) - 1], last_modified=f"LM{len(calls)}"
         )
 
-    store = BucketStore(
+    store = cache_bucket_poller(
         lambda: cache, namespace="seam:env", url=None, fetch=fetch, polling_interval=0
     )
     try:
@@ -36,7 +36,7 @@ def test_fetch_replaces_the_download(cache):
         bucket = store.current()
         assert bucket is not None
         assert calls == [None]
-        assert cache.get(store.entry_key)["last_modified"] == "LM1"
+        assert cache.get(store.store.entry_key)["last_modified"] == "LM1"
         # The same document again: nothing written, the version stays.
         version = store.version
         assert not store.refresh(force=True).updated
@@ -45,7 +45,7 @@ def test_fetch_replaces_the_download(cache):
         # Another document: stored with its Last-Modified, a new version.
         assert store.refresh(force=True).updated
         assert store.version != version
-        assert cache.get(store.entry_key)["last_modified"] == "LM3"
+        assert cache.get(store.store.entry_key)["last_modified"] == "LM3"
     finally:
         store.close()
 
@@ -58,7 +58,7 @@ def test_a_failing_fetch_keeps_the_bucket(cache):
             raise BucketError("the database is down")
         return Download(modified=True, data=read(REPO_FILES[1]), last_modified="LM")
 
-    store = BucketStore(
+    store = cache_bucket_poller(
         lambda: cache, namespace="seam:env2", url=None, fetch=fetch, polling_interval=0
     )
     try:
@@ -88,7 +88,7 @@ def test_a_fetched_document_meets_the_bounds_of_a_download(cache, limits, messag
     def fetch(last_modified):
         return Download(modified=True, data=document, last_modified="LM")
 
-    store = BucketStore(
+    store = cache_bucket_poller(
         lambda: cache,
         namespace="seam:env4",
         url=None,
@@ -99,7 +99,7 @@ def test_a_fetched_document_meets_the_bounds_of_a_download(cache, limits, messag
     try:
         with pytest.raises(BucketError, match=message):
             store.refresh(force=True)
-        assert cache.get(store.entry_key) is None
+        assert cache.get(store.store.entry_key) is None
         assert store.installed is None
     finally:
         store.close()
@@ -109,7 +109,7 @@ def test_the_poller_runs_on_fetch_alone(cache):
     def fetch(last_modified):
         return Download(modified=True, data=read(REPO_FILES[1]), last_modified="LM")
 
-    store = BucketStore(
+    store = cache_bucket_poller(
         lambda: cache, namespace="seam:env3", url=None, fetch=fetch, polling_interval=30.0
     )
     try:

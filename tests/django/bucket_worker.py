@@ -14,7 +14,7 @@ import django
 
 django.setup()
 
-from django_flagship.client import get_store  # noqa: E402
+from django_flagship.client import get_poller, get_store  # noqa: E402
 from django_flagship.flags import Flags  # noqa: E402
 from django_flagship.sdk.bucketing import BucketError  # noqa: E402
 
@@ -31,7 +31,7 @@ for line in sys.stdin:
         answer(Flags("v").get(argument, None))
     elif command == "refresh":
         try:
-            result = get_store().refresh(force=argument == "force")
+            result = get_poller().refresh(force=argument == "force")
             answer({"updated": result.updated, "skipped": result.skipped})
         except BucketError as exc:
             answer({"error": str(exc)})

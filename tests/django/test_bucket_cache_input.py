@@ -17,7 +17,7 @@ from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from django_flagship.cache import BucketStore
+from django_flagship.polling import cache_bucket_poller
 from django_flagship.sdk.bucket_limits import BucketLimits
 from tests import redis_support
 from tests.cdn import serving
@@ -42,7 +42,7 @@ def redis_cache(settings, redis_url):
 def make_store(redis_cache, **kwargs):
     kwargs.setdefault("check_interval", 0)
     kwargs.setdefault("polling_interval", 0)
-    return BucketStore(
+    return cache_bucket_poller(
         lambda: redis_cache, namespace=NAMESPACE, url=kwargs.pop("url", None), **kwargs
     )
 
@@ -225,7 +225,7 @@ def test_the_polling_thread_keeps_the_last_good_bucket(redis_cache, caplog):
                         setattr(cdn, name, value)
                     cdn.last_modified = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime())
                     # The lock lets one download per interval: release it for this one.
-                    redis_cache.delete(store.lock_key)
+                    redis_cache.delete(store.store.lock_key)
                     assert wait_until(lambda expected=expected: expected in caplog.text)
                     assert store.polling
                     assert store.current() is good

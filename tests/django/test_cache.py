@@ -10,7 +10,8 @@ import requests
 import responses
 from django.core.cache import caches
 
-from django_flagship.cache import BucketStore, bucket_changed
+from django_flagship.cache import bucket_changed
+from django_flagship.polling import cache_bucket_poller
 from django_flagship.sdk.bucketing import BucketError
 from tests.conftest import DATA
 
@@ -65,7 +66,7 @@ def clock():
 def make_store(cache, clock=None, **kwargs):
     kwargs.setdefault("check_interval", 5.0)
     kwargs.setdefault("polling_interval", 0)
-    store = BucketStore(
+    store = cache_bucket_poller(
         lambda: cache,
         namespace="test:env",
         clock=clock or Clock(),
@@ -120,7 +121,7 @@ def test_each_check_costs_at_most_one_round_trip(cache, clock, bucket_path, tmp_
     reader = make_store(cache, clock, bucket_file=str(bucket_path))
     assert colour(reader) == "red"
     writer = make_store(cache, bucket_file=str(bucket_path))
-    writer.load_file(str(DATA / "bucketing-v2.json"))
+    writer.store.load_file(str(DATA / "bucketing-v2.json"))
 
     cache.calls.clear()
     clock.now += 5.0
@@ -137,7 +138,7 @@ def test_same_version_is_not_parsed_again(cache, clock, bucket_path, monkeypatch
     store = make_store(cache, clock, bucket_file=str(bucket_path))
     bucket = store.current()
     # Someone stores the same file again: new pointer, same content.
-    make_store(cache).load_file(str(bucket_path))
+    make_store(cache).store.load_file(str(bucket_path))
     clock.now += 5.0
     store.current()
     store.current()
@@ -199,7 +200,7 @@ def test_bad_bucket_file_gives_no_bucket(cache, caplog):
 def test_fork_resets_locks_and_threads(cache, clock, bucket_path, monkeypatch):
     store = make_store(cache, clock, bucket_file=str(bucket_path))
     store.current()
-    store._check_lock.acquire()  # held by a thread that will not exist in the child
+    store.store._check_lock.acquire()  # held by a thread that will not exist in the child
     monkeypatch.setattr(os, "getpid", lambda: -1)
     clock.now += 5.0
     cache.calls.clear()
@@ -329,7 +330,7 @@ def test_load_file_rejects_a_bad_file(cache, bucket_path):
     store = make_store(cache, bucket_file=str(bucket_path))
     bucket = store.current()
     with pytest.raises(BucketError):
-        store.load_file(str(DATA / "bad-shape.json"))
+        store.store.load_file(str(DATA / "bad-shape.json"))
     assert store.current() is bucket
 
 
@@ -350,7 +351,7 @@ def test_poller_downloads_in_the_background_and_stops(cache):
     assert store.polling
     release.set()
     for _ in range(200):
-        if store._bucket is not None:
+        if store.installed is not None:
             break
         threading.Event().wait(0.01)
     store.close()
@@ -390,14 +391,14 @@ def test_bucket_changed_signal(cache, clock, bucket_path, caplog):
         with caplog.at_level(logging.ERROR, "django_flagship"):
             reader = make_store(cache, clock, bucket_file=str(bucket_path))
             reader.current()
-            make_store(cache).load_file(str(DATA / "bucketing-v2.json"))
+            make_store(cache).store.load_file(str(DATA / "bucketing-v2.json"))
             for _ in range(3):
                 clock.now += 5.0
                 reader.current()
     finally:
         bucket_changed.disconnect(receiver)
         bucket_changed.disconnect(broken)
-    reader_events = [event for event in seen if event[0] is reader]
+    reader_events = [event for event in seen if event[0] is reader.store]
     assert [count for _, count, _ in reader_events] == [5, 5]
     assert reader_events[0][2] != reader_events[1][2]  # two versions, one signal each
     assert colour(reader) == "green"
@@ -429,21 +430,21 @@ def test_a_cache_that_refuses_some_keys_is_an_error(cache, bucket_path, monkeypa
     monkeypatch.setattr(cache.inner, "set_many", lambda data, timeout=None: list(data)[1:])
     store = make_store(cache)
     with pytest.raises(BucketError, match="the cache did not store test:env:"):
-        store.load_file(str(bucket_path))
+        store.store.load_file(str(bucket_path))
 
 
 def test_a_thread_arriving_while_the_first_bucket_loads_waits_for_it(cache, bucket_path):
     """Under a threaded server the first requests of a process come together."""
     store = make_store(cache, bucket_file=str(bucket_path))
     loading, release = threading.Event(), threading.Event()
-    original = store._read_file
+    original = store.store.read_file
 
     def slow_read(path, *, warn):
         loading.set()
         assert release.wait(5)
         return original(path, warn=warn)
 
-    store._read_file = slow_read
+    store.store.read_file = slow_read
     seen = {}
     first = threading.Thread(target=lambda: seen.setdefault("first", store.current()))
     first.start()
@@ -474,7 +475,7 @@ def test_once_checked_a_process_without_a_bucket_never_waits_on_the_lock(cache, 
     store = make_store(cache, clock=clock)
     assert store.current() is None  # the first check
     clock.now += 10
-    with store._check_lock:  # another thread is checking (a hanging cache, say)
+    with store.store._check_lock:  # another thread is checking (a hanging cache, say)
         assert store.current() is None  # answers at once
 
 
@@ -495,16 +496,16 @@ def test_stored_at_is_when_the_bucket_was_stored_in_the_cache(cache, clock, buck
     seeder = make_store(cache, bucket_file=str(bucket_path))
     seeder.current()
     entry = cache.inner.get("test:env:bucket")
-    assert seeder.stored_at == entry["stored_at"]
+    assert seeder.store.stored_at == entry["stored_at"]
     # Another process, later, reads the same entry: the same time, not its own.
     cache.inner.set("test:env:bucket", {**entry, "stored_at": 1_700_000_000.5}, timeout=None)
     reader = make_store(cache, bucket_file=str(bucket_path))
     reader.current()
-    assert reader.stored_at == 1_700_000_000.5
+    assert reader.store.stored_at == 1_700_000_000.5
 
     writer = make_store(cache, bucket_file=str(bucket_path))
-    writer.load_file(str(DATA / "bucketing-v2.json"))
-    assert writer.stored_at == cache.inner.get("test:env:bucket")["stored_at"]
+    writer.store.load_file(str(DATA / "bucketing-v2.json"))
+    assert writer.store.stored_at == cache.inner.get("test:env:bucket")["stored_at"]
 
 
 @responses.activate
@@ -512,7 +513,7 @@ def test_stored_at_of_a_download(cache):
     responses.get(URL, json=bucket_json(), headers={"Last-Modified": LAST_MODIFIED})
     store = make_store(cache, url=URL)
     store.refresh()
-    assert store.stored_at == cache.inner.get("test:env:bucket")["stored_at"]
+    assert store.store.stored_at == cache.inner.get("test:env:bucket")["stored_at"]
     assert store.last_modified == LAST_MODIFIED
 
 
@@ -523,7 +524,7 @@ def test_a_cached_stored_at_that_is_not_a_time_is_unknown(cache, bucket_path, st
     cache.inner.set("test:env:bucket", {**entry, "stored_at": stored_at}, timeout=None)
     reader = make_store(cache)
     assert colour(reader) == "red"  # the bucket is used all the same
-    assert reader.stored_at is None
+    assert reader.store.stored_at is None
 
 
 def test_a_bucket_file_read_by_this_process_alone_is_stored_now(cache, bucket_path, monkeypatch):
@@ -531,4 +532,4 @@ def test_a_bucket_file_read_by_this_process_alone_is_stored_now(cache, bucket_pa
     cache.down = True
     store = make_store(cache, bucket_file=str(bucket_path))
     assert colour(store) == "red"
-    assert store.stored_at == 1_800_000_000.0
+    assert store.store.stored_at == 1_800_000_000.0

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from django.core.cache import caches
 
-from django_flagship.cache import BucketStore
+from django_flagship.polling import cache_bucket_poller
 from tests import redis_support
 from tests.conftest import DATA
 
@@ -239,7 +239,7 @@ def test_redis_down_serves_the_last_good_bucket(redis_url, settings, bucket_path
         },
     }
     alias = ["up"]
-    store = BucketStore(
+    store = cache_bucket_poller(
         lambda: caches[alias[0]],
         namespace="test:redis-down",
         url=None,

@@ -232,9 +232,9 @@ def test_create_demo_users_is_idempotent():
 
 
 def test_the_shop_decides_from_its_source(shop_source):
-    from django_flagship.client import get_bucket, get_store
+    from django_flagship.client import get_bucket, get_poller, get_store
 
     store = get_store()
-    assert (store.fetch is not None) == (shop_source == "authored")
+    assert (get_poller().fetch is not None) == (shop_source == "authored")
     assert (store.bucket_file is not None) == (shop_source == "file")
     assert get_bucket().campaign_count == 6

@@ -174,7 +174,7 @@ class Command(BaseCommand):
             "bucket": {
                 "version": rt.store.version if rt.store else None,
                 "downloaded": downloaded,
-                "source": "local" if rt.store is not None and rt.store.fetch else "cdn",
+                "source": "local" if rt.poller is not None and rt.poller.fetch else "cdn",
             },
             "panic": bucket.panic,
             "history": history,
@@ -269,20 +269,20 @@ def _bucket(rt: Runtime) -> tuple[Bucket, bool]:
     site's first request would, rather than tell the user to run a refresh
     whose result it could not see either.
     """
-    store = rt.store
+    store, poller = rt.store, rt.poller
     # Asked before the first read: that read may start the store's poller,
     # which can download the bucket before the read returns.
     held = _cache_holds_bucket(store)
     bucket = get_bucket()
     if bucket is not None:
         return bucket, not held
-    if store is None or not (store.url or store.fetch):
+    if poller is None or not (poller.url or poller.fetch):
         raise CommandError("No bucket is available: run 'manage.py flagship_refresh_bucket' first.")
     try:
-        store.refresh(force=True)
+        poller.refresh(force=True)
     except BucketError as exc:
         raise CommandError(f"No bucket is available, and downloading it failed: {exc}") from None
-    bucket = store.current()
+    bucket = poller.current()
     if bucket is None:
         raise CommandError("No bucket is available: the download gave none.")
     return bucket, True

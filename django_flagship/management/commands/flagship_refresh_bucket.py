@@ -9,8 +9,8 @@ from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...cache import BucketStore
-from ...client import get_store, runtime
+from ...cache import CacheBucketStore
+from ...client import get_poller, get_store, runtime
 from ...sdk.bucketing import BucketError
 
 __all__ = ["Command"]
@@ -54,16 +54,16 @@ class Command(BaseCommand):
         this_process_only: bool = False,
         **options: Any,
     ) -> None:
-        store = get_store()
-        if store is None:
+        store, poller = get_store(), get_poller()
+        if store is None or poller is None:
             raise CommandError(
                 "Flagship has no bucket to refresh: set FLAGSHIP_ENV_ID (or "
                 "FLAGSHIP_BUCKET_FILE for offline use) and check 'manage.py check'."
             )
         # A download with no URL fails at once, before the cache is looked at.
-        local = self._where(store, this_process_only, file) if file or store.url else None
+        local = self._where(store, this_process_only, file) if file or poller.url else None
         try:
-            result = store.load_file(file) if file else store.refresh(force=True)
+            result = store.load_file(file) if file else poller.refresh(force=True)
         except BucketError as exc:
             raise CommandError(f"The bucket was not refreshed: {exc}") from None
         except Exception as exc:  # whatever the file or the network did: a message, no traceback
@@ -80,7 +80,9 @@ class Command(BaseCommand):
         self.stdout.write(result.summary())
 
     @staticmethod
-    def _where(store: BucketStore, this_process_only: bool, checking: str | None) -> str | None:
+    def _where(
+        store: CacheBucketStore, this_process_only: bool, checking: str | None
+    ) -> str | None:
         """Why the cache reaches this process alone; raises unless that was asked for."""
         try:
             local = process_local(store.cache)
@@ -102,7 +104,7 @@ class Command(BaseCommand):
         valid = ""
         if checking:
             try:
-                store._read_file(checking, warn=False)
+                store.read_file(checking, warn=False)
             except BucketError as exc:
                 raise CommandError(f"The bucket was not refreshed: {exc}") from None
             valid = "The file is a valid bucketing file, but it was not stored: "
