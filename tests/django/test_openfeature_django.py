@@ -154,6 +154,21 @@ def test_a_bucket_refresh_emits_configuration_changed(of_client, tmp_path, bucke
     assert of_client.get_boolean_value("vip_feature", True, context) is False
 
 
+def test_a_client_rebuilt_by_a_settings_change_still_reaches_the_provider(
+    of_client, configured, tmp_path, bucket_path
+):
+    before = flagship_client.get_client()
+    configured.FLAGSHIP_BUCKET_CHECK_INTERVAL = 0.5  # rebuilds the client and its poller
+    assert flagship_client.get_client() is not before
+    changed, _details = wait_for(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED)
+    data = json.loads(bucket_path.read_text())
+    data["campaigns"].pop()
+    new_file = tmp_path / "v2.json"
+    new_file.write_text(json.dumps(data))
+    flagship_client.get_store().load_file(str(new_file))
+    assert changed.wait(5)
+
+
 def test_unconfigured_is_not_ready(settings):
     errored, _ = wait_for(ProviderEvent.PROVIDER_ERROR)
     api.set_provider(django_provider())

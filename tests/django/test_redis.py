@@ -287,3 +287,32 @@ def test_refresh_command_with_redis_down(cdn):
     from_file = manage(down, "flagship_refresh_bucket", "--file", path, FLAGSHIP_BUCKET_FILE=path)
     assert from_file.returncode != 0
     assert "could not be stored in the cache" in from_file.stderr
+
+
+def test_a_bucket_stored_by_another_process_fires_on_update_here(redis_url, configured):
+    """Under Django the SDK's one change channel fires for a bucket from elsewhere."""
+    from django_flagship.client import get_bucket, get_client, get_store
+
+    configured.CACHES = {"default": redis_support.cache_settings(redis_url)}
+    configured.FLAGSHIP_BUCKET_CHECK_INTERVAL = 0.05
+    get_store().load_file(str(DATA / "bucketing.json"))
+    seen = []
+    remove = get_client().on_update(seen.append)
+    try:
+        assert get_bucket() is not None
+        assert seen == []  # nothing new since the listener came
+        offline = {"FLAGSHIP_BUCKET_FILE": str(DATA / "bucketing.json")}
+        path = str(DATA / "bucketing-v2.json")
+        done = manage(redis_url, "flagship_refresh_bucket", "--file", path, **offline)
+        assert done.returncode == 0, done.stderr
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            get_bucket()  # requests notice the new version within the check interval
+            time.sleep(0.02)
+        assert len(seen) == 1
+        assert seen[0] is get_bucket()
+        colours = {a.flags.get("btn_color") for a in seen[0].decide("v", {})}
+        assert "green" in colours  # bucketing-v2.json, stored by the other process
+        assert get_store().version == caches["default"].get(get_store().entry_key)["version"]
+    finally:
+        remove()
