@@ -15,12 +15,12 @@ update listeners (:class:`~.updates.UpdateListeners`).
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import strict_json
 from .bucketing import Bucket
 
 __all__ = [
@@ -35,8 +35,11 @@ __all__ = [
 
 
 def bucket_text(data: Any) -> str:
-    """The compact JSON text a bucketing document is stored and versioned as."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    """The compact JSON text a bucketing document is stored and versioned as.
+
+    ``NaN`` is kept: the parser skips the campaign part that holds one.
+    """
+    return strict_json.dumps(data, allow_nan=True)
 
 
 def bucket_version(text: str) -> str:

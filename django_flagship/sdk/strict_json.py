@@ -75,14 +75,15 @@ _DELTA[ord("]")] = _DELTA[ord("}")] = -1
 _SURROGATE = re.compile(r"\\u[dD][89a-fA-F]|[\ud800-\udfff]")
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, *, allow_nan: bool = False) -> str:
     """Compact JSON text (no spaces, non-ASCII kept) that a strict reader accepts.
 
     ``NaN`` and the infinities raise ``ValueError`` instead of being written as
     tokens no JSON parser accepts, so collector bodies, spool files and the
-    authoring store hold only standard JSON.
+    authoring store hold only standard JSON. ``allow_nan=True`` writes them
+    as :func:`loads` with ``allow_nan`` reads them back (a bucketing file).
     """
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=allow_nan)
 
 
 def nesting_depth(text: str) -> int:

@@ -171,3 +171,10 @@ def test_a_client_on_a_poller_hears_its_store_and_stops_listening_when_stopped()
     other.refresh()
     assert len(seen) == 2
     again.stop()
+
+
+def test_the_stored_text_keeps_a_nan_the_parser_skips():
+    document = copy.deepcopy(SAMPLE_BUCKET)
+    document["campaigns"][0]["weight"] = float("nan")
+    assert "NaN" in bucket_text(document)
+    assert bucket_text({"a": "é"}) == '{"a":"é"}'
