@@ -21,7 +21,6 @@ import asyncio
 import functools
 import inspect
 import logging
-import math
 import sys
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from .conf import conf, setting_or_default
+from .conf import conf
 from .log import warn_rarely
 from .sdk import Mode
 from .sdk.async_http import aiohttp_installed, importable
@@ -41,73 +40,24 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ASGI_SERVERS",
-    "LIMIT_SETTINGS",
     "AsyncFlags",
     "aiohttp_installed",
     "asgi_site",
     "async_limits",
-    "parse_limits",
     "warn_if_blocking_loop",
 ]
 
 logger = logging.getLogger("django_flagship")
 
-#: The limit settings, for the checks.
-LIMIT_SETTINGS = ("FLAGSHIP_ASYNC_MAX_CONNECTIONS", "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY")
-
 #: ASGI servers whose presence says a site is served over ASGI.
 ASGI_SERVERS = ("uvicorn", "daphne", "hypercorn", "granian")
-
-
-def _count(name: str, value: Any, lowest: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lowest:
-        raise ValueError(f"{name} is {value!r}; it must be an int >= {lowest}")
-    return value
-
-
-def _max_connections(value: Any) -> int:
-    return _count("FLAGSHIP_ASYNC_MAX_CONNECTIONS", value, 1)
-
-
-def _keepalive_expiry(value: Any) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(
-            f"FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY is {value!r}; it must be a number of seconds > 0"
-        )
-    return float(value)
-
-
-def parse_limits(max_connections: Any, expiry: Any) -> list[str]:
-    """What is wrong with these values, one message per problem (none: empty)."""
-    problems = []
-    for parse, value in ((_max_connections, max_connections), (_keepalive_expiry, expiry)):
-        try:
-            parse(value)
-        except ValueError as exc:
-            problems.append(str(exc))
-    return problems
 
 
 def async_limits() -> dict[str, Any]:
     """The limits as ``Config`` arguments; a malformed one is logged and its default used."""
     return {
-        "async_max_connections": setting_or_default(
-            "FLAGSHIP_ASYNC_MAX_CONNECTIONS",
-            conf.async_max_connections,
-            _max_connections,
-            "E031",
-        ),
-        "async_keepalive_expiry": setting_or_default(
-            "FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY",
-            conf.async_keepalive_expiry,
-            _keepalive_expiry,
-            "E031",
-        ),
+        "async_max_connections": conf.value("FLAGSHIP_ASYNC_MAX_CONNECTIONS"),
+        "async_keepalive_expiry": conf.value("FLAGSHIP_ASYNC_KEEPALIVE_EXPIRY"),
     }
 
 

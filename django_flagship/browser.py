@@ -51,11 +51,13 @@ from django.views.decorators.http import require_POST
 
 from .client import runtime
 from .client_address import client_address
-from .conf import DEFAULTS, conf, setting_or_default
+from .conf import DEFAULTS, conf
 from .identity import existing_identity
 from .ratelimit import charge
 from .sdk import strict_json
 from .sdk.hits import Event, EventCategory
+from .setting_parsers import rate_limit
+from .settings_table import setting
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -183,73 +185,36 @@ def browser_data(
 # -- settings -------------------------------------------------------------------
 
 
-def _is_number(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
-
-
 def parse_rate_limit(value: Any) -> tuple[int, float] | None:
     """``FLAGSHIP_BROWSER_RATE_LIMIT`` checked: ``(count, seconds)`` or ``None``.
 
     Raises :class:`ValueError` naming the problem (system check
     ``django_flagship.E016`` reports it).
     """
-    if value is None:
-        return None
-    if not isinstance(value, list | tuple) or len(value) != 2:
-        raise ValueError(
-            f"FLAGSHIP_BROWSER_RATE_LIMIT is {value!r}; it must be a (count, seconds) pair or None"
-        )
-    count, seconds = value
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(
-            f"FLAGSHIP_BROWSER_RATE_LIMIT's count is {count!r}; it must be an int >= 1"
-        )
-    if not _is_number(seconds) or seconds <= 0:
-        raise ValueError(
-            f"FLAGSHIP_BROWSER_RATE_LIMIT's seconds are {seconds!r}; "
-            "they must be a number of seconds > 0"
-        )
-    return count, float(seconds)
-
-
-def parse_max_body(value: Any) -> int:
-    """``FLAGSHIP_BROWSER_MAX_BODY`` checked: an int >= 1, else :class:`ValueError`."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"FLAGSHIP_BROWSER_MAX_BODY is {value!r}; it must be a number of bytes (an int >= 1)"
-        )
-    return value
-
-
-def _rate_limit() -> tuple[int, float] | None:
-    return setting_or_default(
-        "FLAGSHIP_BROWSER_RATE_LIMIT", conf.browser_rate_limit, parse_rate_limit, "E016"
-    )
+    return rate_limit("FLAGSHIP_BROWSER_RATE_LIMIT", value)
 
 
 def parse_address_rate_limit(value: Any) -> tuple[int, float] | None:
     """``FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT`` checked, as :func:`parse_rate_limit`."""
-    try:
-        return parse_rate_limit(value)
-    except ValueError as exc:
-        raise ValueError(
-            str(exc).replace("FLAGSHIP_BROWSER_RATE_LIMIT", "FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT")
-        ) from None
+    return rate_limit("FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT", value)
+
+
+def parse_max_body(value: Any) -> int:
+    """``FLAGSHIP_BROWSER_MAX_BODY`` checked: an int >= 1, else :class:`ValueError`."""
+    size: int = setting("FLAGSHIP_BROWSER_MAX_BODY").parsed(value)
+    return size
+
+
+def _rate_limit() -> tuple[int, float] | None:
+    return conf.value("FLAGSHIP_BROWSER_RATE_LIMIT")
 
 
 def _address_rate_limit() -> tuple[int, float] | None:
-    return setting_or_default(
-        "FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT",
-        conf.browser_address_rate_limit,
-        parse_address_rate_limit,
-        "E016",
-    )
+    return conf.value("FLAGSHIP_BROWSER_ADDRESS_RATE_LIMIT")
 
 
 def _max_body() -> int:
-    return setting_or_default(
-        "FLAGSHIP_BROWSER_MAX_BODY", conf.browser_max_body, parse_max_body, "E016"
-    )
+    return conf.value("FLAGSHIP_BROWSER_MAX_BODY")
 
 
 # -- receiving events -----------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,6 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpResponseBase
 from django.utils.cache import patch_vary_headers
-from django.utils.module_loading import import_string
 
 from .async_support import async_limits
 from .cache import CacheBucketStore
@@ -36,6 +35,7 @@ from .sdk.bucketing import Bucket
 from .sdk.history import AssignmentHistory
 from .sdk.tracking import LogTracker, Tracker
 from .sdk.updates import UpdateListeners
+from .settings_table import setting
 from .signals import SignalTracker, runtime_reset
 from .startup import log_setup
 
@@ -174,24 +174,8 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 # -- building ---------------------------------------------------------------
 
 
-def _import_callable(name: str, value: Any) -> Callable[..., Any] | None:
-    if value is None or value == "":
-        return None
-    if callable(value):
-        return value
-    if not isinstance(value, str):
-        raise ImproperlyConfigured(f"{name} must be a dotted path, got {type(value).__name__}")
-    try:
-        imported = import_string(value)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"{name}: cannot import {value!r}: {exc}") from None
-    if not callable(imported):
-        raise ImproperlyConfigured(f"{name}: {value!r} is not callable")
-    return imported
-
-
 def _event_handler() -> FlagshipEventHandler | None:
-    handler = _import_callable("FLAGSHIP_EVENT_HANDLER", conf.event_handler)
+    handler = conf.strict("FLAGSHIP_EVENT_HANDLER")
     if handler is None:
         return None
     instance = handler() if isinstance(handler, type) else handler
@@ -200,29 +184,6 @@ def _event_handler() -> FlagshipEventHandler | None:
             "FLAGSHIP_EVENT_HANDLER must name a FlagshipEventHandler subclass or instance"
         )
     return instance
-
-
-def _mode() -> Mode:
-    try:
-        return Mode.coerce(conf.mode)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"FLAGSHIP_MODE: {exc}") from None
-
-
-def _string(name: str, value: Any) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise ImproperlyConfigured(f"{name} must be a string, got {type(value).__name__}")
-    return value.strip()
-
-
-def is_configured() -> bool:
-    """Whether the settings name something to decide from (checks use it too)."""
-    env_id = conf.env_id
-    if isinstance(env_id, str) and env_id.strip():
-        return True
-    return bool(conf.bucket_file) or _local_fetch() is not None
 
 
 def _local_fetch() -> Callable[[str | None], Any] | None:
@@ -237,9 +198,9 @@ def build_config() -> Config | None:
 
     Raises ``ImproperlyConfigured`` naming the first malformed setting.
     """
-    env_id = _string("FLAGSHIP_ENV_ID", conf.env_id)
-    api_key = _string("FLAGSHIP_API_KEY", conf.api_key)
-    mode = _mode()
+    env_id = conf.strict("FLAGSHIP_ENV_ID")
+    api_key = conf.strict("FLAGSHIP_API_KEY")
+    mode = conf.strict("FLAGSHIP_MODE")
     bucket_file = conf.bucket_file or None
     if mode is Mode.DECISION_API and not (env_id and api_key):
         if env_id or api_key or bucket_file:
@@ -255,14 +216,14 @@ def build_config() -> Config | None:
             api_key,
             mode=mode,
             event_handler=_event_handler(),
-            timeout=conf.timeout,
-            polling_interval=conf.polling_interval,
+            timeout=conf.strict("FLAGSHIP_TIMEOUT"),
+            polling_interval=conf.strict("FLAGSHIP_POLLING_INTERVAL"),
             bucket_file=bucket_file,
-            decision_api_url=conf.decision_api_url,
-            bucketing_url=conf.bucketing_url,
-            events_url=conf.events_url,
-            activate_url=conf.activate_url,
-            decision_cache_size=conf.decision_cache_size,
+            decision_api_url=conf.strict("FLAGSHIP_DECISION_API_URL"),
+            bucketing_url=conf.strict("FLAGSHIP_BUCKETING_URL"),
+            events_url=conf.strict("FLAGSHIP_EVENTS_URL"),
+            activate_url=conf.strict("FLAGSHIP_ACTIVATE_URL"),
+            decision_cache_size=conf.strict("FLAGSHIP_DECISION_CACHE_SIZE"),
             **async_limits(),
         )
     except (TypeError, ValueError) as exc:
@@ -282,26 +243,8 @@ def build_tracker(config: Config) -> Tracker:
     dotted path to ``f(config)`` returning an object with ``add_hit``,
     ``add_activation``, ``flush`` and ``close``, replaces the sink when set.
     """
-    factory = _import_callable("FLAGSHIP_TRACKER", conf.tracker)
+    factory = conf.strict("FLAGSHIP_TRACKER")
     return build_hit_tracker(config, factory(config) if factory is not None else None)
-
-
-def _number(name: str, value: Any, *, allow_zero: bool, allow_none: bool = False) -> Any:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ImproperlyConfigured(f"{name} must be a number of seconds")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ImproperlyConfigured(f"{name} must be {'>= 0' if allow_zero else '> 0'}")
-    return float(value)
-
-
-def _vary(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ImproperlyConfigured("FLAGSHIP_VARY_HEADERS must be a list of header names")
-    if not all(isinstance(item, str) and item for item in value):
-        raise ImproperlyConfigured("FLAGSHIP_VARY_HEADERS must hold header names")
-    return tuple(value)
 
 
 def _vary_value(headers: tuple[str, ...]) -> str:
@@ -310,39 +253,39 @@ def _vary_value(headers: tuple[str, ...]) -> str:
     return probe.get("Vary", "")
 
 
-def _flag(name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ImproperlyConfigured(f"{name} must be True or False")
-    return value
-
-
 def _cache_alias() -> str:
-    alias = conf.cache_alias
+    alias: str = conf.strict("FLAGSHIP_CACHE_ALIAS")
     if alias not in caches.settings:
         raise ImproperlyConfigured(f"FLAGSHIP_CACHE_ALIAS {alias!r} is not in CACHES")
     return alias
 
 
-def _common(config: Config | None) -> dict[str, Any]:
+def _common(config: Config | None, *, defaults: bool = False) -> dict[str, Any]:
+    """The runtime's settings, parsed (``ImproperlyConfigured`` for a malformed one).
+
+    With ``defaults``, their defaults instead.
+    """
     env_id = config.env_id if config is not None else LOCAL_ENV_ID
+    read: Callable[[str], Any] = _default if defaults else conf.strict
+    # Not among the settings that turn the client off: a malformed one is logged
+    # and its default used.
+    soft: Callable[[str], Any] = _default if defaults else conf.value
     return {
-        "auto_activate": _flag("FLAGSHIP_AUTO_ACTIVATE", conf.auto_activate),
-        "history_timeout": _number(
-            "FLAGSHIP_HISTORY_TIMEOUT", conf.history_timeout, allow_zero=False, allow_none=True
-        ),
-        "cache_alias": _cache_alias(),
-        "namespace": f"{_string('FLAGSHIP_CACHE_KEY_PREFIX', conf.cache_key_prefix)}:{env_id}",
-        "visitor_id_hook": _import_callable("FLAGSHIP_VISITOR_ID", conf.visitor_id),
-        "context_hook": _import_callable("FLAGSHIP_CONTEXT", conf.context),
-        "context_groups": _flag("FLAGSHIP_CONTEXT_GROUPS", conf.context_groups),
-        "consent_hook": _import_callable("FLAGSHIP_CONSENT", conf.consent),
-        "vary_headers": (vary := _vary(conf.vary_headers)),
+        "auto_activate": read("FLAGSHIP_AUTO_ACTIVATE"),
+        "history_timeout": read("FLAGSHIP_HISTORY_TIMEOUT"),
+        "cache_alias": read("FLAGSHIP_CACHE_ALIAS") if defaults else _cache_alias(),
+        "namespace": f"{read('FLAGSHIP_CACHE_KEY_PREFIX')}:{env_id}",
+        "visitor_id_hook": read("FLAGSHIP_VISITOR_ID"),
+        "context_hook": read("FLAGSHIP_CONTEXT"),
+        "context_groups": read("FLAGSHIP_CONTEXT_GROUPS"),
+        "consent_hook": read("FLAGSHIP_CONSENT"),
+        "vary_headers": (vary := read("FLAGSHIP_VARY_HEADERS")),
         "vary_value": _vary_value(vary),
-        "cookie_name": _string("FLAGSHIP_COOKIE_NAME", conf.cookie_name) or "flagship_visitor",
-        "cookie_age": _number("FLAGSHIP_COOKIE_AGE", conf.cookie_age, allow_zero=False),
+        "cookie_name": read("FLAGSHIP_COOKIE_NAME") or DEFAULTS["FLAGSHIP_COOKIE_NAME"],
+        "cookie_age": read("FLAGSHIP_COOKIE_AGE"),
         "history_in_session": settings.SESSION_ENGINE != COOKIE_SESSIONS,
-        "auto_page_hits": bool(conf.auto_page_hits),
-        "consent_session_key": conf.consent_session_key,
+        "auto_page_hits": soft("FLAGSHIP_AUTO_PAGE_HITS"),
+        "consent_session_key": soft("FLAGSHIP_CONSENT_SESSION_KEY"),
     }
 
 
@@ -362,9 +305,7 @@ def _build_runtime() -> Runtime:
         fetch=local,
         timeout=config.timeout,
         polling_interval=config.polling_interval,
-        check_interval=_number(
-            "FLAGSHIP_BUCKET_CHECK_INTERVAL", conf.bucket_check_interval, allow_zero=True
-        ),
+        check_interval=conf.strict("FLAGSHIP_BUCKET_CHECK_INTERVAL"),
         limits=bucket_limits(),
     )
     store = poller.store
@@ -372,7 +313,7 @@ def _build_runtime() -> Runtime:
     client = Flagship(
         config, bucket_source=poller, tracker=tracker, announce=False, updates=_updates
     )
-    history = _flag("FLAGSHIP_ASSIGNMENT_HISTORY", conf.assignment_history)
+    history = conf.strict("FLAGSHIP_ASSIGNMENT_HISTORY")
     log_setup(config, placeholder_env=LOCAL_ENV_ID)
     return Runtime(
         client=client,
@@ -417,20 +358,9 @@ def _unconfigured_runtime(common: dict[str, Any] | None = None) -> Runtime:
 
 
 def _fallback_common() -> dict[str, Any]:
-    return {
-        "auto_activate": True,
-        "history_timeout": None,
-        "cache_alias": "default",
-        "namespace": f"flagship:{LOCAL_ENV_ID}",
-        "visitor_id_hook": None,
-        "context_hook": None,
-        "context_groups": True,
-        "consent_hook": None,
-        "vary_headers": ("Cookie",),
-        "vary_value": "Cookie",
-        "cookie_name": "flagship_visitor",
-        "cookie_age": 365 * 24 * 3600.0,
-        "history_in_session": False,
-        "auto_page_hits": False,
-        "consent_session_key": DEFAULTS["FLAGSHIP_CONSENT_SESSION_KEY"],
-    }
+    """:func:`_common` of the defaults: what runs when a setting it reads is malformed."""
+    return _common(None, defaults=True)
+
+
+def _default(name: str) -> Any:
+    return setting(name).parsed(DEFAULTS[name])

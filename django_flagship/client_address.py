@@ -21,45 +21,15 @@ whole ``/64``, and could otherwise take a new address for each request.
 from __future__ import annotations
 
 import ipaddress
-import re
-from typing import Any
 
 from django.http import HttpRequest
 
-from .conf import conf, setting_or_default
+from .conf import conf
+from .setting_parsers import parse_address_header
 
 __all__ = ["client_address", "parse_address_header"]
 
-# An HTTP header name (RFC 9110 token characters).
-_HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
 _UNKNOWN = "unknown"
-
-
-def parse_address_header(value: Any) -> tuple[str, int] | None:
-    """``FLAGSHIP_CLIENT_ADDRESS_HEADER`` checked: ``None`` or ``(header, position)``.
-
-    Raises :class:`ValueError` naming the problem (system check
-    ``django_flagship.E022`` reports it).
-    """
-    if value is None:
-        return None
-    header, position = value, 1
-    if isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise ValueError(
-                f"FLAGSHIP_CLIENT_ADDRESS_HEADER is {value!r}; give a header name "
-                "or a (header name, proxies) pair"
-            )
-        header, position = value
-    if not isinstance(header, str) or not _HEADER_NAME.match(header):
-        raise ValueError(
-            f"FLAGSHIP_CLIENT_ADDRESS_HEADER names {header!r}, which is not an HTTP header name"
-        )
-    if isinstance(position, bool) or not isinstance(position, int) or position < 1:
-        raise ValueError(
-            f"FLAGSHIP_CLIENT_ADDRESS_HEADER's proxy count is {position!r}; it must be an int >= 1"
-        )
-    return header, position
 
 
 def _normalized(text: str) -> str | None:
@@ -83,9 +53,7 @@ def _normalized(text: str) -> str | None:
 def client_address(request: HttpRequest) -> str:
     """The address of the client behind ``request``, as rate limits count it."""
     remote = _normalized(str(request.META.get("REMOTE_ADDR") or "")) or _UNKNOWN
-    setting = setting_or_default(
-        "FLAGSHIP_CLIENT_ADDRESS_HEADER", conf.client_address_header, parse_address_header, "E022"
-    )
+    setting = conf.value("FLAGSHIP_CLIENT_ADDRESS_HEADER")
     if setting is None:
         return remote
     header, position = setting

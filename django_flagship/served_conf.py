@@ -4,6 +4,8 @@ Only the server (:mod:`django_flagship.decision_api`) and the system checks
 read them. They live in the Django layer, which never imports the server, so
 ``manage.py check`` validates them with the very functions the views use.
 
+Their defaults, and the parsers of all but ``FLAGSHIP_DECISION_API_ENVIRONMENTS``,
+are in :mod:`django_flagship.settings_table`.
 ``FLAGSHIP_DECISION_API_ENVIRONMENTS``, ``_MAX_BODY`` and ``_GROUP_TTL`` are
 read together as a :class:`ServerSettings` (check ``E012``);
 ``FLAGSHIP_DECISION_API_MAX_BATCH`` and ``_RATE_LIMIT`` bound the activation
@@ -14,14 +16,14 @@ endpoints, which take no key (checks ``E024`` and ``E023``; see
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.views.decorators.debug import sensitive_variables
 
-from .conf import DEFAULTS, conf, setting_or_default
+from .conf import DEFAULTS, conf
+from .setting_parsers import parse_activation_rate_limit, parse_max_batch
 
 __all__ = [
     "ApiKeys",
@@ -103,22 +105,13 @@ def _environments() -> dict[str, ApiKeys | None]:
 
 
 def _max_body() -> int:
-    max_body = conf.decision_api_max_body
-    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body < 1:
-        raise ValueError("FLAGSHIP_DECISION_API_MAX_BODY must be a positive number of bytes")
+    max_body: int = conf.parsed("FLAGSHIP_DECISION_API_MAX_BODY")
     return max_body
 
 
 def _group_ttl() -> float | None:
-    group_ttl = conf.decision_api_group_ttl
-    if group_ttl is not None and (
-        isinstance(group_ttl, bool)
-        or not isinstance(group_ttl, (int, float))
-        or not math.isfinite(group_ttl)
-        or group_ttl <= 0
-    ):
-        raise ValueError("FLAGSHIP_DECISION_API_GROUP_TTL must be a number of seconds > 0 or None")
-    return None if group_ttl is None else float(group_ttl)
+    group_ttl: float | None = conf.parsed("FLAGSHIP_DECISION_API_GROUP_TTL")
+    return group_ttl
 
 
 #: The malformed settings :func:`served_settings` logged, each once per process.
@@ -176,57 +169,13 @@ def served_settings() -> ServerSettings:
 # -- the activation endpoints' bounds -------------------------------------------------
 
 
-def _is_count(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, int) and value >= 1
-
-
-def parse_max_batch(value: Any) -> int:
-    """``FLAGSHIP_DECISION_API_MAX_BATCH`` checked: an int >= 1, else :class:`ValueError`."""
-    if not _is_count(value):
-        raise ValueError(f"FLAGSHIP_DECISION_API_MAX_BATCH is {value!r}; it must be an int >= 1")
-    return value
-
-
-def parse_activation_rate_limit(value: Any) -> tuple[int, int, float] | None:
-    """``FLAGSHIP_DECISION_API_RATE_LIMIT`` checked: ``(requests, activations, seconds)``.
-
-    ``None`` means no limit. Raises :class:`ValueError` naming the problem.
-    """
-    if value is None:
-        return None
-    if not isinstance(value, list | tuple) or len(value) != 3:
-        raise ValueError(
-            f"FLAGSHIP_DECISION_API_RATE_LIMIT is {value!r}; it must be a "
-            "(requests, activations, seconds) triple or None"
-        )
-    requests, items, seconds = value
-    for name, number in (("requests", requests), ("activations", items)):
-        if not _is_count(number):
-            raise ValueError(
-                f"FLAGSHIP_DECISION_API_RATE_LIMIT's {name} are {number!r}; "
-                "they must be an int >= 1"
-            )
-    if (
-        isinstance(seconds, bool)
-        or not isinstance(seconds, int | float)
-        or not math.isfinite(seconds)
-        or seconds <= 0
-    ):
-        raise ValueError(
-            f"FLAGSHIP_DECISION_API_RATE_LIMIT's seconds are {seconds!r}; "
-            "they must be a number of seconds > 0"
-        )
-    return requests, items, float(seconds)
-
-
 def max_batch() -> int:
     """The most activations one ``v2/activate`` batch may hold.
 
     A malformed setting gives the default (and is logged once).
     """
-    return setting_or_default(
-        "FLAGSHIP_DECISION_API_MAX_BATCH", conf.decision_api_max_batch, parse_max_batch, "E024"
-    )
+    batch: int = conf.value("FLAGSHIP_DECISION_API_MAX_BATCH")
+    return batch
 
 
 def activation_rate_limit() -> tuple[int, int, float] | None:
@@ -234,9 +183,5 @@ def activation_rate_limit() -> tuple[int, int, float] | None:
 
     A malformed setting gives the default (and is logged once).
     """
-    return setting_or_default(
-        "FLAGSHIP_DECISION_API_RATE_LIMIT",
-        conf.decision_api_rate_limit,
-        parse_activation_rate_limit,
-        "E023",
-    )
+    limit: tuple[int, int, float] | None = conf.value("FLAGSHIP_DECISION_API_RATE_LIMIT")
+    return limit

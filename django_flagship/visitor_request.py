@@ -29,7 +29,7 @@ from django.test import RequestFactory
 from django.utils import translation
 from django.utils.module_loading import import_string
 
-from .checks import _is_middleware
+from .checks.middleware import is_middleware
 from .identity import (
     ANONYMOUS_ID_SESSION_KEY,
     COOKIE_SALT,
@@ -89,7 +89,7 @@ def find_user(text: str) -> Any:
 def _site_middleware(wanted: str) -> Any:
     """The site's instance of ``wanted`` (or of its subclass), or ``None``."""
     for path in getattr(settings, "MIDDLEWARE", None) or []:
-        if _is_middleware(path, wanted):
+        if is_middleware(path, wanted):
             # Only its request phase runs: the response callable is never called.
             return import_string(path)(lambda request: HttpResponse())
     return None

@@ -33,7 +33,8 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from django_flagship.conf import DRF_DENY_STATUSES, conf, setting_or_default
+from django_flagship.conf import conf
+from django_flagship.setting_parsers import DRF_DENY_STATUSES, deny_status
 
 __all__ = ["DENY_STATUSES", "FlagPermission", "FlagRequired"]
 
@@ -42,19 +43,16 @@ DENY_STATUSES = DRF_DENY_STATUSES
 
 
 def _check_status(name: str, value: Any) -> int:
-    if isinstance(value, bool) or value not in DENY_STATUSES:
-        raise ImproperlyConfigured(f"{name} must be 403 or 404, got {value!r}")
-    return int(value)
+    try:
+        return deny_status(name, value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def _deny_status_setting() -> int:
     """``FLAGSHIP_DRF_DENY_STATUS``; for a malformed value, logged once, the default."""
-    return setting_or_default(
-        "FLAGSHIP_DRF_DENY_STATUS",
-        conf.drf_deny_status,
-        lambda value: _check_status("FLAGSHIP_DRF_DENY_STATUS", value),
-        "E017",
-    )
+    status: int = conf.value("FLAGSHIP_DRF_DENY_STATUS")
+    return status
 
 
 class FlagPermission(BasePermission):

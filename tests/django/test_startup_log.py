@@ -90,7 +90,11 @@ def test_configured_decision_api(settings, startup):
     [
         ("FLAGSHIP_MODE", "SOMETIMES", "FLAGSHIP_MODE: mode must be one of"),
         ("FLAGSHIP_API_KEY", "", "DECISION_API mode needs FLAGSHIP_ENV_ID and FLAGSHIP_API_KEY"),
-        ("FLAGSHIP_ASSIGNMENT_HISTORY", "yes", "FLAGSHIP_ASSIGNMENT_HISTORY must be True"),
+        (
+            "FLAGSHIP_ASSIGNMENT_HISTORY",
+            "yes",
+            "FLAGSHIP_ASSIGNMENT_HISTORY is 'yes'; it must be True",
+        ),
     ],
 )
 def test_misconfigured_says_what_was_given_and_why_it_is_off(
