@@ -35,7 +35,8 @@ logger = logging.getLogger("django_flagship")
 
 
 def _session_key() -> str:
-    return conf.consent_session_key
+    key: str = conf.value("FLAGSHIP_CONSENT_SESSION_KEY")
+    return key
 
 
 def get_consent(request: HttpRequest, *, session_key: str | None = None) -> bool | None:

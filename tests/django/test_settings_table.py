@@ -52,6 +52,12 @@ def test_the_doc_reader_sees_the_tables():
     assert len(_documented()) == len(SETTINGS) > 50
 
 
+def test_every_check_id_of_the_table_is_documented():
+    documented = set(re.findall(r"^\| `django_flagship\.(E\d{3})` \|", DOCS.read_text(), re.M))
+    assert len(documented) > 20
+    assert sorted({entry.check_id for entry in SETTINGS} - documented) == []
+
+
 def test_names_are_unique_and_each_has_a_check_id_and_a_doc():
     assert len({entry.name for entry in SETTINGS}) == len(SETTINGS)
     for entry in SETTINGS:
@@ -134,3 +140,19 @@ def test_a_well_formed_runtime_reads_the_parsed_values(configured):
     assert runtime.cookie_age == 60.0
     assert isinstance(runtime.cookie_age, float)
     assert runtime.namespace.startswith("site:")
+
+
+def test_a_malformed_per_request_setting_is_logged_and_its_default_used(
+    configured, caplog, monkeypatch
+):
+    # Not one of the settings that turn the client off: the client stays
+    # configured, and the setting takes its default instead of bool("yes").
+    monkeypatch.setattr("django_flagship.conf._reported", set())
+    configured.FLAGSHIP_AUTO_PAGE_HITS = "yes"
+    configured.FLAGSHIP_CONSENT_SESSION_KEY = 12
+    runtime = client.runtime()
+    assert runtime.configured
+    assert runtime.auto_page_hits is False
+    assert runtime.consent_session_key == "_flagship_consent"
+    assert "django_flagship.E010" in caplog.text
+    assert "django_flagship.E001" in caplog.text
