@@ -100,6 +100,7 @@ class CacheBucketStore:
         self._clock = clock
         self._changed: Callable[[Bucket], None] | None = None
         self._empty: Callable[[], bool] | None = None
+        self._checked: Callable[[], None] | None = None
 
         self._bucket: Bucket | None = None
         self.version: str | None = None
@@ -135,11 +136,19 @@ class CacheBucketStore:
         """The bucket this process uses now, without asking the cache (diagnostics)."""
         return self._bucket
 
-    def attach(self, *, changed: Callable[[Bucket], None], empty: Callable[[], bool]) -> None:
+    def attach(
+        self,
+        *,
+        changed: Callable[[Bucket], None],
+        empty: Callable[[], bool],
+        checked: Callable[[], None],
+    ) -> None:
         """Called by the poller writing here: ``changed`` on each new bucket in use,
-        ``empty`` when the cache holds none and a local document could fill it now."""
+        ``empty`` when the cache holds none and a local document could fill it
+        now, ``checked`` after each check (the poller's thread then runs)."""
         self._changed = changed
         self._empty = empty
+        self._checked = checked
 
     # -- reading (request path) ------------------------------------------------
 
@@ -172,6 +181,8 @@ class CacheBucketStore:
         self._next_check = self._clock() + self.check_interval
         try:
             self._check()
+            if self._checked is not None:
+                self._checked()
         finally:
             self._checked_once = True
 

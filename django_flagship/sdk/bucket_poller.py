@@ -77,10 +77,11 @@ StoreT = TypeVar("StoreT", bound=BucketStore)
 class BucketPoller(Generic[StoreT]):
     """Downloads the bucketing file from ``url`` (or ``fetch``) into ``store``.
 
-    A ``BucketSource``: :meth:`current` reads the store. ``start()`` refreshes
+    A ``BucketSource``: ``current()`` is the store's. ``start()`` refreshes
     once and then polls in a thread; with ``autostart`` the thread starts
-    instead at the first read (a process that never decides never polls), and
-    with ``polling_interval`` 0 it only retries until a first bucket is had.
+    instead when a read first makes a shared store check (a process that
+    never decides never polls; a forked child starts its own), and with
+    ``polling_interval`` 0 it only retries until a first bucket is had.
     ``close()`` stops the thread at once, a download in progress included.
     """
 
@@ -118,26 +119,21 @@ class BucketPoller(Generic[StoreT]):
         self._own_session = session is None
         self._stop = threading.Event()
         self.forked()
-        self.store.attach(changed=self._changed, empty=self._empty)
+        #: The bucket in the store: the store's own ``current``, so that a read
+        #: through the poller (every decision) costs no extra call.
+        self.current: Callable[[], Bucket | None] = store.current
+        self.store.attach(changed=self._changed, empty=self._empty, checked=self._ensure_thread)
         _pollers.add(self)
 
     def forked(self) -> None:
         """Start afresh in a new process: locks and threads do not survive a fork."""
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._started = False
 
     def __repr__(self) -> str:
         return f"<BucketPoller {self.url or self.fetch!r} store={self.store!r}>"
 
     # -- reading ---------------------------------------------------------------
-
-    def current(self) -> Bucket | None:
-        """The bucket in the store; with ``autostart``, starts the thread on first use."""
-        bucket = self.store.current()
-        if not self._started:
-            self._ensure_thread()
-        return bucket
 
     @property
     def installed(self) -> Bucket | None:
@@ -226,18 +222,17 @@ class BucketPoller(Generic[StoreT]):
         """Refresh once now (never raises), then poll when ``polling_interval > 0``."""
         self.try_refresh()
         with self._lock:
-            self._started = True
             if self.polling_interval > 0 and self._thread is None and not self._stop.is_set():
                 self._spawn(wait_first=True)
 
     def _ensure_thread(self) -> None:
-        if not self._autostart:
+        """With ``autostart``: the thread runs in this process (the store just looked)."""
+        if not self._autostart or not (self.url or self.fetch) or self._stop.is_set():
+            return
+        if self._thread is not None and self._thread.is_alive():
             return
         with self._lock:
-            if self._started:
-                return
-            self._started = True
-            if not (self.url or self.fetch) or self._stop.is_set():
+            if self._thread is not None and self._thread.is_alive():
                 return
             if self.polling_interval <= 0 and self.store.installed is not None:
                 return  # "download once" and there is a bucket already
@@ -290,7 +285,6 @@ class BucketPoller(Generic[StoreT]):
         self._stop.set()
         with self._lock:
             thread, self._thread = self._thread, None
-            self._started = True
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=self.timeout + 1.0)
         if self._own_session and self._session is not None:

@@ -85,12 +85,20 @@ class BucketStore(Protocol):
     def current(self) -> Bucket | None:
         """The bucket to decide with; a shared store may look for a newer one here."""
 
-    def attach(self, *, changed: Callable[[Bucket], None], empty: Callable[[], bool]) -> None:
+    def attach(
+        self,
+        *,
+        changed: Callable[[Bucket], None],
+        empty: Callable[[], bool],
+        checked: Callable[[], None],
+    ) -> None:
         """Called once by the poller that writes here.
 
         ``changed(bucket)`` whenever the store starts using another bucket;
         ``empty()`` when a read found nothing at all to serve (it returns
-        whether it filled the store).
+        whether it filled the store); ``checked()`` after each look a read
+        takes at a shared store (the poller then makes sure its thread runs
+        in this process). A store in memory calls only ``changed``.
         """
 
     def prepare(self, *, force: bool, lock_ttl: float) -> Baseline | None:
@@ -133,7 +141,13 @@ class MemoryBucketStore:
     def current(self) -> Bucket | None:
         return self._bucket
 
-    def attach(self, *, changed: Callable[[Bucket], None], empty: Callable[[], bool]) -> None:
+    def attach(
+        self,
+        *,
+        changed: Callable[[Bucket], None],
+        empty: Callable[[], bool],
+        checked: Callable[[], None],
+    ) -> None:
         self._changed = changed
 
     def prepare(self, *, force: bool, lock_ttl: float) -> Baseline:

@@ -358,12 +358,12 @@ def test_visitor_creation_error_serves_defaults(rf, configured, caplog, monkeypa
 
 
 def test_synchronization_error_serves_defaults(rf, configured, caplog, monkeypatch):
-    store = flagship_client.get_store()
+    poller = flagship_client.get_poller()  # the reads go through it
 
     def broken():
         raise RuntimeError("cache exploded")
 
-    monkeypatch.setattr(store, "current", broken)
+    monkeypatch.setattr(poller, "current", broken)
     with caplog.at_level(logging.ERROR, "django_flagship"):
         assert RequestFlags(_request(rf)).get("vip_feature", False) is False
     assert any("synchronizing the visitor failed" in r.getMessage() for r in caplog.records)

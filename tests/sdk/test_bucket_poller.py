@@ -100,11 +100,25 @@ def test_no_source_at_all_is_an_error():
         BucketPoller(MemoryBucketStore()).refresh()
 
 
-def test_autostart_starts_the_thread_at_the_first_read_and_once_per_process():
+class CheckingStore(MemoryBucketStore):
+    """A shared store's reads: each one looks at the shared copy."""
+
+    def attach(self, *, changed, empty, checked):
+        super().attach(changed=changed, empty=empty, checked=checked)
+        self.checked = checked
+
+    def current(self):
+        self.checked()
+        return super().current()
+
+
+def test_autostart_starts_the_thread_when_the_store_first_checks_and_once_per_process():
     fetch = Fetch((SAMPLE_BUCKET, "a"))
-    poller = BucketPoller(MemoryBucketStore(), fetch=fetch, polling_interval=0, autostart=True)
+    store = CheckingStore()
+    poller = BucketPoller(store, fetch=fetch, polling_interval=0, autostart=True)
     try:
         assert poller._thread is None  # nothing polls before the first read
+        assert poller.current == store.current  # a read costs no extra call
         poller.current()
         thread = poller._thread
         assert thread is not None
@@ -114,8 +128,15 @@ def test_autostart_starts_the_thread_at_the_first_read_and_once_per_process():
         poller.forked()  # a child process: no thread of its own yet
         poller.current()
         assert poller._thread is None  # "download once" and a bucket is there
+        assert fetch.asked == [None]
     finally:
         poller.close()
+
+
+def test_without_autostart_reads_start_nothing():
+    poller = BucketPoller(CheckingStore(), fetch=Fetch((SAMPLE_BUCKET, "a")))
+    poller.current()
+    assert poller._thread is None
 
 
 def test_a_failing_listener_is_logged_and_the_others_still_run(caplog):
