@@ -131,7 +131,12 @@ class BucketingDecisionManager:
             bucket, visitor_id, context, assignments, key=context_key, admitted=True
         )
         return DecisionResult(
-            list(decision.assignments), flags=decision.flags, variations=decision.variations
+            list(decision.assignments),
+            flags=decision.flags,
+            variations=decision.variations,
+            # The memo answers only a history equal to the entry's, and keeps
+            # the decision as the entry's history when they were equal.
+            history_holds=decision.history is decision.variations,
         )
 
     async def adecide(

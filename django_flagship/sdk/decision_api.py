@@ -76,6 +76,9 @@ class DecisionResult:
     #: ``assignments`` and their ``{variationGroupId: variationId}``; read-only.
     flags: Mapping[str, FlagInfo] | None = None
     variations: Mapping[str, str] | None = None
+    #: Whether the visitor's assignment history, as given, holds ``variations``
+    #: already (known for a remembered decision): then it needs no update.
+    history_holds: bool = False
 
 
 def _optional_str(value: Any) -> str | None:

@@ -270,7 +270,7 @@ class Visitor:
             if variations is None:
                 variations = {a.variation_group_id: a.variation_id for a in result.assignments}
             history = self.assignment_history
-            if not history.items() >= variations.items():
+            if not result.history_holds and not history.items() >= variations.items():
                 self.history_changed = True
                 history.update(variations)
         if client.sends_segments:

@@ -549,3 +549,48 @@ def test_new_visitors_leave_the_memo_to_returning_ones():
         assert memo.decide(bucket, "regular", {"plan": "gold"}) is kept
     assert len(memo) == 1
     assert memo.hits == 100
+
+
+def test_the_manager_says_when_the_history_holds_the_remembered_decision_already():
+    bucket = mixed_bucket()
+    manager = BucketingDecisionManager(StaticBucketSource(bucket), memo_size=8)
+
+    def decide(history):
+        return manager.decide(
+            "v", {}, anonymous_id=None, consent=True, assignments=history, on_error=print
+        )
+
+    first = decide({})  # a first visit: no memory, the history to fill
+    assert not first.history_holds
+    history = {a.variation_group_id: a.variation_id for a in first.assignments}
+    assert not decide({}).history_holds  # remembered, but the history is empty
+    assert decide(dict(history)).history_holds  # remembered with this very history
+    assert decide(dict(history)).history_holds  # and answered from memory
+    assert manager.memo.hits >= 1
+    partial = dict(list(history.items())[1:])
+    assert not decide(partial).history_holds
+
+
+def test_a_returning_visitor_whose_history_holds_the_decision_keeps_it_unchanged(bucket_path):
+    client = Flagship(
+        Config("env", mode=Mode.BUCKETING, bucket_file=bucket_path), tracker=MemoryTracker()
+    )
+    try:
+        first = client.create_visitor("v", {"isVip": True})
+        first.synchronize_modifications()
+        history = dict(first.assignment_history)
+        assert first.history_changed
+        for _ in range(3):  # remembered from the second visit, then answered from memory
+            again = client.create_visitor("v", {"isVip": True}, assignment_history=history)
+            again.synchronize_modifications()
+            assert not again.history_changed
+            assert again.assignment_history == history
+        assert client.decision_manager.memo.hits >= 1
+        gone = dict(history)
+        gone.popitem()
+        short = client.create_visitor("v", {"isVip": True}, assignment_history=gone)
+        short.synchronize_modifications()
+        assert short.history_changed
+        assert short.assignment_history == history
+    finally:
+        client.stop()
