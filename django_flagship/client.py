@@ -24,7 +24,6 @@ from django.utils.cache import patch_vary_headers
 from .async_support import async_limits
 from .cache import CacheBucketStore
 from .conf import DEFAULTS, conf
-from .delivery import HITS_LOGGER, build_hit_tracker
 from .history import CacheHistory
 from .limits import bucket_limits
 from .polling import cache_bucket_poller
@@ -37,6 +36,7 @@ from .sdk.tracking import LogTracker, Tracker
 from .sdk.updates import UpdateListeners
 from .settings_table import setting
 from .signals import SignalTracker, runtime_reset
+from .sinks import HITS_LOGGER, build_hit_tracker
 from .startup import log_setup
 
 __all__ = [
@@ -236,7 +236,7 @@ def build_config() -> Config | None:
 
 
 def build_tracker(config: Config) -> Tracker:
-    """Where hits and activations go: signals, then the sink (see :mod:`.delivery`).
+    """Where hits and activations go: signals, then the sink (see :mod:`.sinks`).
 
     ``FLAGSHIP_HIT_SINK`` picks the sink (Flagship's collector through a
     background thread when an environment id is set, the log without one). ``FLAGSHIP_TRACKER``, a

@@ -39,10 +39,10 @@ from .context import build_context, default_context
 from .history import session_mirror
 from .identity import Identity, resolve_identity
 from .sdk import Mode, history
+from .sdk.events import Tracker
 from .sdk.history import Mirror
 from .sdk.hits import Hit
 from .sdk.model import FlagInfo
-from .sdk.tracking import SyncTracker
 from .sdk.visitor import typed_value
 
 if TYPE_CHECKING:
@@ -477,6 +477,6 @@ class RequestFlags(Flags):
         return self._identity.new_cookie if self._identity else None
 
 
-def _sends_synchronously(tracker: Any) -> bool:
+def _sends_synchronously(tracker: Tracker | None) -> bool:
     """Whether handing an item to ``tracker`` POSTs it in the caller's thread."""
-    return isinstance(getattr(tracker, "sink", tracker), SyncTracker)
+    return tracker is not None and tracker.blocking

@@ -17,9 +17,9 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import patch_vary_headers
 
 from .client import runtime
-from .delivery import send_page_hit
 from .flags import RequestFlags
 from .identity import COOKIE_SALT
+from .sinks import send_page_hit
 
 __all__ = ["FlagshipMiddleware"]
 

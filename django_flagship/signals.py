@@ -21,6 +21,15 @@ Django and does not reach the view, nor stop the other receivers.
 Disconnecting :func:`deliver_hit` or :func:`deliver_activation` stops the
 delivery to Flagship, which some test suites want.
 
+The signals are fed by the core's hooks: a :class:`SignalTracker` is the
+core's :class:`~django_flagship.sdk.events.HookedTracker` with this module's
+hooks. While the app's receiver is a signal's only one, sending it would only
+call that receiver, so the tracker hands the item to the sink itself (an
+activation then reaches it unbuilt, see
+:meth:`~django_flagship.sdk.events.Tracker.record_activation`). Each signal
+knows who listens by counting what :meth:`TrackingSignal.connect` and
+:meth:`TrackingSignal.disconnect` did.
+
 ``hit_tracked`` arguments:
 
 ``sender``
@@ -51,78 +60,114 @@ delivery to Flagship, which some test suites want.
 from __future__ import annotations
 
 import logging
+import threading
 import types
+from collections.abc import Callable
 from typing import Any
 
 from django.dispatch import Signal, receiver
 
 from .sdk.bucket_store import BucketStore
 from .sdk.bucketing import Bucket
+from .sdk.events import BasicTracker, HookedTracker, Route
 from .sdk.hits import Activation
-from .sdk.tracking import TrackedHit, Tracker
+from .sdk.tracking import TrackedHit
 
 __all__ = [
+    "ACTIVATION_RECEIVER_UID",
+    "HIT_RECEIVER_UID",
+    "SIGNAL_HOOKS",
+    "SignalHooks",
     "SignalTracker",
+    "TrackingSignal",
     "activation_tracked",
     "bucket_changed",
     "deliver_activation",
     "deliver_hit",
     "hit_tracked",
+    "runtime_reset",
     "send_bucket_changed",
 ]
 
 logger = logging.getLogger("django_flagship")
 
+#: The dispatch uids of the app's own receivers.
+HIT_RECEIVER_UID = "django_flagship.deliver_hit"
+ACTIVATION_RECEIVER_UID = "django_flagship.deliver_activation"
+
+
+class TrackingSignal(Signal):
+    """A signal that knows who listens, from its own :meth:`connect` and :meth:`disconnect`.
+
+    ``own_uid`` is the dispatch uid of the app's receiver, the one that hands
+    items to the sink. :attr:`route` says where the next item goes:
+    :attr:`~Route.SINK` while that receiver is the only one (the tracker then
+    calls the sink itself, with no dispatch), :attr:`~Route.NOWHERE` when
+    nobody is connected, and :attr:`~Route.LISTENERS` otherwise (the signal
+    is sent). Django keeps a receiver connected twice only once, and forgets
+    a weakly connected one that was garbage-collected, while this count does
+    not: a count can only be too high, which sends the signal when it need
+    not be, never skips a receiver.
+    """
+
+    def __init__(self, own_uid: str) -> None:
+        super().__init__(use_caching=True)
+        self.own_uid = own_uid
+        self._count_lock = threading.Lock()
+        self._own = 0
+        self._others = 0
+        self.route = Route.NOWHERE
+
+    def connect(
+        self,
+        receiver: Callable[..., Any],
+        sender: object | None = None,
+        weak: bool = True,
+        dispatch_uid: str | None = None,
+    ) -> None:
+        super().connect(receiver, sender, weak, dispatch_uid)
+        self._counted(dispatch_uid, sender, 1)
+
+    def disconnect(
+        self,
+        receiver: Callable[..., Any] | None = None,
+        sender: object | None = None,
+        dispatch_uid: str | None = None,
+    ) -> bool:
+        disconnected = super().disconnect(receiver, sender, dispatch_uid)
+        if disconnected:
+            self._counted(dispatch_uid, sender, -1)
+        return disconnected
+
+    def _counted(self, dispatch_uid: str | None, sender: object | None, step: int) -> None:
+        with self._count_lock:
+            if dispatch_uid == self.own_uid and sender is None:
+                self._own = max(0, self._own + step)
+            else:
+                self._others = max(0, self._others + step)
+            if self._others:
+                self.route = Route.LISTENERS
+            else:
+                self.route = Route.SINK if self._own else Route.NOWHERE
+
+
 #: Sent for each hit a visitor makes, before it is delivered.
-hit_tracked = Signal(use_caching=True)
+hit_tracked = TrackingSignal(HIT_RECEIVER_UID)
 
 #: Sent for each activation (a visitor exposed to a variation).
-activation_tracked = Signal(use_caching=True)
+activation_tracked = TrackingSignal(ACTIVATION_RECEIVER_UID)
 
 
-_HIT_UID = "django_flagship.deliver_hit"
-_ACTIVATION_UID = "django_flagship.deliver_activation"
+class SignalHooks:
+    """The core's hooks, answered with this module's signals."""
 
+    def hit_route(self) -> Route:
+        return hit_tracked.route
 
-def _only_receiver(signal: Signal, uid: str) -> bool:
-    """True when the app's own receiver is the signal's only one.
+    def activation_route(self) -> Route:
+        return activation_tracked.route
 
-    Sending then has exactly one effect, calling that receiver, so the tracker
-    calls it directly: dispatching costs three times the rest of the hand-off
-    on the request path. ``Signal.receivers`` holds ``(lookup_key, ...)``
-    entries whose key starts with the ``dispatch_uid``; any surprise in that
-    shape means "not only ours", and the signal is sent normally.
-    """
-    receivers = signal.receivers
-    try:
-        return len(receivers) == 1 and receivers[0][0][0] == uid
-    except (IndexError, TypeError, KeyError):
-        return False
-
-
-class SignalTracker:
-    """The tracker a Django client uses: it turns every item into a signal.
-
-    ``sink`` is the tracker the app's receivers hand the items to.
-    :meth:`flush` and :meth:`close` are passed on to it, and so is any other
-    attribute: ``tracker.stats()`` or ``tracker.hits`` reach the sink's.
-    """
-
-    def __init__(self, sink: Tracker) -> None:
-        self.sink = sink
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "sink":  # not set yet (copy, unpickling): no recursion
-            raise AttributeError(name)
-        return getattr(self.sink, name)
-
-    def __repr__(self) -> str:
-        return f"SignalTracker(sink={self.sink!r})"
-
-    def add_hit(self, item: TrackedHit) -> None:
-        if _only_receiver(hit_tracked, _HIT_UID):
-            self.sink.add_hit(item)  # what deliver_hit would do, without the dispatch
-            return
+    def on_hit(self, tracker: HookedTracker, item: TrackedHit) -> bool:
         hit_tracked.send_robust(
             SignalTracker,
             item=item,
@@ -130,13 +175,11 @@ class SignalTracker:
             hit_type=item.hit_type,
             visitor_id=item.visitor_id,
             anonymous_id=item.anonymous_id,
-            tracker=self,
+            tracker=tracker,
         )
+        return False  # delivered by deliver_hit, when it is connected
 
-    def add_activation(self, item: Activation) -> None:
-        if _only_receiver(activation_tracked, _ACTIVATION_UID):
-            self.sink.add_activation(item)
-            return
+    def on_activation(self, tracker: HookedTracker, item: Activation) -> bool:
         activation_tracked.send_robust(
             SignalTracker,
             item=item,
@@ -150,28 +193,39 @@ class SignalTracker:
             ),
             visitor_id=item.visitor_id,
             anonymous_id=item.anonymous_id,
-            tracker=self,
+            tracker=tracker,
         )
-
-    def flush(self, timeout: float | None = None) -> bool:
-        return self.sink.flush(timeout)
-
-    def close(self) -> None:
-        self.sink.close()
+        return False  # delivered by deliver_activation, when it is connected
 
 
-@receiver(hit_tracked, dispatch_uid=_HIT_UID)
-def deliver_hit(sender: Any, item: TrackedHit, tracker: SignalTracker, **kwargs: Any) -> None:
+#: The hooks every :class:`SignalTracker` uses.
+SIGNAL_HOOKS = SignalHooks()
+
+
+class SignalTracker(HookedTracker):
+    """The tracker a Django client uses: every item becomes a signal, then reaches ``sink``.
+
+    ``sink`` is the tracker the app's receivers hand the items to.
+    :meth:`flush` and :meth:`close` are passed on to it, and so is any other
+    attribute: ``tracker.stats()`` or ``tracker.hits`` reach the sink's.
+    """
+
+    def __init__(self, sink: BasicTracker) -> None:
+        super().__init__(sink, SIGNAL_HOOKS)
+
+
+@receiver(hit_tracked, dispatch_uid=HIT_RECEIVER_UID)
+def deliver_hit(sender: Any, item: TrackedHit, tracker: HookedTracker, **kwargs: Any) -> None:
     """The app's receiver: hands the hit to the tracker's sink."""
-    tracker.sink.add_hit(item)
+    tracker.target.add_hit(item)
 
 
-@receiver(activation_tracked, dispatch_uid=_ACTIVATION_UID)
+@receiver(activation_tracked, dispatch_uid=ACTIVATION_RECEIVER_UID)
 def deliver_activation(
-    sender: Any, item: Activation, tracker: SignalTracker, **kwargs: Any
+    sender: Any, item: Activation, tracker: HookedTracker, **kwargs: Any
 ) -> None:
     """The app's receiver: hands the activation to the tracker's sink."""
-    tracker.sink.add_activation(item)
+    tracker.target.add_activation(item)
 
 
 # -- the runtime -------------------------------------------------------------------
@@ -182,8 +236,6 @@ def deliver_activation(
 #: ``runtime`` is the one closed. What was built for that runtime (the served
 #: Decision API's trackers of each environment) is closed by its receivers.
 runtime_reset = Signal()
-
-__all__ += ["runtime_reset"]
 
 
 # -- the bucket --------------------------------------------------------------------

@@ -52,7 +52,6 @@ from ..sdk.context import ContextError, context_value
 from ..sdk.hits import Event, EventCategory, Hit
 from ..sdk.memo import context_key as typed_context_key
 from ..sdk.model import Assignment, FlagInfo
-from ..sdk.tracking import SyncTracker
 from ..sdk.visitor import Visitor
 
 __all__ = [
@@ -675,9 +674,8 @@ class FlagshipProvider(AbstractProvider):
         client = self.client
         if not self.activates() or client is None:
             return False
-        # A tracker that hands items on (the Django app's signals) names its sink.
         tracker = client.tracker
-        return isinstance(getattr(tracker, "sink", tracker), SyncTracker)
+        return tracker is not None and tracker.blocking
 
     def resolve_boolean_details(
         self,

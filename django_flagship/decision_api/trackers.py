@@ -29,11 +29,11 @@ from django.dispatch import receiver
 
 from .. import client
 from ..conf import conf as app_conf
-from ..delivery import build_collector_tracker
-from ..sdk.flusher import BackgroundTracker
+from ..sdk.events import COLLECTOR
 from ..sdk.hits import Hit
 from ..sdk.tracking import TrackedHit, Tracker
 from ..signals import SignalTracker, runtime_reset
+from ..sinks import build_collector_tracker
 from .activation import ActivationRequest
 from .items import ServedHit
 
@@ -49,7 +49,7 @@ def _sends_to_collector(tracker: Any) -> bool:
     sink_setting = app_conf.hit_sink
     if not isinstance(sink_setting, str) or sink_setting.strip() not in ("auto", "collector"):
         return False
-    return isinstance(getattr(tracker, "sink", None), BackgroundTracker)
+    return bool(tracker.kind == COLLECTOR)
 
 
 class _ServedTrackers:

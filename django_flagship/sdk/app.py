@@ -6,6 +6,7 @@ import enum
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -20,12 +21,13 @@ from .bucketing import Bucket
 from .config import Config, Mode
 from .decision import ApiDecisionManager, BucketingDecisionManager, DecisionManager
 from .decision_api import CircuitBreaker, DecisionApiClient
+from .events import BasicTracker, Tracker, as_tracker
 from .flusher import BackgroundTracker
 from .handler import FlagshipEventHandler
 from .hits import Activation
 from .http import make_session
 from .model import Assignment
-from .tracking import CollectorClient, TrackedHit, Tracker
+from .tracking import CollectorClient, TrackedHit
 from .updates import UpdateListener, UpdateListeners
 from .visitor import Visitor
 
@@ -53,7 +55,7 @@ class Flagship:
         config: Config | None = None,
         *,
         bucket_source: BucketSource | None = None,
-        tracker: Tracker | None = None,
+        tracker: BasicTracker | None = None,
         announce: bool = True,
         updates: UpdateListeners | None = None,
     ) -> None:
@@ -62,7 +64,7 @@ class Flagship:
         self.config: Config | None = None
         self._handler: FlagshipEventHandler = FlagshipEventHandler()
         self.decision_manager: DecisionManager | None = None
-        self.tracker: Tracker | None = None
+        self._tracker: Tracker | None = None
         self.updates = updates if updates is not None else UpdateListeners()
         self._unwatch: Callable[[], None] | None = None
         if config is not None:
@@ -80,6 +82,20 @@ class Flagship:
     def __repr__(self) -> str:
         return f"<Flagship status={self.status.name} config={self.config!r}>"
 
+    @property
+    def tracker(self) -> Tracker | None:
+        """Where hits and activations go; a tracker with only the four methods is wrapped.
+
+        A tracker given with only ``add_hit``, ``add_activation``, ``flush``
+        and ``close`` is seen through a
+        :class:`~django_flagship.sdk.events.CustomTracker`.
+        """
+        return self._tracker
+
+    @tracker.setter
+    def tracker(self, tracker: BasicTracker | None) -> None:
+        self._tracker = None if tracker is None else as_tracker(tracker)
+
     # -- lifecycle ------------------------------------------------------------
 
     def start(
@@ -87,7 +103,7 @@ class Flagship:
         config: Config,
         *,
         bucket_source: BucketSource | None = None,
-        tracker: Tracker | None = None,
+        tracker: BasicTracker | None = None,
         announce: bool = True,
     ) -> Flagship:
         """Configure the client; a running client is stopped and restarted.
@@ -254,5 +270,23 @@ class Flagship:
             return
         try:
             self.tracker.add_activation(activation)
+        except Exception as exc:
+            self.report_exception(exc)
+
+    def record_activation(
+        self,
+        visitor_id: str,
+        variation_group_id: str,
+        variation_id: str,
+        anonymous_id: str | None = None,
+    ) -> None:
+        """Hand the tracker what identifies an activation, timed now; it builds the item."""
+        tracker = self._tracker
+        if tracker is None:
+            return
+        try:
+            tracker.record_activation(
+                visitor_id, variation_group_id, variation_id, anonymous_id, time.time()
+            )
         except Exception as exc:
             self.report_exception(exc)

@@ -28,6 +28,10 @@ daemon thread of its own sends them in batches through a
   deadline (a server that trickles), its items are spooled by ``close()``
   itself, so nothing that was not acknowledged is lost, and the rare answer
   that arrives after that makes a duplicate rather than a loss.
+* An activation recorded with :meth:`~BackgroundTracker.record_activation`
+  waits in the queue as an :class:`~django_flagship.sdk.events.ActivationRecord`
+  (the visitor, the variation and the time): the thread builds the item, its
+  random id included, when it takes the batch, or when it spools the record.
 * After ``os.fork()`` the child starts empty, with a new lock, thread and
   connection pool; the items queued in the parent stay with the parent, so
   none is sent twice.
@@ -48,11 +52,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .events import COLLECTOR, ActivationRecord, TrackerBase
 from .hits import Activation
 from .spool import ClaimedFile, Spool, SpoolReport
 from .tracking import CollectorClient, DeliveryError, RetryableDeliveryError, TrackedHit
 
-__all__ = ["COUNTERS", "THREAD_NAME", "BackgroundTracker", "Delivery"]
+__all__ = ["COUNTERS", "THREAD_NAME", "BackgroundTracker", "SendOutcome"]
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +76,7 @@ COUNTERS = (
     "dropped_unsent",
 )
 
-_Entry = tuple[int, Any]  # (sequence number, TrackedHit | Activation)
+_Entry = tuple[int, Any]  # (sequence number, TrackedHit | Activation | ActivationRecord)
 
 _trackers: weakref.WeakSet[BackgroundTracker] = weakref.WeakSet()
 _hooks_installed = False
@@ -104,9 +109,14 @@ def _reset_all_after_fork() -> None:
         tracker._reset_after_fork()
 
 
+def _built(item: Any) -> Any:
+    """The item to send or spool: an activation recorded on the request path is built now."""
+    return item.build() if type(item) is ActivationRecord else item
+
+
 @dataclass
-class Delivery:
-    """What one call to the collector did with a list of items."""
+class SendOutcome:
+    """What sending one list of items to the collector did with them."""
 
     sent: int = 0
     expired: int = 0
@@ -116,13 +126,15 @@ class Delivery:
     error: DeliveryError | None = None
 
 
-class BackgroundTracker:
+class BackgroundTracker(TrackerBase):
     """Queues hits and activations; a daemon thread batches and sends them.
 
     Every time is in float seconds. ``on_event(name, count)`` is called after
     each counter change (names in :data:`COUNTERS`), for metrics; it runs on
     the thread that changed the counter and must be quick.
     """
+
+    kind = COLLECTOR
 
     def __init__(
         self,
@@ -177,8 +189,8 @@ class BackgroundTracker:
         self._seq = 0
         self._in_flight: int | None = None  # lowest sequence number being sent
         self._in_flight_count = 0
-        # The batch being sent, less what the collector acknowledged: close()
-        # spools it when the thread cannot finish by the deadline.
+        # The batch being sent by sequence number, less what the collector
+        # acknowledged: close() spools it when the thread cannot finish by the deadline.
         self._unacknowledged: dict[int, Any] = {}
         self._handover = threading.Lock()
         self._handed_over = False
@@ -210,6 +222,19 @@ class BackgroundTracker:
     def add_activation(self, item: Activation) -> None:
         """Queue an activation; never blocks and never raises."""
         self._put(item)
+
+    def record_activation(
+        self,
+        visitor_id: str,
+        variation_group_id: str,
+        variation_id: str,
+        anonymous_id: str | None,
+        created_at: float,
+    ) -> None:
+        """Queue what identifies an activation; the thread builds the item."""
+        self._put(
+            ActivationRecord(visitor_id, variation_group_id, variation_id, anonymous_id, created_at)
+        )
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is queued now; True when all of it is settled in time.
@@ -441,8 +466,14 @@ class BackgroundTracker:
                 batch = [self._queue.popleft() for _ in range(count)]
                 self._in_flight = batch[0][0]
                 self._in_flight_count = count
-                self._unacknowledged = {id(item): item for _, item in batch}
+                self._unacknowledged = dict(batch)
                 dropped, self._burst_dropped = self._burst_dropped, 0
+            # Recorded activations are built here, out of the lock the request path takes.
+            batch = [(seq, _built(item)) for seq, item in batch]
+            with self._lock:
+                for seq, item in batch:
+                    if seq in self._unacknowledged:
+                        self._unacknowledged[seq] = item
             if dropped > 1:
                 logger.warning("Dropped %d hits while the Flagship hit queue was full", dropped)
             try:
@@ -479,7 +510,7 @@ class BackgroundTracker:
             with self._lock:
                 for item in items:
                     if id(item) not in unsent:
-                        self._unacknowledged.pop(id(item), None)
+                        self._unacknowledged.pop(by_item[id(item)][0], None)
             if outcome.unsent:
                 failed.extend(by_item[id(item)] for item in outcome.unsent)
                 error = outcome.error
@@ -578,7 +609,9 @@ class BackgroundTracker:
 
     # -- delivery ---------------------------------------------------------------
 
-    def _deliver(self, kind: str, items: Sequence[Any], deadline: float | None = None) -> Delivery:
+    def _deliver(
+        self, kind: str, items: Sequence[Any], deadline: float | None = None
+    ) -> SendOutcome:
         """Send ``items`` of one kind; permanent refusals drop only their request.
 
         Called with ``_send_lock`` held, so the client's counters move only
@@ -589,7 +622,7 @@ class BackgroundTracker:
         client = self.client
         if deadline is None:
             deadline = self._deadline
-        outcome = Delivery()
+        outcome = SendOutcome()
         pending: Sequence[Any] = items
         while pending:
             before = (
@@ -716,7 +749,7 @@ class BackgroundTracker:
         if not items:
             return
         now = time.time()
-        fresh = [item for item in items if not item.is_expired(now)]
+        fresh = [item for item in map(_built, items) if not item.is_expired(now)]
         self._count("expired", len(items) - len(fresh))
         if not fresh:
             return

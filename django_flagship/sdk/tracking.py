@@ -2,11 +2,12 @@
 
 :class:`CollectorClient` is the transport: it turns queued items into the wire
 envelopes and posts them, and tells retryable failures from permanent ones.
-The :class:`Tracker` interface is what the visitor talks to; the trackers here
-send at once (:class:`SyncTracker`), write to the log (:class:`LogTracker`, the
-offline default) or keep everything in memory (:class:`MemoryTracker`);
-:class:`~django_flagship.sdk.flusher.BackgroundTracker` batches them on a
-thread of its own.
+The :class:`~django_flagship.sdk.events.Tracker` interface (in
+:mod:`~django_flagship.sdk.events`, re-exported here) is what the visitor
+talks to; the trackers here send at once (:class:`SyncTracker`), write to the
+log (:class:`LogTracker`, the offline default) or keep everything in memory
+(:class:`MemoryTracker`); :class:`~django_flagship.sdk.flusher.BackgroundTracker`
+batches them on a thread of its own.
 
 Batches are split so that no request body exceeds ``max_batch_bytes``
 (default 2 500 000 bytes of serialized JSON, the batch limit Flagship's SDKs
@@ -32,12 +33,13 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, ClassVar, Protocol, TypeVar, runtime_checkable
+from typing import Any, ClassVar, TypeVar
 
 import requests
 
 from . import strict_json
 from .constants import ACTIVATE_URL, EVENTS_URL, SDK_CLIENT, SDK_VERSION
+from .events import COLLECTOR, LOG, MEMORY, Tracker, TrackerBase
 from .hits import (
     HIT_EXPIRATION_SECONDS,
     Activation,
@@ -431,29 +433,15 @@ class CollectorClient:
 # --- trackers ----------------------------------------------------------------
 
 
-@runtime_checkable
-class Tracker(Protocol):
-    """Where a visitor's hits and activations go."""
-
-    def add_hit(self, item: TrackedHit) -> None:
-        """Take a hit; never raises because of delivery."""
-
-    def add_activation(self, item: Activation) -> None:
-        """Take an activation; never raises because of delivery."""
-
-    def flush(self, timeout: float | None = None) -> bool:
-        """Deliver what is pending; True when nothing is left."""
-
-    def close(self) -> None:
-        """Flush what can be flushed and release resources; idempotent."""
-
-
-class SyncTracker:
+class SyncTracker(TrackerBase):
     """Sends each item at once, in the caller's thread.
 
     Failures go to ``on_error`` (by default, a warning in the log); they are
     never raised to the caller, and nothing is retried.
     """
+
+    kind = COLLECTOR
+    blocking = True
 
     def __init__(
         self,
@@ -489,15 +477,23 @@ class SyncTracker:
         logger.warning("Flagship delivery failed: %s", exc)
 
 
-class LogTracker:
+class LogTracker(TrackerBase):
     """Writes each payload as one JSON line at INFO; sends nothing.
 
     The default when no environment is configured. Hits appear with their
     ``vid``, ``cuid`` and ``qt``; activations as their activation item.
+    While the logger does not write INFO it :attr:`discards`: an activation
+    recorded then is not even built.
     """
+
+    kind = LOG
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self.logger = logger if logger is not None else logging.getLogger("django_flagship.hits")
+
+    @property
+    def discards(self) -> bool:
+        return not self.logger.isEnabledFor(logging.INFO)
 
     def add_hit(self, item: TrackedHit) -> None:
         self._write("hit", item)
@@ -519,12 +515,14 @@ class LogTracker:
         self.logger.info("%s", line, extra={"flagship_kind": kind, "flagship_payload": payload})
 
 
-class MemoryTracker:
+class MemoryTracker(TrackerBase):
     """Keeps the latest ``maxlen`` hits and activations, for tests and debug pages.
 
     Thread-safe. When full, the oldest item is discarded and counted in
     ``dropped``.
     """
+
+    kind = MEMORY
 
     def __init__(self, maxlen: int = 1000) -> None:
         if maxlen < 1:

@@ -6,14 +6,13 @@ import hashlib
 import json
 import logging
 import threading
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .constants import RESERVED_CONTEXT_KEYS, SDK_CLIENT, SDK_VERSION
 from .context import ContextError, context_value, normalize_context_update
 from .decision_api import DecisionError, DecisionResult
-from .hits import Activation, Consent, Hit, HitType, InvalidHitError, segment_values
+from .hits import Consent, Hit, HitType, InvalidHitError, segment_values
 from .memo import context_key
 from .model import Assignment, FlagInfo, merge_flags
 from .tracking import TrackedHit
@@ -376,14 +375,12 @@ class Visitor:
             if marker in self._activated:
                 return False
             self._activated.add(marker)
-        activation = Activation(
-            visitor_id=self.visitor_id,
-            variation_group_id=assignment.variation_group_id,
-            variation_id=assignment.variation_id,
-            anonymous_id=self.anonymous_id,
-            created_at=time.time(),
+        self._client.record_activation(
+            self.visitor_id,
+            assignment.variation_group_id,
+            assignment.variation_id,
+            self.anonymous_id,
         )
-        self._client.track_activation(activation, assignment)
         return True
 
     @property

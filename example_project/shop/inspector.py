@@ -19,6 +19,7 @@ from django_flagship.client import get_bucket, get_client
 from django_flagship.sdk import Mode
 from django_flagship.sdk.bucketing import Bucket, Campaign
 from django_flagship.sdk.tracking import MemoryTracker
+from django_flagship.sinks import memory_sink
 
 __all__ = ["inspect_visitor"]
 
@@ -131,9 +132,10 @@ def _campaign_rows(
 
 def _memory_sink() -> MemoryTracker | None:
     """The in-memory sink behind the client's tracker, when hits are kept in memory."""
-    tracker = get_client().tracker
-    sink = getattr(tracker, "sink", tracker)
-    return sink if isinstance(sink, MemoryTracker) else None
+    try:
+        return memory_sink(get_client().tracker)
+    except LookupError:
+        return None
 
 
 def _when(timestamp: float) -> str:

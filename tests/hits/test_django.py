@@ -13,11 +13,11 @@ from django_flagship import client
 from django_flagship import client as client_module
 from django_flagship.checks import check_settings
 from django_flagship.consent import get_consent
-from django_flagship.delivery import HITS_LOGGER, build_sink, memory_sink
 from django_flagship.sdk.flusher import BackgroundTracker
 from django_flagship.sdk.spool import Spool
 from django_flagship.sdk.tracking import LogTracker, MemoryTracker
 from django_flagship.signals import SignalTracker, activation_tracked, hit_tracked
+from django_flagship.sinks import HITS_LOGGER, build_sink, memory_sink
 
 from .collector import EVENTS_PATH
 from .conftest import ENV, event
@@ -147,7 +147,7 @@ def test_the_collector_sink_takes_the_hit_settings(site, tmp_path):
 def test_another_served_environment_spools_in_a_directory_of_its_own(site, tmp_path):
     import copy
 
-    from django_flagship.delivery import build_spool
+    from django_flagship.sinks import build_spool
 
     config = copy.copy(client.get_client().config)
     assert build_spool(config).directory == tmp_path / "spool"
@@ -447,3 +447,11 @@ def test_bad_hit_settings_leave_a_working_client_that_logs(site, caplog):
         tracker = client.get_client().tracker
     assert "batch_size" in caplog.text
     assert isinstance(tracker.sink, LogTracker)
+
+
+def test_the_old_delivery_path_re_exports_the_sinks():
+    from django_flagship import delivery, sinks
+
+    for name in delivery.__all__:
+        assert getattr(delivery, name) is getattr(sinks, name)
+    assert set(delivery.__all__) == set(sinks.__all__)

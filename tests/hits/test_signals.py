@@ -4,10 +4,12 @@ import logging
 
 import pytest
 
+from django_flagship.sdk.events import Route
 from django_flagship.sdk.hits import Activation, Page
 from django_flagship.sdk.tracking import MemoryTracker, TrackedHit
 from django_flagship.signals import (
     SignalTracker,
+    TrackingSignal,
     activation_tracked,
     deliver_activation,
     deliver_hit,
@@ -138,3 +140,82 @@ def test_the_sinks_attributes_are_reachable_through_the_tracker(tracker, sink):
     assert tracker.maxlen == sink.maxlen
     with pytest.raises(AttributeError):
         tracker.no_such_attribute  # noqa: B018
+
+
+# -- who listens: counted from connect and disconnect -----------------------------
+
+
+def own_receiver(**kwargs):
+    pass
+
+
+def other_receiver(**kwargs):
+    pass
+
+
+def test_the_route_follows_connect_and_disconnect():
+    signal = TrackingSignal("own")
+    assert signal.route is Route.NOWHERE
+    signal.connect(own_receiver, dispatch_uid="own")
+    assert signal.route is Route.SINK
+    signal.connect(other_receiver)
+    assert signal.route is Route.LISTENERS
+    signal.connect(other_receiver, sender=SignalTracker)
+    assert signal.disconnect(other_receiver)
+    assert signal.route is Route.LISTENERS  # the sender's one is still there
+    assert signal.disconnect(other_receiver, sender=SignalTracker)
+    assert signal.route is Route.SINK
+    assert not signal.disconnect(other_receiver)  # not connected: nothing counted
+    assert signal.route is Route.SINK
+    assert signal.disconnect(dispatch_uid="own")
+    assert signal.route is Route.NOWHERE
+
+
+def test_the_apps_own_signals_start_with_their_receiver_alone():
+    assert hit_tracked.route is Route.SINK
+    assert activation_tracked.route is Route.SINK
+
+
+class Untouchable(list):
+    """Django's receiver list, which the tracker must not read."""
+
+    def __len__(self):
+        raise AssertionError("Signal.receivers was read")
+
+    __iter__ = __getitem__ = __bool__ = __len__
+
+
+def test_with_the_apps_receiver_alone_nothing_reads_djangos_receivers(tracker, sink, monkeypatch):
+    monkeypatch.setattr(hit_tracked, "receivers", Untouchable(hit_tracked.receivers))
+    monkeypatch.setattr(activation_tracked, "receivers", Untouchable(activation_tracked.receivers))
+    item = TrackedHit.from_hit(Page("https://shop.example/"), "v1")
+    tracker.add_hit(item)
+    tracker.record_activation("v1", "vg", "var", None, 1.0)
+    assert sink.hits == [item]
+    assert [a.variation_id for a in sink.activations] == ["var"]
+
+
+def test_a_recorded_activation_is_built_only_when_someone_else_listens(sink):
+    recorded = []
+
+    class Recording(type(sink)):
+        def record_activation(self, *args):
+            recorded.append(args)
+            super().record_activation(*args)
+
+    tracker = SignalTracker(Recording())
+    tracker.record_activation("v1", "vg", "var", None, 1.0)
+    assert recorded == [("v1", "vg", "var", None, 1.0)]  # straight to the sink, unbuilt
+    calls = []
+
+    def listen(item, **kwargs):
+        calls.append(item)
+
+    activation_tracked.connect(listen)
+    try:
+        tracker.record_activation("v2", "vg", "var", None, 1.0)
+    finally:
+        activation_tracked.disconnect(listen)
+    assert len(recorded) == 1
+    assert [a.visitor_id for a in calls] == ["v2"]
+    assert [a.visitor_id for a in tracker.sink.activations] == ["v1", "v2"]

@@ -11,11 +11,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...client import build_config
 from ...conf import conf
-from ...delivery import build_spool
 from ...sdk.config import Config
 from ...sdk.flusher import BackgroundTracker
 from ...sdk.spool import Spool, SpoolReport
 from ...sdk.tracking import CollectorClient
+from ...sinks import build_spool
 
 __all__ = ["Command"]
 
