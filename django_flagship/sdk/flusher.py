@@ -35,6 +35,10 @@ daemon thread of its own sends them in batches through a
 * After ``os.fork()`` the child starts empty, with a new lock, thread and
   connection pool; the items queued in the parent stay with the parent, so
   none is sent twice.
+
+The module is over 500 lines because it is one class whose queue, retries,
+spool replay, shutdown and fork handling share one lock and one state: split
+apart, each part would reach into the others' private attributes.
 """
 
 from __future__ import annotations
