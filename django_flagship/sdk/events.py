@@ -35,6 +35,7 @@ from typing import (
     Literal,
     NamedTuple,
     Protocol,
+    cast,
     runtime_checkable,
 )
 
@@ -48,6 +49,7 @@ __all__ = [
     "CUSTOM",
     "LOG",
     "MEMORY",
+    "TRACKER_MEMBERS",
     "ActivationRecord",
     "BasicTracker",
     "CustomTracker",
@@ -219,10 +221,28 @@ class CustomTracker:
         self.tracker.close()
 
 
+#: The members a whole :class:`Tracker` has.
+TRACKER_MEMBERS = (
+    "kind",
+    "blocking",
+    "discards",
+    "add_hit",
+    "add_activation",
+    "record_activation",
+    "flush",
+    "close",
+)
+
+
 def as_tracker(tracker: BasicTracker) -> Tracker:
-    """``tracker`` itself when it is a whole :class:`Tracker`, else a :class:`CustomTracker`."""
-    if isinstance(tracker, Tracker):
-        return tracker
+    """``tracker`` itself when it is a whole :class:`Tracker`, else a :class:`CustomTracker`.
+
+    The members are looked up with :func:`hasattr`, which, unlike
+    ``isinstance(tracker, Tracker)`` from Python 3.12 on, also sees those a
+    forwarding wrapper provides through ``__getattr__``.
+    """
+    if all(hasattr(tracker, name) for name in TRACKER_MEMBERS):
+        return cast(Tracker, tracker)
     return CustomTracker(tracker)
 
 

@@ -188,3 +188,19 @@ def test_nowhere_drops_every_item_unheard():
     tracker.add_activation(Activation("v1", "vg", "var"))
     tracker.record_activation("v1", "vg", "var", None, 2.0)
     assert (hooks.heard, sink.hits, sink.activations, sink.recorded) == ([], [], [], [])
+
+
+def test_a_forwarding_wrapper_of_a_whole_tracker_is_taken_as_it_is(client):
+    class Forwarding:
+        """Members reached only through __getattr__ (invisible to isinstance from 3.12)."""
+
+        def __init__(self, inner):
+            self.inner = inner
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    wrapper = Forwarding(SyncTracker(client))
+    assert as_tracker(wrapper) is wrapper
+    assert as_tracker(wrapper).blocking
+    assert isinstance(as_tracker(Forwarding(Minimal())), CustomTracker)
