@@ -53,7 +53,7 @@ def configured() -> str:
 
 def _wants_decision_api() -> bool:
     try:
-        return Mode.coerce(conf.raw("FLAGSHIP_MODE")) is Mode.DECISION_API
+        return conf.parsed("FLAGSHIP_MODE") is Mode.DECISION_API
     except ValueError:
         return False
 

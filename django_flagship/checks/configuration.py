@@ -140,7 +140,7 @@ def check_settings(**kwargs: object) -> list[CheckMessage]:
 
 def _check_mode() -> list[CheckMessage]:
     try:
-        mode = Mode.coerce(conf.mode)
+        mode = conf.parsed("FLAGSHIP_MODE")
     except ValueError:
         return [
             error(

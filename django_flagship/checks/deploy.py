@@ -51,7 +51,7 @@ def check_async_deploy(**kwargs: Any) -> list[CheckMessage]:
     past that many at once, requests queue behind one another's call.
     """
     try:
-        mode = Mode.coerce(conf.mode)
+        mode = conf.parsed("FLAGSHIP_MODE")
     except ValueError:
         return []  # E002
     if mode is not Mode.DECISION_API or not (text("FLAGSHIP_ENV_ID") and text("FLAGSHIP_API_KEY")):
