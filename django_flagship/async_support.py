@@ -94,7 +94,6 @@ class AsyncFlags:
 
         def prepare(self) -> FlagSource | None: ...
         def _synchronize(self) -> None: ...
-        def _sends_on_this_thread(self, key: str, activate: bool | None) -> bool: ...
         def _hits_sent_on_this_thread(self) -> bool: ...
         def get(self, key: str, default: Any = None, activate: bool | None = None) -> Any: ...
         def info(self, key: str) -> dict[str, Any] | None: ...
@@ -144,6 +143,22 @@ class AsyncFlags:
             await source.synchronize_modifications_async()  # type: ignore[attr-defined]
         except Exception:
             logger.exception("Flagship: synchronizing the visitor failed; defaults are served")
+
+    def _sends_on_this_thread(self, key: str, activate: bool | None) -> bool:
+        """Whether reading ``key`` now would POST an activation synchronously."""
+        source = self._source
+        rt = self._runtime
+        if source is None or rt is None:
+            return False
+        if not (activate if activate is not None else rt.auto_activate):
+            return False
+        if not self._hits_sent_on_this_thread():
+            return False
+        flag = source.get_flag(key)
+        if flag is None:
+            return False
+        marker = flag.assignment.marker
+        return marker not in source.activated
 
     async def aget(self, key: str, default: Any = None, activate: bool | None = None) -> Any:
         """:meth:`get` for async views."""

@@ -425,26 +425,6 @@ class Flags(AsyncFlags):
 
     # -- what the async side (async_support.AsyncFlags) asks -----------------------
 
-    def _auto_activate(self, activate: bool | None) -> bool:
-        if activate is not None:
-            return activate
-        rt = self._runtime
-        return rt.auto_activate if rt is not None else False
-
-    def _sends_on_this_thread(self, key: str, activate: bool | None) -> bool:
-        """Whether reading ``key`` now would POST an activation synchronously."""
-        source = self._source
-        rt = self._runtime
-        if source is None or rt is None or not self._auto_activate(activate):
-            return False
-        if not _sends_synchronously(rt.client.tracker):
-            return False
-        flag = source.get_flag(key)
-        if flag is None:
-            return False
-        marker = flag.assignment.marker
-        return marker not in source.activated
-
     def _hits_sent_on_this_thread(self) -> bool:
         """Whether sending a hit now would POST it synchronously."""
         rt = self._runtime

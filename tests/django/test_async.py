@@ -1,12 +1,15 @@
 """Async views through Django's AsyncClient: nothing blocks the event loop."""
 
 import asyncio
+import threading
 
 import pytest
 
 from django_flagship import client as flagship_client
 from django_flagship.flags import Flags, RequestFlags
 from django_flagship.middleware import FlagshipMiddleware
+from django_flagship.sdk.hits import Event, EventCategory
+from django_flagship.sdk.tracking import SyncTracker
 
 pytestmark = [pytest.mark.urls("tests.django.urls")]
 
@@ -92,3 +95,38 @@ async def test_sync_views_under_asgi(async_client, configured, cache_sessions, t
 async def test_async_untouched_request_costs_nothing(async_client, configured, cache_sessions):
     response = await async_client.get("/untouched/")
     assert not response.has_header("Vary")
+
+
+class _ThreadRecordingCollector:
+    """A collector client that notes the thread each POST would be made from."""
+
+    sent: list[tuple[str, int]] = []
+
+    def send_hits(self, items):
+        self.sent.append(("hit", threading.get_ident()))
+
+    def send_activations(self, items):
+        self.sent.append(("activation", threading.get_ident()))
+
+    def close(self):
+        pass
+
+
+def sync_tracker(config):
+    return SyncTracker(_ThreadRecordingCollector())
+
+
+@pytest.mark.asyncio
+async def test_a_synchronous_sink_posts_off_the_event_loop(configured):
+    configured.FLAGSHIP_TRACKER = "tests.django.test_async.sync_tracker"
+    _ThreadRecordingCollector.sent.clear()
+    flags = Flags("v-sync")
+    assert await flags.aget("btn_color", "blue", activate=False) == "red"
+    assert await flags.aactivate("btn_color") is True
+    assert await flags.aget("vip_feature", False) is True
+    assert await flags.asend_hit(Event(EventCategory.ACTION_TRACKING, "click")) is True
+    kinds = [kind for kind, _ in _ThreadRecordingCollector.sent]
+    assert "activation" in kinds
+    assert "hit" in kinds
+    loop_thread = threading.get_ident()
+    assert all(thread != loop_thread for _, thread in _ThreadRecordingCollector.sent)
