@@ -39,7 +39,7 @@ from .decision_api.trackers import (
     track_activations,
     track_hit,
 )
-from .decision_api.wire import ApiError, dumps, loads_json
+from .decision_api.wire import ApiError, loads_json
 from .served_conf import ApiKeys, ServerSettings, served_settings, server_settings
 
 __all__ = [
@@ -59,7 +59,6 @@ __all__ = [
     "check_api_key",
     "close_served_trackers",
     "decide",
-    "dumps",
     "formatted_value",
     "is_http_url",
     "loads_json",

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..sdk.model import Assignment
 from .render import campaign_v1, campaign_v2, modification_value
-from .wire import dumps
+from .wire import encode
 
 __all__ = ["BucketIndex", "bucket_index"]
 
@@ -89,7 +89,7 @@ class BucketIndex:
         fragment = self._fragments.get(key)
         if fragment is None:
             build = campaign_v2 if version == 2 else campaign_v1
-            fragment = dumps(build(assignment, self.value(assignment, expose_all_keys)))
+            fragment = encode(build(assignment, self.value(assignment, expose_all_keys)))
             self._fragments[key] = fragment
         return fragment
 

@@ -15,7 +15,7 @@ from django.http import HttpResponse
 
 from ..sdk.model import Assignment
 from .parsing import DecisionRequest, is_http_url
-from .wire import dumps, json_response, redirect
+from .wire import encode, json_response, redirect
 
 if TYPE_CHECKING:
     from .index import BucketIndex
@@ -99,15 +99,15 @@ def render_campaigns(
     parts: list[bytes] = []
     if mode != "simple":
         fragments = b",".join(index.fragment(a, expose_all_keys, version) for a in assignments)
-        parts.append(b'"visitorId":' + dumps(visitor_id))
+        parts.append(b'"visitorId":' + encode(visitor_id))
         parts.append(b'"campaigns":[' + fragments + b"]")
     if mode != "normal":
         merged: dict[str, Any] = {}
         for assignment in assignments:
             merged.update(index.value(assignment, expose_all_keys))
         pairs = [{"campaignId": a.campaign_id, "variationId": a.variation_id} for a in assignments]
-        parts.append(b'"campaignsVariation":' + dumps(pairs))
-        parts.append(b'"mergedModifications":' + dumps(merged))
+        parts.append(b'"campaignsVariation":' + encode(pairs))
+        parts.append(b'"mergedModifications":' + encode(merged))
     return b"{" + b",".join(parts) + b"}"
 
 

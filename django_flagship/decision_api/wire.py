@@ -6,7 +6,6 @@ the problem, which the views' decorator turns into the response.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +15,7 @@ from ..sdk import strict_json
 
 __all__ = [
     "ApiError",
-    "dumps",
+    "encode",
     "json_response",
     "loads_json",
     "read_json",
@@ -44,14 +43,14 @@ def loads_json(raw: bytes | str, what: str = "the body") -> Any:
         raise ApiError(400, f"{what} is not valid JSON: {exc}") from None
 
 
-def dumps(body: Any) -> bytes:
+def encode(body: Any) -> bytes:
     """Compact UTF-8 JSON, as the server writes every body.
 
-    Not :func:`django_flagship.sdk.strict_json.dumps`, which refuses ``NaN``: a
-    bucketing file may hold one in a flag's value (its parser lets it
-    through), and the server has always answered it as written.
+    ``NaN`` is written as the token it is: a bucketing file may hold one in a
+    flag's value (its parser lets it through), and the server has always
+    answered it as written.
     """
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return strict_json.dumps(body, allow_nan=True).encode("utf-8")
 
 
 def read_json(request: HttpRequest, max_body: int) -> Any:
@@ -72,14 +71,14 @@ def read_json(request: HttpRequest, max_body: int) -> Any:
 
 def json_response(body: Any, status: int = 200) -> HttpResponse:
     """``body`` (JSON bytes already, or a value to write) as an ``application/json`` answer."""
-    content = body if isinstance(body, bytes) else dumps(body)
+    content = body if isinstance(body, bytes) else encode(body)
     return HttpResponse(content, status=status, content_type="application/json")
 
 
 def redirect(location: str, body: Any = None) -> HttpResponse:
     """A 302 to ``location``, with ``body`` as JSON when given (a REDIRECT's value)."""
     response = HttpResponse(
-        b"" if body is None else dumps(body), status=302, content_type="application/json"
+        b"" if body is None else encode(body), status=302, content_type="application/json"
     )
     response["Location"] = location
     return response
