@@ -27,22 +27,25 @@ function); a decision then costs well under a microsecond per campaign.
 from __future__ import annotations
 
 import dataclasses
-import math
-import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import mmh3
 
+from .campaigns import (
+    BucketError,
+    Campaign,
+    CampaignOutcome,
+    MalformedEntry,
+    Variation,
+    VariationGroup,
+    allocation_item,
+    parse_campaign,
+)
 from .hashing import decision_group_key, encode_utf8
 from .model import Assignment
 from .targeting import (
-    CompiledTargeting,
-    TargetingError,
     compile_selector,
-    compile_targeting,
     wire_field,
 )
 
@@ -55,299 +58,12 @@ __all__ = [
     "VariationGroup",
 ]
 
-_INT32 = 2**31
-
 
 # MurmurHash3 x86 32-bit, seed 0, unsigned, of bytes (the fast entry point of
 # mmh3 5; the keyword form elsewhere).
 _hash: Callable[[bytes], int] = getattr(
     mmh3, "mmh3_32_uintdigest", lambda data: mmh3.hash(data, 0, False)
 )
-
-
-class BucketError(ValueError):
-    """The bucketing data is not a bucketing file at all."""
-
-
-class _Malformed(Exception):
-    """One campaign or variation group cannot be read."""
-
-
-def _float32(value: float) -> float:
-    """Round to the nearest float32, as Go's ``float32(x)`` does."""
-    try:
-        return struct.unpack("f", struct.pack("f", value))[0]
-    except OverflowError:
-        return math.copysign(math.inf, value)
-
-
-def _is_number(value: Any) -> bool:
-    """A JSON number: not a bool, and finite (Python's decoder accepts NaN and 1e999)."""
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _optional_str(data: Mapping[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    if value is not None and not isinstance(value, str):
-        raise _Malformed(f"{name} must be a string, got {type(value).__name__}")
-    return value
-
-
-def _required_id(data: Any, what: str) -> str:
-    if not isinstance(data, Mapping):
-        raise _Malformed(f"{what} is not an object")
-    value = data.get("id")
-    if not isinstance(value, str) or not value:
-        raise _Malformed(f"{what} has no id")
-    return value
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Variation:
-    """A compiled variation; ``assignment`` is what :meth:`Bucket.decide` returns."""
-
-    id: str
-    name: str | None
-    allocation: int
-    reference: bool
-    assignment: Assignment
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class VariationGroup:
-    """A compiled variation group."""
-
-    id: str
-    name: str | None
-    targeting: CompiledTargeting
-    variations: tuple[Variation, ...]
-    # table[bucket] is the variation a hash bucket (0..99) lands in, or None.
-    table: tuple[Variation | None, ...] = field(repr=False)
-    by_id: Mapping[str, Variation] = field(repr=False)
-    key: bytes = field(repr=False)  # the UTF-8 id, hash prefix
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class Campaign:
-    """A compiled campaign. ``duplicate`` marks a repeated id (ignored)."""
-
-    id: str
-    name: str | None
-    type: str | None
-    slug: str | None
-    variation_groups: tuple[VariationGroup, ...]
-    # None without bucketRanges; otherwise allowed[bucket] for buckets 0..99.
-    allowed: tuple[bool, ...] | None = field(repr=False)
-    bucket_ranges: tuple[tuple[float, float], ...] | None = None
-    duplicate: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class CampaignOutcome:
-    """Why a campaign was or was not assigned to a visitor."""
-
-    campaign_id: str
-    reason: str
-    assignment: Assignment | None = None
-    variation_group_id: str | None = None
-    bucket: int | None = None
-    detail: tuple[str, ...] = ()
-
-    @property
-    def matched(self) -> bool:
-        return self.assignment is not None
-
-
-def _copy_json(value: Any) -> Any:
-    """A private copy of decoded JSON (dicts and lists; the rest is immutable)."""
-    if isinstance(value, Mapping):
-        return {key: _copy_json(item) for key, item in value.items()}
-    if type(value) is list:
-        return [_copy_json(item) for item in value]
-    return value
-
-
-def _allocation_table(
-    variations: tuple[Variation, ...],
-) -> tuple[Variation | None, ...]:
-    # The engine sums float32 allocations and takes the first variation with
-    # bucket < running sum.
-    running = 0.0
-    bounds: list[tuple[float, Variation]] = []
-    for variation in variations:
-        running = _float32(running + variation.allocation)
-        bounds.append((running, variation))
-    table: list[Variation | None] = []
-    if all(variation.allocation >= 0 for variation in variations):
-        # Running sums only grow: walk them once.
-        position = 0
-        for bucket in range(100):
-            while position < len(bounds) and not bucket < bounds[position][0]:
-                position += 1
-            table.append(bounds[position][1] if position < len(bounds) else None)
-        return tuple(table)
-    for bucket in range(100):  # negative allocations: search every time
-        table.append(next((v for bound, v in bounds if bucket < bound), None))
-    return tuple(table)
-
-
-def _parse_ranges(raw: Any) -> tuple[tuple[float, float], ...]:
-    if not isinstance(raw, list | tuple):
-        raise _Malformed("bucketRanges is not a list")
-    ranges = []
-    for index, item in enumerate(raw):
-        bounds = item.get("r") if isinstance(item, Mapping) else None
-        if (
-            not isinstance(bounds, list | tuple)
-            or len(bounds) < 2
-            or not (_is_number(bounds[0]) and _is_number(bounds[1]))
-        ):
-            raise _Malformed(f"bucketRanges[{index}] is not {{'r': [start, end]}}")
-        ranges.append((_float32(bounds[0]), _float32(bounds[1])))
-    return tuple(ranges)
-
-
-def _parse_variation(
-    raw: Any, index: int, campaign: Mapping[str, Any], vg_id: str, vg_name: str | None
-) -> Variation:
-    var_id = _required_id(raw, f"variation {index}")
-    name = _optional_str(raw, "name")
-    allocation = raw.get("allocation")
-    if allocation is None:
-        allocation = 0
-    elif not _is_number(allocation) or allocation != int(allocation):
-        raise _Malformed(f"variation {var_id!r}: allocation must be an integer")
-    allocation = int(allocation)
-    if not -_INT32 <= allocation < _INT32:
-        raise _Malformed(f"variation {var_id!r}: allocation out of range")
-    reference = raw.get("reference")
-    if reference is None:
-        reference = False
-    elif not isinstance(reference, bool):
-        raise _Malformed(f"variation {var_id!r}: reference must be a boolean")
-    modifications = raw.get("modifications")
-    flags: dict[str, Any] = {}
-    modification_type = "FLAG"
-    if modifications is not None:
-        if not isinstance(modifications, Mapping):
-            raise _Malformed(f"variation {var_id!r}: modifications is not an object")
-        values = modifications.get("value")
-        if values is not None:
-            if not isinstance(values, Mapping):
-                raise _Malformed(f"variation {var_id!r}: modifications.value is not an object")
-            # A private copy: the flags never alias the raw file.
-            flags = _copy_json(values)
-        kind = modifications.get("type")
-        if isinstance(kind, str) and kind:
-            modification_type = kind
-    assignment = Assignment(
-        campaign_id=campaign["id"],
-        variation_group_id=vg_id,
-        variation_id=var_id,
-        flags=MappingProxyType(flags),
-        campaign_name=campaign.get("name"),
-        campaign_type=campaign.get("type"),
-        slug=campaign.get("slug"),
-        variation_group_name=vg_name,
-        variation_name=name,
-        reference=reference,
-        modification_type=modification_type,
-    )
-    return Variation(var_id, name, allocation, reference, assignment)
-
-
-def _parse_variation_group(raw: Any, index: int, campaign: Mapping[str, Any]) -> VariationGroup:
-    vg_id = _required_id(raw, f"variation group {index}")
-    try:
-        name = _optional_str(raw, "name")
-        try:
-            targeting = compile_targeting(raw.get("targeting"))
-        except TargetingError as exc:
-            raise _Malformed(f"targeting: {exc}") from None
-        raw_variations = raw.get("variations")
-        if raw_variations is None:
-            raw_variations = []
-        if not isinstance(raw_variations, list | tuple):
-            raise _Malformed("variations is not a list")
-        variations = tuple(
-            _parse_variation(item, i, campaign, vg_id, name)
-            for i, item in enumerate(raw_variations)
-        )
-        by_id: dict[str, Variation] = {}
-        for variation in variations:
-            # Like the engine's cache lookup: the last variation with an id wins.
-            by_id[variation.id] = variation
-    except _Malformed as exc:
-        raise _Malformed(f"variation group {vg_id!r}: {exc}") from None
-    return VariationGroup(
-        id=vg_id,
-        name=name,
-        targeting=targeting,
-        variations=variations,
-        table=_allocation_table(variations),
-        by_id=MappingProxyType(by_id),
-        key=encode_utf8(vg_id),
-    )
-
-
-def _parse_campaign(
-    raw: Any, index: int, report: Callable[[str], None]
-) -> tuple[Campaign, tuple[str, ...]]:
-    campaign_id = _required_id(raw, f"campaign {index}")
-    try:
-        meta = {
-            "id": campaign_id,
-            "name": _optional_str(raw, "name"),
-            "type": _optional_str(raw, "type"),
-            "slug": _optional_str(raw, "slug"),
-        }
-        raw_groups = wire_field(raw, "variationGroups", "variation_groups")
-        if raw_groups is None:
-            raw_groups = []
-        if not isinstance(raw_groups, list | tuple):
-            raise _Malformed("variationGroups is not a list")
-        raw_ranges = wire_field(raw, "bucketRanges", "bucket_ranges")
-        ranges = None if raw_ranges is None else _parse_ranges(raw_ranges)
-    except _Malformed as exc:
-        raise _Malformed(f"campaign {campaign_id!r}: {exc}") from None
-
-    groups: list[VariationGroup] = []
-    problems: list[str] = []
-    for vg_index, raw_group in enumerate(raw_groups):
-        try:
-            groups.append(_parse_variation_group(raw_group, vg_index, meta))
-        except _Malformed as exc:
-            message = f"campaign {campaign_id!r}: {exc}; variation group skipped"
-            problems.append(message)
-            report(message)
-    allowed = None
-    if ranges is not None:
-        allowed = tuple(any(lo <= bucket < hi for lo, hi in ranges) for bucket in range(100))
-    campaign = Campaign(
-        id=campaign_id,
-        name=meta["name"],
-        type=meta["type"],
-        slug=meta["slug"],
-        variation_groups=tuple(groups),
-        allowed=allowed,
-        bucket_ranges=ranges,
-    )
-    return campaign, tuple(problems)
-
-
-def _allocation_item(campaign: Campaign, group: VariationGroup) -> tuple[Any, ...]:
-    """(allowed range buckets, hash prefix, table, campaign, group) for decide().
-
-    The table maps a bucket to an Assignment (or None). When every bucket gets
-    the same answer (one variation at 100 %, say), no hash is needed: the hash
-    prefix is None and the table is that answer.
-    """
-    table = tuple(v.assignment if v else None for v in group.table)
-    if all(entry is table[0] for entry in table):
-        return (campaign.allowed, None, table[0], campaign, group)
-    return (campaign.allowed, group.key, table, campaign, group)
 
 
 def _ignore(message: str) -> None:
@@ -431,8 +147,8 @@ class Bucket:
         seen: set[str] = set()
         for index, raw in enumerate(raw_campaigns):
             try:
-                campaign, problems = _parse_campaign(raw, index, report)
-            except _Malformed as exc:
+                campaign, problems = parse_campaign(raw, index, report)
+            except MalformedEntry as exc:
                 message = f"{exc}; campaign skipped"
                 report(message)
                 raw_id = raw.get("id") if isinstance(raw, Mapping) else None
@@ -453,10 +169,10 @@ class Bucket:
         bucket._entries = tuple(entries)
         # decide() runs a generated function that reads the context once and
         # returns, for each campaign whose targeting matches, what allocating
-        # the visitor takes (see _allocation_item).
+        # the visitor takes (see allocation_item).
         bucket._select = compile_selector(
             [
-                [(g.targeting, _allocation_item(c, g)) for g in c.variation_groups]
+                [(g.targeting, allocation_item(c, g)) for g in c.variation_groups]
                 for c in campaigns
                 if not c.duplicate
             ]

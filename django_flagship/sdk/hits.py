@@ -33,19 +33,30 @@ are added when it is sent (see :mod:`django_flagship.sdk.tracking`).
 from __future__ import annotations
 
 import contextlib
-import ipaddress
-import math
 import os
-import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import Enum
 from typing import Any, ClassVar, TypeVar
-from urllib.parse import urlsplit
 
-from .context import MAX_CONTEXT_LIST_ITEMS
+from .hit_fields import (
+    EventCategory,
+    HitType,
+    InvalidHitError,
+    Rule,
+    category_problem,
+    context_problem,
+    count_problem,
+    currency_problem,
+    ip_address_problem,
+    is_absolute_url,
+    money_problem,
+    segment_text,
+    shown,
+    text_rule,
+    type_name,
+    wire_value,
+)
 
 __all__ = [
     "HIT_EXPIRATION_SECONDS",
@@ -71,191 +82,8 @@ __all__ = [
 #: ``HIT_EXPIRATION`` of 14 400 000 ms).
 HIT_EXPIRATION_SECONDS: float = 4 * 60 * 60
 
-_INT64_MAX = 2**63 - 1
-_CURRENCY = re.compile(r"[A-Z]{3}")
-
 _H = TypeVar("_H", bound="Hit")
 _E = TypeVar("_E", bound="Event")
-
-
-class InvalidHitError(ValueError):
-    """A hit or activation that must not be sent; ``field`` is the wire name."""
-
-    def __init__(self, kind: str, field: str, problem: str) -> None:
-        self.kind = kind
-        self.field = field
-        self.problem = problem
-        super().__init__(f"{kind}: field '{field}' {problem}")
-
-
-class HitType(str, Enum):
-    """Value of the ``t`` field."""
-
-    PAGEVIEW = "PAGEVIEW"
-    SCREENVIEW = "SCREENVIEW"
-    EVENT = "EVENT"
-    TRANSACTION = "TRANSACTION"
-    ITEM = "ITEM"
-    SEGMENT = "SEGMENT"
-
-
-class EventCategory(str, Enum):
-    """The two categories the collector accepts for ``ec``."""
-
-    ACTION_TRACKING = "Action Tracking"
-    USER_ENGAGEMENT = "User Engagement"
-
-
-# --- field rules -------------------------------------------------------------
-# Each rule returns None when the value is acceptable, else the problem, worded
-# to follow "field 'x' ...".
-
-_Rule = Callable[[Any], "str | None"]
-
-
-def _type_name(value: Any) -> str:
-    return type(value).__name__
-
-
-def _show(value: Any, limit: int = 80) -> str:
-    """``repr`` cut to ``limit`` characters, so messages stay one short line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _text(max_bytes: int) -> _Rule:
-    def rule(value: Any) -> str | None:
-        if not isinstance(value, str):
-            return f"must be a str, got {_type_name(value)}"
-        if not value.strip():
-            return "must not be empty"
-        size = len(value.encode("utf-8"))
-        if size > max_bytes:
-            return f"must be at most {max_bytes} bytes in UTF-8, got {size}"
-        return None
-
-    return rule
-
-
-def is_absolute_url(value: Any) -> bool:
-    """Whether ``value`` is a URL with a scheme and a host: what a ``PAGEVIEW``'s ``dl`` holds."""
-    if not isinstance(value, str):
-        return False
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return bool(parts.scheme and parts.netloc)
-
-
-def _currency(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return f"must be a str, got {_type_name(value)}"
-    if not _CURRENCY.fullmatch(value):
-        return f"must be an ISO 4217 code of 3 uppercase letters, got {_show(value)}"
-    return None
-
-
-def _ip_address(value: Any) -> str | None:
-    if not isinstance(value, str):
-        return f"must be a str, got {_type_name(value)}"
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return f"must be an IPv4 or IPv6 address, got {_show(value)}"
-    return None
-
-
-def _money(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        return f"must be a number (int, float or Decimal), got {_type_name(value)}"
-    # Whatever is sent must survive the trip through a JSON float.
-    finite = not isinstance(value, Decimal) or value.is_finite()
-    if finite:
-        try:
-            finite = math.isfinite(float(value))
-        except OverflowError:
-            finite = False
-    if not finite:
-        return f"must be a finite number, got {_show(value)}"
-    if value < 0:
-        return f"must not be negative, got {_show(value)}"
-    return None
-
-
-def _count(value: Any) -> str | None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        return f"must be an int, got {_type_name(value)}"
-    if value < 0:
-        return f"must not be negative, got {_show(value)}"
-    if value > _INT64_MAX:
-        return "must fit in a signed 64-bit integer"
-    return None
-
-
-def _category(value: Any) -> str | None:
-    if not isinstance(value, EventCategory):
-        allowed = ", ".join(repr(c.value) for c in EventCategory)
-        return f"must be an EventCategory ({allowed}), got {_show(value)}"
-    return None
-
-
-def _scalar_context_problem(key: Any, item: Any) -> str | None:
-    if not isinstance(item, str | int | float):  # bool is an int subclass
-        return (
-            f"value for {_show(key)} must be a str, number, bool or a list of those, "
-            f"got {_type_name(item)}"
-        )
-    if isinstance(item, float) and not math.isfinite(item):
-        return f"value for {_show(key)} must be finite, got {_show(item)}"
-    return None
-
-
-def _context(value: Any) -> str | None:
-    if not isinstance(value, Mapping):
-        return f"must be a mapping, got {_type_name(value)}"
-    for key, item in value.items():
-        if not isinstance(key, str) or not key:
-            return f"must have non-empty str keys, got {_show(key)}"
-        if isinstance(item, list | tuple):
-            if len(item) > MAX_CONTEXT_LIST_ITEMS:
-                return (
-                    f"value for {_show(key)} must be a list of at most "
-                    f"{MAX_CONTEXT_LIST_ITEMS} values, got {len(item)}"
-                )
-            for element in item:
-                problem = _scalar_context_problem(key, element)
-                if problem is not None:
-                    return problem
-            continue
-        problem = _scalar_context_problem(key, item)
-        if problem is not None:
-            return problem
-    return None
-
-
-def _segment_text(value: str | int | float | list[Any] | tuple[Any, ...]) -> str:
-    # Lowercase booleans, as the Decision API server writes them; the official
-    # Python SDK 3.0.1 uses str() and sends "True". A list is written as the
-    # server's Go %v writes one: "[beta news]", "[1 2.5 true]".
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + " ".join(_segment_text(item) for item in value) + "]"
-    return str(value)
-
-
-def _wire(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
-
-# --- hits --------------------------------------------------------------------
 
 
 class Hit:
@@ -264,14 +92,14 @@ class Hit:
     #: The ``t`` it is sent with (a :class:`Page`'s depends on its origin).
     hit_type: HitType
     # wire name -> (label used in messages, rule)
-    _rules: ClassVar[dict[str, tuple[str, _Rule]]] = {}
+    _rules: ClassVar[dict[str, tuple[str, Rule]]] = {}
     _required: ClassVar[tuple[str, ...]] = ()
 
-    _common_rules: ClassVar[dict[str, tuple[str, _Rule]]] = {
-        "uip": ("user IP", _ip_address),
-        "ul": ("user locale", _text(20)),
-        "cst": ("session timestamp (ms)", _count),
-        "sn": ("session number", _count),
+    _common_rules: ClassVar[dict[str, tuple[str, Rule]]] = {
+        "uip": ("user IP", ip_address_problem),
+        "ul": ("user locale", text_rule(20)),
+        "cst": ("session timestamp (ms)", count_problem),
+        "sn": ("session number", count_problem),
     }
 
     def __init__(self) -> None:
@@ -321,7 +149,7 @@ class Hit:
                 raise InvalidHitError(kind, key, f"({label}) {problem}")
         if self._resolution is not None:
             for name, value in zip(("width", "height"), self._resolution, strict=True):
-                problem = _count(value)
+                problem = count_problem(value)
                 if problem:
                     raise InvalidHitError(kind, "sr", f"(screen {name}) {problem}")
 
@@ -337,15 +165,20 @@ class Hit:
         """This hit's own wire fields, including ``t`` and ``ds``."""
         payload: dict[str, Any] = {"t": self.hit_type.value, "ds": "APP"}
         for key, value in self._fields.items():
-            payload[key] = _wire(value)
+            payload[key] = wire_value(value)
         if self._resolution is not None:
             width, height = self._resolution
-            if _count(width) is None and _count(height) is None and width > 0 and height > 0:
+            if (
+                count_problem(width) is None
+                and count_problem(height) is None
+                and width > 0
+                and height > 0
+            ):
                 payload["sr"] = f"{width}x{height}"
         return payload
 
     def __repr__(self) -> str:
-        parts = [f"{key}={_wire(value)!r}" for key, value in self._fields.items()]
+        parts = [f"{key}={wire_value(value)!r}" for key, value in self._fields.items()]
         if self._resolution is not None:
             parts.append(f"resolution={self._resolution!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
@@ -368,7 +201,7 @@ class Page(Hit):
     """
 
     hit_type = HitType.PAGEVIEW
-    _rules = {"dl": ("origin", _text(2048))}
+    _rules = {"dl": ("origin", text_rule(2048))}
     _required = ("dl",)
 
     def __init__(self, origin: str) -> None:
@@ -382,7 +215,7 @@ class Screen(Hit):
     """A screen view; ``origin`` is the screen or interface name (``dl``)."""
 
     hit_type = HitType.SCREENVIEW
-    _rules = {"dl": ("screen name", _text(2048))}
+    _rules = {"dl": ("screen name", text_rule(2048))}
     _required = ("dl",)
 
     def __init__(self, origin: str) -> None:
@@ -395,10 +228,10 @@ class Event(Hit):
 
     hit_type = HitType.EVENT
     _rules = {
-        "ec": ("event category", _category),
-        "ea": ("event action", _text(500)),
-        "el": ("event label", _text(500)),
-        "ev": ("event value", _count),
+        "ec": ("event category", category_problem),
+        "ea": ("event action", text_rule(500)),
+        "el": ("event label", text_rule(500)),
+        "ev": ("event value", count_problem),
     }
     _required = ("ec", "ea")
 
@@ -427,16 +260,16 @@ class Transaction(Hit):
 
     hit_type = HitType.TRANSACTION
     _rules = {
-        "tid": ("transaction id", _text(500)),
-        "ta": ("affiliation", _text(500)),
-        "tr": ("total revenue", _money),
-        "ts": ("shipping cost", _money),
-        "tt": ("taxes", _money),
-        "tc": ("currency", _currency),
-        "pm": ("payment method", _text(10)),
-        "sm": ("shipping method", _text(10)),
-        "icn": ("item count", _count),
-        "tcc": ("coupon code", _text(10)),
+        "tid": ("transaction id", text_rule(500)),
+        "ta": ("affiliation", text_rule(500)),
+        "tr": ("total revenue", money_problem),
+        "ts": ("shipping cost", money_problem),
+        "tt": ("taxes", money_problem),
+        "tc": ("currency", currency_problem),
+        "pm": ("payment method", text_rule(10)),
+        "sm": ("shipping method", text_rule(10)),
+        "icn": ("item count", count_problem),
+        "tcc": ("coupon code", text_rule(10)),
     }
     _required = ("tid", "ta")
 
@@ -491,12 +324,12 @@ class Item(Hit):
 
     hit_type = HitType.ITEM
     _rules = {
-        "tid": ("transaction id", _text(500)),
-        "in": ("product name", _text(500)),
-        "ic": ("item code", _text(500)),
-        "ip": ("price", _money),
-        "iq": ("quantity", _count),
-        "iv": ("category", _text(500)),
+        "tid": ("transaction id", text_rule(500)),
+        "in": ("product name", text_rule(500)),
+        "ic": ("item code", text_rule(500)),
+        "ip": ("price", money_problem),
+        "iq": ("quantity", count_problem),
+        "iv": ("category", text_rule(500)),
     }
     _required = ("tid", "in", "ic")
 
@@ -532,7 +365,7 @@ class Segment(Hit):
     """
 
     hit_type = HitType.SEGMENT
-    _rules = {"s": ("context", _context)}
+    _rules = {"s": ("context", context_problem)}
     _required = ("s",)
 
     def __init__(self, context: Mapping[str, Any]) -> None:
@@ -547,7 +380,7 @@ class Segment(Hit):
     def to_payload(self) -> dict[str, Any]:
         payload = super().to_payload()
         context = self._fields["s"]
-        if _context(context) is None:
+        if context_problem(context) is None:
             payload["s"] = segment_values(context)
         return payload
 
@@ -555,7 +388,7 @@ class Segment(Hit):
 def segment_values(context: Mapping[str, Any]) -> dict[str, str]:
     """The ``s`` of a SEGMENT hit: each value of a valid context as text."""
     return {
-        key: value if value.__class__ is str else _segment_text(value)
+        key: value if value.__class__ is str else segment_text(value)
         for key, value in context.items()
     }
 
@@ -577,7 +410,7 @@ class Consent(Event):
             raise InvalidHitError(
                 type(self).__name__,
                 "el",
-                f"(consent) must come from a bool, got {_type_name(self.consented)}",
+                f"(consent) must come from a bool, got {type_name(self.consented)}",
             )
         super().validate()
 
@@ -622,7 +455,7 @@ class Activation:
                 continue
             if not isinstance(value, str) or not value.strip():
                 wanted = "None or a non-empty str" if optional else "a non-empty str"
-                raise InvalidHitError("Activation", key, f"must be {wanted}, got {_show(value)}")
+                raise InvalidHitError("Activation", key, f"must be {wanted}, got {shown(value)}")
 
     def is_expired(self, now: float | None = None) -> bool:
         """True once the activation is too old to be worth sending."""
