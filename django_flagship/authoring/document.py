@@ -332,6 +332,8 @@ def account_settings_problem(value: Any) -> str | None:
 
 
 def _field(data: Mapping[str, Any], camel: str, snake: str) -> Any:
+    """A field by its JSON or proto name; unlike ``targeting.wire_field``, an explicit
+    ``null`` under the JSON name is kept, so that the reader can refuse it."""
     return data[camel] if camel in data else data.get(snake)
 
 
