@@ -8,6 +8,8 @@ versions as ``golang.org/x/mod/semver`` does. Python's own ``lower()`` and
 
 from __future__ import annotations
 
+import decimal
+import math
 import re
 from collections.abc import Callable
 
@@ -16,6 +18,7 @@ __all__ = [
     "SemVer",
     "compare_semver",
     "fold_non_ascii",
+    "format_float",
     "go_equal_fold",
     "go_fold",
     "go_lower",
@@ -167,3 +170,28 @@ SEMVER_TESTS: dict[str, Callable[[int], bool]] = {
     "SEMVER_GREATER_THAN_OR_EQUALS": lambda c: c >= 0,
     "SEMVER_LOWER_THAN_OR_EQUALS": lambda c: c <= 0,
 }
+
+
+def format_float(value: float) -> str:
+    """``value`` as Go's ``%v`` writes a float64: shortest digits, ``%e`` form from 1e21
+    down to 1e6 and below 1e-4 (``31.0`` is ``31``, ``1234567.0`` is ``1.234567e+06``)."""
+    if value != value:
+        return "NaN"
+    if value in (math.inf, -math.inf):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == 0:
+        return "-0" if math.copysign(1.0, value) < 0 else "0"
+    sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
+    assert isinstance(exponent, int)
+    text = "".join(map(str, digits))
+    point = len(text) + exponent  # digits before the decimal point
+    minus = "-" if sign else ""
+    if point - 1 < -4 or point - 1 >= 6:
+        mantissa = text[0] + ("." + text[1:] if len(text) > 1 else "")
+        power = point - 1
+        return f"{minus}{mantissa}e{'-' if power < 0 else '+'}{abs(power):02d}"
+    if point <= 0:
+        return f"{minus}0.{'0' * -point}{text}"
+    if point >= len(text):
+        return minus + text + "0" * (point - len(text))
+    return f"{minus}{text[:point]}.{text[point:]}"

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .context import MAX_CONTEXT_LIST_ITEMS
+from .go_text import format_float
 
 __all__ = [
     "EventCategory",
@@ -200,11 +201,15 @@ def context_problem(value: Any) -> str | None:
 def segment_text(value: str | int | float | list[Any] | tuple[Any, ...]) -> str:
     # Lowercase booleans, as the Decision API server writes them; the official
     # Python SDK 3.0.1 uses str() and sends "True". A list is written as the
-    # server's Go %v writes one: "[beta news]", "[1 2.5 true]".
+    # server's Go %v writes one: "[beta news]", "[1 2.5 true]". A number is a
+    # float64 there, so 31.0 is "31" and 1234567 is "1.234567e+06".
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, int | float):
+        try:
+            return format_float(float(value))
+        except OverflowError:  # an int beyond float64, which JSON could not carry either
+            return str(value)
     if isinstance(value, list | tuple):
         return "[" + " ".join(segment_text(item) for item in value) + "]"
     return str(value)

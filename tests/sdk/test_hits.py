@@ -232,6 +232,31 @@ def test_segment_writes_lists_as_the_decision_api_server_does():
     }
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (31.0, "31"),
+        (31, "31"),
+        (1.5, "1.5"),
+        (-2.5, "-2.5"),
+        (100.0, "100"),
+        (999999, "999999"),
+        (1_000_000, "1e+06"),
+        (1234567.0, "1.234567e+06"),
+        (0.0001, "0.0001"),
+        (0.00001, "1e-05"),
+        (1e21, "1e+21"),
+        (0.1, "0.1"),
+        (2**53 + 1, "9.007199254740992e+15"),
+        (10**400, str(10**400)),
+    ],
+)
+def test_segment_writes_numbers_as_go_writes_a_float64(value, text):
+    """The server's context numbers are float64, written by ``%v`` (fmt's shortest %g)."""
+    hit = Segment({"n": value, "in_list": [value]})
+    assert hit.to_payload()["s"] == {"n": text, "in_list": f"[{text}]"}
+
+
 def test_segment_copies_the_context():
     tags = ["beta"]
     context = {"a": 1, "tags": tags}
