@@ -18,7 +18,8 @@ group), in the same run, the time users pay for a visitor:
 
 Neither side activates on read (the official ``value()`` would by default;
 ``get_modification`` does not), and both queue their SEGMENT hit in memory:
-the official SDK in its hit pool, ours on a bounded in-memory tracker. The
+the official SDK in its hit pool, ours on a bounded in-memory tracker (which,
+like the background thread, builds the recorded hit when it is read). The
 reads are flags each visitor has, with a default of the value's type (a
 missing or mistyped flag makes the official SDK format a traceback).
 

@@ -27,7 +27,7 @@ from .handler import FlagshipEventHandler
 from .hits import Activation
 from .http import make_session
 from .model import Assignment
-from .tracking import CollectorClient, TrackedHit
+from .tracking import CollectorClient, HitRecord, TrackedHit
 from .updates import UpdateListener, UpdateListeners
 from .visitor import Visitor
 
@@ -262,6 +262,16 @@ class Flagship:
             return
         try:
             self.tracker.add_hit(item)
+        except Exception as exc:
+            self.report_exception(exc)
+
+    def record_hit(self, record: HitRecord) -> None:
+        """Hand the tracker what identifies a hit; it builds the item, or discards it unbuilt."""
+        tracker = self._tracker
+        if tracker is None:
+            return
+        try:
+            tracker.record_hit(record)
         except Exception as exc:
             self.report_exception(exc)
 

@@ -15,6 +15,11 @@ caller uses, so that none has to look behind a wrapper:
     (the visitor, the variation and the time). The tracker builds the item
     (its random id included) where that costs the request nothing, and does
     nothing at all when it discards.
+``record_hit(record)``
+    the same for a hit the visitor makes on its own (the ``SEGMENT`` hit of
+    BUCKETING mode): a :class:`~django_flagship.sdk.tracking.HitRecord` holds
+    its fields, the visitor and the time, and the tracker builds the item (its
+    copy of the fields and its random id) off the request path, or not at all.
 
 :class:`TrackerBase` gives the built-in trackers these members.
 :func:`as_tracker` gives them to a tracker that has only the four methods of
@@ -23,7 +28,7 @@ caller uses, so that none has to look behind a wrapper:
 :class:`HookedTracker` offers every item to listeners (:class:`TrackerHooks`)
 on its way to a sink; the Django app's signals are such listeners. The hooks
 say for each kind of item where it goes (:class:`Route`), so an item nobody
-listens to goes straight to the sink, unbuilt when it is an activation.
+listens to goes straight to the sink, unbuilt when it was recorded.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import (
 from .hits import Activation
 
 if TYPE_CHECKING:
-    from .tracking import TrackedHit
+    from .tracking import HitRecord, TrackedHit
 
 __all__ = [
     "COLLECTOR",
@@ -140,6 +145,9 @@ class Tracker(BasicTracker, Protocol):
     ) -> None:
         """Take an activation by what identifies it; never raises because of delivery."""
 
+    def record_hit(self, record: HitRecord) -> None:
+        """Take a hit by what identifies it; never raises because of delivery."""
+
 
 class TrackerBase:
     """The members of :class:`Tracker` besides the four methods, with their usual values."""
@@ -150,6 +158,9 @@ class TrackerBase:
     @property
     def discards(self) -> bool:
         return False
+
+    def add_hit(self, item: TrackedHit) -> None:
+        raise NotImplementedError
 
     def add_activation(self, item: Activation) -> None:
         raise NotImplementedError
@@ -170,6 +181,12 @@ class TrackerBase:
                 visitor_id, variation_group_id, variation_id, anonymous_id, created_at=created_at
             )
         )
+
+    def record_hit(self, record: HitRecord) -> None:
+        """Build the hit and hand it to :meth:`add_hit`, unless it discards."""
+        if self.discards:
+            return
+        self.add_hit(record.build())
 
 
 class CustomTracker:
@@ -214,6 +231,9 @@ class CustomTracker:
             )
         )
 
+    def record_hit(self, record: HitRecord) -> None:
+        self.tracker.add_hit(record.build())
+
     def flush(self, timeout: float | None = None) -> bool:
         return self.tracker.flush(timeout)
 
@@ -229,6 +249,7 @@ TRACKER_MEMBERS = (
     "add_hit",
     "add_activation",
     "record_activation",
+    "record_hit",
     "flush",
     "close",
 )
@@ -344,6 +365,17 @@ class HookedTracker:
             )
             if hooks.on_activation(self, item):
                 self.target.add_activation(item)
+
+    def record_hit(self, record: HitRecord) -> None:
+        hooks = self.hooks
+        route = Route.SINK if hooks is None else hooks.hit_route()
+        if route is Route.SINK:
+            self.target.record_hit(record)
+        elif route is Route.LISTENERS and hooks is not None:
+            # The listeners get the item itself: it is built here.
+            item = record.build()
+            if hooks.on_hit(self, item):
+                self.target.add_hit(item)
 
     def flush(self, timeout: float | None = None) -> bool:
         return self.target.flush(timeout)

@@ -30,8 +30,10 @@ daemon thread of its own sends them in batches through a
   that arrives after that makes a duplicate rather than a loss.
 * An activation recorded with :meth:`~BackgroundTracker.record_activation`
   waits in the queue as an :class:`~django_flagship.sdk.events.ActivationRecord`
-  (the visitor, the variation and the time): the thread builds the item, its
-  random id included, when it takes the batch, or when it spools the record.
+  (the visitor, the variation and the time), and a hit recorded with
+  :meth:`~BackgroundTracker.record_hit` as its
+  :class:`~django_flagship.sdk.tracking.HitRecord`: the thread builds the item,
+  its random id included, when it takes the batch, or when it spools the record.
 * After ``os.fork()`` the child starts empty, with a new lock, thread and
   connection pool; the items queued in the parent stay with the parent, so
   none is sent twice.
@@ -59,7 +61,13 @@ from typing import Any
 from .events import COLLECTOR, ActivationRecord, TrackerBase
 from .hits import Activation
 from .spool import ClaimedFile, Spool, SpoolReport
-from .tracking import CollectorClient, DeliveryError, RetryableDeliveryError, TrackedHit
+from .tracking import (
+    CollectorClient,
+    DeliveryError,
+    HitRecord,
+    RetryableDeliveryError,
+    TrackedHit,
+)
 
 __all__ = ["COUNTERS", "THREAD_NAME", "BackgroundTracker", "SendOutcome"]
 
@@ -80,7 +88,8 @@ COUNTERS = (
     "dropped_unsent",
 )
 
-_Entry = tuple[int, Any]  # (sequence number, TrackedHit | Activation | ActivationRecord)
+# (sequence number, TrackedHit | Activation | ActivationRecord | HitRecord)
+_Entry = tuple[int, Any]
 
 _trackers: weakref.WeakSet[BackgroundTracker] = weakref.WeakSet()
 _hooks_installed = False
@@ -113,9 +122,13 @@ def _reset_all_after_fork() -> None:
         tracker._reset_after_fork()
 
 
+#: What the request path records unbuilt.
+_RECORDS = (ActivationRecord, HitRecord)
+
+
 def _built(item: Any) -> Any:
-    """The item to send or spool: an activation recorded on the request path is built now."""
-    return item.build() if type(item) is ActivationRecord else item
+    """The item to send or spool: an item recorded on the request path is built now."""
+    return item.build() if type(item) in _RECORDS else item
 
 
 @dataclass
@@ -239,6 +252,10 @@ class BackgroundTracker(TrackerBase):
         self._put(
             ActivationRecord(visitor_id, variation_group_id, variation_id, anonymous_id, created_at)
         )
+
+    def record_hit(self, record: HitRecord) -> None:
+        """Queue what identifies a hit; the thread builds the item."""
+        self._put(record)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send what is queued now; True when all of it is settled in time.

@@ -38,7 +38,7 @@ import types
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, NamedTuple, TypeVar, cast
 
 import requests
 
@@ -61,6 +61,7 @@ __all__ = [
     "MAX_BATCH_ITEMS",
     "CollectorClient",
     "DeliveryError",
+    "HitRecord",
     "LogTracker",
     "MemoryTracker",
     "PermanentDeliveryError",
@@ -134,6 +135,23 @@ class TrackedHit:
             payload["cuid"] = None
         payload["qt"] = queue_time_ms(self.created_at, now)
         return payload
+
+
+class HitRecord(NamedTuple):
+    """What identifies a hit, as the request path records it: its fields, the visitor, the time.
+
+    :meth:`build` makes the :class:`TrackedHit` (its read-only copy of the
+    fields and its random id) later, where it costs no request. ``payload``
+    must not change after it is recorded.
+    """
+
+    payload: Mapping[str, Any]
+    visitor_id: str
+    anonymous_id: str | None
+    created_at: float
+
+    def build(self) -> TrackedHit:
+        return TrackedHit(self.payload, self.visitor_id, self.anonymous_id, self.created_at)
 
 
 # --- errors ------------------------------------------------------------------
@@ -533,7 +551,7 @@ class MemoryTracker(TrackerBase):
         if maxlen < 1:
             raise ValueError(f"maxlen must be at least 1, got {maxlen!r}")
         self.maxlen = maxlen
-        self._hits: collections.deque[TrackedHit] = collections.deque(maxlen=maxlen)
+        self._hits: collections.deque[TrackedHit | HitRecord] = collections.deque(maxlen=maxlen)
         self._activations: collections.deque[Activation] = collections.deque(maxlen=maxlen)
         self._lock = threading.Lock()
         self.dropped = 0
@@ -541,14 +559,23 @@ class MemoryTracker(TrackerBase):
     def add_hit(self, item: TrackedHit) -> None:
         self._add(self._hits, item)
 
+    def record_hit(self, record: HitRecord) -> None:
+        """Keep the record; it becomes a :class:`TrackedHit` when :attr:`hits` is read."""
+        self._add(self._hits, record)
+
     def add_activation(self, item: Activation) -> None:
         self._add(self._activations, item)
 
     @property
     def hits(self) -> list[TrackedHit]:
-        """A snapshot of the kept hits, oldest first."""
+        """A snapshot of the kept hits, oldest first (a recorded hit is built once, here)."""
         with self._lock:
-            return list(self._hits)
+            hits = self._hits
+            if any(type(item) is HitRecord for item in hits):
+                built = [item.build() if type(item) is HitRecord else item for item in hits]
+                hits.clear()
+                hits.extend(built)
+            return cast(list[TrackedHit], list(hits))
 
     @property
     def activations(self) -> list[Activation]:

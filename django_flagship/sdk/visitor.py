@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import threading
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from .decision_api import DecisionError, DecisionResult
 from .hits import Consent, Hit, HitType, InvalidHitError, segment_values
 from .memo import context_key
 from .model import Assignment, FlagInfo, merge_flags
-from .tracking import TrackedHit
+from .tracking import HitRecord, TrackedHit
 
 if TYPE_CHECKING:
     from .app import Flagship
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = ["Visitor", "typed_value"]
 
 _MISSING = object()
+_SEGMENT = HitType.SEGMENT.value
 
 
 def _digest(values: Mapping[str, str]) -> str:
@@ -309,12 +311,18 @@ class Visitor:
         if self._segment_sent is not None and values == self._segment_sent:
             return
         self._segment_sent, self._segment_digest = values, digest
-        item = TrackedHit(
-            {"t": HitType.SEGMENT.value, "ds": "APP", "s": values},
-            self.visitor_id,
-            self.anonymous_id,
-        )
-        self._hand_over(item)
+        if self._may_send():
+            # Recorded, not built: the tracker copies the fields and draws the
+            # id off the request path (nothing at all when it discards).
+            # ``values`` is never changed in place: it is replaced.
+            self._client.record_hit(
+                HitRecord(
+                    {"t": _SEGMENT, "ds": "APP", "s": values},
+                    self.visitor_id,
+                    self.anonymous_id,
+                    time.time(),
+                )
+            )
 
     @property
     def flags(self) -> dict[str, FlagInfo]:
@@ -430,12 +438,17 @@ class Visitor:
         return self._hand_over(item, force=force)
 
     def _hand_over(self, item: TrackedHit, *, force: bool = False) -> bool:
-        client = self._client
+        if not self._may_send(force=force):
+            return False
+        self._client.track_hit(item)
+        return True
+
+    def _may_send(self, *, force: bool = False) -> bool:
+        """Whether a hit may leave now (not in panic mode, and with consent unless ``force``)."""
         if self.panic:
-            client.log(logging.INFO, "hit not sent: Flagship is in panic mode")
+            self._client.log(logging.INFO, "hit not sent: Flagship is in panic mode")
             return False
         if not self.consent and not force:
-            client.log(logging.DEBUG, "hit not sent: the visitor has not consented")
+            self._client.log(logging.DEBUG, "hit not sent: the visitor has not consented")
             return False
-        client.track_hit(item)
         return True
