@@ -137,6 +137,22 @@ class Flags(AsyncFlags):
     # Kept only while record_reads() is on.
     _reads: list[FlagRead] | None = None
     _history_used: dict[str, str] | None = None
+    # The state of an accessor nothing has read yet, in the class: a request
+    # that reads no flag pays for no attribute. Each is set on the instance
+    # when it changes.
+    _runtime: Runtime | None = None
+    _source: FlagSource | None = None
+    _identity: Identity | None = None
+    _prepared = False
+    #: Whether a test override serves the flags (see django_flagship.overrides).
+    _overridden = False
+    _synchronized = False
+    #: ``FLAGSHIP_AUTO_ACTIVATE`` of :attr:`runtime`, read once by :meth:`prepare`.
+    _auto_activate = False
+    _loading: asyncio.Task[None] | None = None
+    _mismatched: set[str] | None = None
+    #: True once the visitor was resolved: the response depends on who asked.
+    used = False
 
     def __init__(
         self,
@@ -147,17 +163,6 @@ class Flags(AsyncFlags):
         consent: bool = True,
     ) -> None:
         self._given = (visitor_id, dict(context or {}), anonymous_id, consent)
-        self._runtime: Runtime | None = None
-        self._source: FlagSource | None = None
-        self._identity: Identity | None = None
-        self._prepared = False
-        #: Whether a test override serves the flags (see django_flagship.overrides).
-        self._overridden = False
-        self._synchronized = False
-        self._loading: asyncio.Task[None] | None = None
-        self._mismatched: set[str] | None = None
-        #: True once the visitor was resolved: the response depends on who asked.
-        self.used = False
 
     def __repr__(self) -> str:
         # Never resolves or synchronizes: error pages and debuggers call repr().
@@ -210,6 +215,7 @@ class Flags(AsyncFlags):
         self._prepared = True
         try:
             rt = self._runtime = runtime()
+            self._auto_activate = rt.auto_activate
             identity, context, consent = self._resolve(rt)
             self._identity = identity
             self.used = True
@@ -273,27 +279,6 @@ class Flags(AsyncFlags):
 
     # -- reading -----------------------------------------------------------------
 
-    def _read(
-        self, source: FlagSource | None, key: str, default: Any, activate: bool | None
-    ) -> Any:
-        if source is None:
-            return default
-        flag = source.get_flag(key)
-        if flag is None:
-            return default
-        value = flag.value
-        if value.__class__ is not default.__class__:  # else the type matches: no check
-            value, matched = typed(value, default)
-            if not matched and flag.value is not None:
-                # A misconfigured flag: the visitor sees the default, not the
-                # variation, so no exposure is reported (a null flag, the reference
-                # variation's "keep the default", is one and is activated).
-                self._report_mismatch(key, flag.value, default)
-                return value
-        if activate if activate is not None else self._runtime.auto_activate:  # type: ignore[union-attr]
-            source.activate_flag(flag)
-        return value
-
     def _report_mismatch(self, key: str, value: Any, default: Any) -> None:
         if self._mismatched is None:
             self._mismatched = set()
@@ -313,9 +298,26 @@ class Flags(AsyncFlags):
         activate the variation (once per request) unless ``activate=False`` or
         ``FLAGSHIP_AUTO_ACTIVATE = False``.
         """
+        # The read is written out here rather than in a helper: it is the
+        # request path's most frequent call.
         try:
             source = self._source if self._synchronized else self._load()
-            value = self._read(source, key, default, activate)
+            flag = None if source is None else source.get_flag(key)
+            if flag is None:
+                value = default
+            else:
+                value = flag.value
+                if value.__class__ is not default.__class__:  # else the type matches
+                    value, matched = typed(value, default)
+                    if not matched and flag.value is not None:
+                        # A misconfigured flag: the visitor sees the default, not the
+                        # variation, so no exposure is reported (a null flag, the
+                        # reference variation's "keep the default", is one and is
+                        # activated).
+                        self._report_mismatch(key, flag.value, default)
+                        flag = None
+                if flag is not None and (self._auto_activate if activate is None else activate):
+                    source.activate_flag(flag)  # type: ignore[union-attr]
         except Exception:
             logger.exception("Flagship: reading flag %r failed; the default is served", key)
             value = default
@@ -435,7 +437,7 @@ class RequestFlags(Flags):
     """``request.flags``: the visitor and context come from the request."""
 
     def __init__(self, request: HttpRequest) -> None:
-        super().__init__()
+        # Nothing of Flags.__init__ applies: the ids and context come from the request.
         self._request = request
 
     def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:

@@ -348,7 +348,7 @@ class Visitor:
                 )
                 return value
             if activate:
-                self._activate(flag)
+                self.activate_flag(flag)
             return value
         except Exception as exc:
             self._client.report_exception(exc)
@@ -365,14 +365,13 @@ class Visitor:
         if flag is None:
             self._client.log(logging.INFO, f"activate_modification: no flag {key!r}")
             return False
-        return self._activate(flag)
+        return self.activate_flag(flag)
 
     def activate_flag(self, flag: FlagInfo) -> bool:
-        """:meth:`activate_modification` for a flag already read with :meth:`get_flag`."""
-        return self._activate(flag)
+        """:meth:`activate_modification` for a flag already read with :meth:`get_flag`.
 
-    def _activate(self, flag: FlagInfo) -> bool:
-        """Send at most one activation per variation for the life of this visitor."""
+        At most one activation per variation is sent for the life of this visitor.
+        """
         assignment = flag.assignment
         marker = assignment.marker
         if marker in self._activated:  # the common case: read again, no lock needed
