@@ -132,8 +132,26 @@ def _resolve(request: HttpRequest, runtime: Runtime, *, create: bool) -> Identit
     anonymous_id, new = _anonymous_id(request, runtime, create=create)
     if anonymous_id is None:
         return None
-    with_cookie = new and getattr(request, "session", None) is None
-    return Identity(anonymous_id, None, False, anonymous_id if with_cookie else None, new)
+    if not new:
+        return _returning(anonymous_id)
+    with_cookie = getattr(request, "session", None) is None
+    return Identity(anonymous_id, None, False, anonymous_id if with_cookie else None, True)
+
+
+#: The identities of anonymous visitors seen lately, by id: a returning
+#: visitor's is the same on every request, so it is built once per visitor.
+_returning_identities: dict[str, Identity] = {}
+_RETURNING_IDENTITIES_SIZE = 4096
+
+
+def _returning(anonymous_id: str) -> Identity:
+    """``Identity(anonymous_id)``, shared by the requests of a returning anonymous visitor."""
+    identity = _returning_identities.get(anonymous_id)
+    if identity is None:
+        if len(_returning_identities) >= _RETURNING_IDENTITIES_SIZE:
+            _returning_identities.clear()
+        identity = _returning_identities[anonymous_id] = Identity(anonymous_id)
+    return identity
 
 
 def resolve_identity(request: HttpRequest, runtime: Runtime) -> Identity:

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,10 @@ def _context_digest(context: Mapping[str, Any], key: tuple[Any, ...] | None) -> 
 #: other (a float must be finite, a list becomes a tuple) goes through
 #: :func:`~.context.context_value`.
 _PLAIN_CONTEXT_TYPES = frozenset({str, bool, int})
+#: The empty tuple, an anonymous visitor's ``groups`` in the Django layer's
+#: context: valid as it is. Compared by identity (CPython has one empty tuple);
+#: any other empty sequence takes the general check.
+_NO_GROUPS = ()
 
 
 def typed_value(value: Any, default: Any) -> tuple[Any, bool]:
@@ -93,6 +98,23 @@ class Visitor:
     it comes from is shared and thread-safe.
     """
 
+    # The state of a visitor not synchronized yet, in the class: creating a
+    # visitor (once a request) sets only what differs. Each is set on the
+    # instance when it changes; none is changed in place.
+    _full_context: dict[str, Any] | None = None
+    _full_context_key: Any = _MISSING
+    # Shared with the memory of decisions: never changed in place.
+    _flags: Mapping[str, FlagInfo] = types.MappingProxyType({})
+    panic = False
+    synchronized = False
+    #: Whether the last synchronization added to ``assignment_history``.
+    history_changed = False
+    last_error: str | None = None
+    # The last SEGMENT sent (its ``s`` values) and its digest; the digest
+    # alone when it came from a stored history (see ``segment_digest``).
+    _segment_sent: dict[str, str] | None = None
+    _segment_digest: str | None = None
+
     def __init__(
         self,
         client: Flagship,
@@ -110,23 +132,12 @@ class Visitor:
         self.anonymous_id = anonymous_id
         self.consent = bool(consent)
         self._context: dict[str, Any] = {}
-        self._full_context: dict[str, Any] | None = None
-        self._full_context_key: Any = _MISSING
-        # Shared with the memory of decisions: never changed in place.
-        self._flags: Mapping[str, FlagInfo] = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
         #: so a changed allocation does not move a visitor (protocol 7.4).
-        self.assignment_history: dict[str, str] = dict(assignment_history or {})
-        self.panic = False
-        self.synchronized = False
-        #: Whether the last synchronization added to ``assignment_history``.
-        self.history_changed = False
-        self.last_error: str | None = None
-        # The last SEGMENT sent (its ``s`` values) and its digest; the digest
-        # alone when it came from a stored history (see ``segment_digest``).
-        self._segment_sent: dict[str, str] | None = None
-        self._segment_digest: str | None = None
+        self.assignment_history: dict[str, str] = (
+            dict(assignment_history) if assignment_history else {}
+        )
         self._activated: set[tuple[str, str]] = set()
         self._lock = threading.RLock()
         if context:
@@ -179,7 +190,7 @@ class Visitor:
         self._full_context, self._full_context_key = None, _MISSING
         for key, value in pairs:
             if not (
-                value.__class__ in _PLAIN_CONTEXT_TYPES
+                (value.__class__ in _PLAIN_CONTEXT_TYPES or value is _NO_GROUPS)
                 and key.__class__ is str
                 and key
                 and key not in RESERVED_CONTEXT_KEYS
