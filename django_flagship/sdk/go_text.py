@@ -181,6 +181,11 @@ def format_float(value: float) -> str:
         return "+Inf" if value > 0 else "-Inf"
     if value == 0:
         return "-0" if math.copysign(1.0, value) < 0 else "0"
+    if 1e-4 <= abs(value) < 1e6:
+        # Both write this range in fixed notation with the same shortest digits;
+        # SEGMENT values are built on the request path, so skip Decimal here.
+        text = repr(value)
+        return text[:-2] if text.endswith(".0") else text
     sign, digits, exponent = decimal.Decimal(repr(value)).normalize().as_tuple()
     assert isinstance(exponent, int)
     text = "".join(map(str, digits))

@@ -146,3 +146,17 @@ def online_example_env(tmp_path, collector, **extra):
         FLAGSHIP_HIT_SINK="collector",
         **extra,
     )
+
+
+@pytest.fixture
+def urandom_calls(monkeypatch):
+    """How many times ``os.urandom`` (an item id) was called."""
+    calls = []
+    real = os.urandom
+
+    def counting(size):
+        calls.append(size)
+        return real(size)
+
+    monkeypatch.setattr(os, "urandom", counting)
+    return calls

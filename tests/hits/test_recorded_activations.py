@@ -1,10 +1,7 @@
 """Activations recorded on the request path: built by the background thread, or not at all."""
 
 import logging
-import os
 import time
-
-import pytest
 
 from django_flagship.sdk import Config, Flagship, Mode
 from django_flagship.sdk.events import ActivationRecord
@@ -15,20 +12,6 @@ from django_flagship.sdk.tracking import LogTracker
 from .conftest import ENV
 
 T0 = 1_700_000_000.0
-
-
-@pytest.fixture
-def urandom_calls(monkeypatch):
-    """How many times ``os.urandom`` (an item id) was called."""
-    calls = []
-    real = os.urandom
-
-    def counting(size):
-        calls.append(size)
-        return real(size)
-
-    monkeypatch.setattr(os, "urandom", counting)
-    return calls
 
 
 def test_a_recorded_activation_is_queued_unbuilt_and_sent_by_the_thread(

@@ -1,7 +1,6 @@
 """Hits recorded on the request path (the SEGMENT hit): built off it, or not at all."""
 
 import logging
-import os
 import time
 
 import pytest
@@ -15,20 +14,6 @@ from .conftest import ENV
 
 T0 = 1_700_000_000.0
 SEGMENT = {"t": "SEGMENT", "ds": "APP", "s": {"plan": "gold"}}
-
-
-@pytest.fixture
-def urandom_calls(monkeypatch):
-    """How many times ``os.urandom`` (an item id) was called."""
-    calls = []
-    real = os.urandom
-
-    def counting(size):
-        calls.append(size)
-        return real(size)
-
-    monkeypatch.setattr(os, "urandom", counting)
-    return calls
 
 
 @pytest.fixture
