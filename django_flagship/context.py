@@ -26,6 +26,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import translation
 
+from .identity import request_user
 from .sdk.context import MAX_CONTEXT_LIST_ITEMS
 
 if TYPE_CHECKING:
@@ -139,7 +140,7 @@ def _read_group_names(user: Any) -> tuple[str, ...] | None:
 
 def default_context(request: HttpRequest, *, groups: bool = True) -> dict[str, Any]:
     """Targeting keys every project gets (see the module docstring)."""
-    user = getattr(request, "user", None)
+    user = request_user(request)
     authenticated = bool(user is not None and user.is_authenticated)
     context: dict[str, Any] = {
         "is_authenticated": authenticated,

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject, empty
 
 if TYPE_CHECKING:
     from .client import Runtime
@@ -35,6 +36,7 @@ __all__ = [
     "LINKED_ID_SESSION_KEY",
     "Identity",
     "existing_identity",
+    "request_user",
     "resolve_identity",
 ]
 
@@ -66,6 +68,25 @@ class Identity:
 def is_usable_id(value: Any) -> bool:
     """Whether ``value`` can be a visitor id: a string of 1 to ``MAX_ID_LENGTH``."""
     return isinstance(value, str) and 0 < len(value) <= MAX_ID_LENGTH
+
+
+def request_user(request: HttpRequest) -> Any:
+    """``request.user`` itself, or ``None``: the user behind AuthenticationMiddleware's lazy object.
+
+    Every attribute read through Django's ``SimpleLazyObject`` costs about a
+    microsecond (it looks the name up on the wrapper first and falls back on an
+    ``AttributeError``); the visitor's id and context read up to five. The
+    user is evaluated here when nothing read it yet, as the first read would.
+    """
+    user = getattr(request, "user", None)
+    if type(user) is SimpleLazyObject:
+        # A wrapper without _wrapped (another Django) answers as the user would.
+        wrapped = getattr(user, "_wrapped", user)
+        if wrapped is empty:
+            user.is_authenticated  # noqa: B018 - evaluates the lazy user
+            wrapped = getattr(user, "_wrapped", user)
+        return wrapped
+    return user
 
 
 def _new_id() -> str:
@@ -126,7 +147,7 @@ def _resolve(request: HttpRequest, runtime: Runtime, *, create: bool) -> Identit
         identity = _from_hook(runtime.visitor_id_hook(request))
         if identity is not None:
             return identity
-    user = getattr(request, "user", None)
+    user = request_user(request)
     if user is not None and user.is_authenticated:
         return Identity(str(user.pk), linked_anonymous_id(request, user), authenticated=True)
     anonymous_id, new = _anonymous_id(request, runtime, create=create)

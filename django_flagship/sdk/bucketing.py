@@ -73,6 +73,9 @@ def _ignore(message: str) -> None:
 _NOT_MATCHED = "no variation group matched targeting"
 
 
+_NOT_REMEMBERED = object()
+
+
 class Bucket:
     """A parsed bucketing file, ready to decide for any number of visitors.
 
@@ -213,7 +216,7 @@ class Bucket:
         if not (assignments or self._one_ab):
             # The common case, kept lean: no cached assignments, no 1V1T.
             append = result.append
-            for allowed, key, table, _campaign, _group in chosen:
+            for allowed, key, table, _group_id, _remembered, _is_ab in chosen:
                 if allowed is not None:
                     if range_bucket < 0:
                         range_bucket = _hash(encode_utf8(visitor_id)) % 100
@@ -223,23 +226,26 @@ class Bucket:
                 if assignment is not None:
                     append(assignment)
             return result
+        one_ab = self._one_ab
         ab_assigned = False
-        for allowed, key, table, campaign, group in chosen:
-            if self._one_ab and ab_assigned and campaign.type == "ab":
+        remembered_ids = assignments or {}
+        for allowed, key, table, group_id, remembered, is_ab in chosen:
+            if ab_assigned and is_ab:  # only set under 1V1T
                 continue
             if allowed is not None:
                 if range_bucket < 0:
                     range_bucket = _hash(encode_utf8(visitor_id)) % 100
                 if not allowed[range_bucket]:
                     continue
-            if assignments and group.id in assignments:
-                variation = group.by_id.get(assignments[group.id])
-                assignment = variation.assignment if variation is not None else None
+            variation_id = remembered_ids.get(group_id, _NOT_REMEMBERED)
+            if variation_id is not _NOT_REMEMBERED:
+                # A remembered variation no longer in the group: not assigned.
+                assignment = remembered.get(variation_id)
             else:
                 assignment = table if key is None else table[_hash(key + suffix) % 100]
             if assignment is None:
                 continue
-            if campaign.type == "ab":
+            if is_ab and one_ab:
                 ab_assigned = True
             result.append(assignment)
         return result

@@ -312,13 +312,16 @@ def parse_campaign(
 
 
 def allocation_item(campaign: Campaign, group: VariationGroup) -> tuple[Any, ...]:
-    """(allowed range buckets, hash prefix, table, campaign, group) for decide().
+    """(allowed range buckets, hash prefix, table, group id, remembered, is ab) for decide().
 
     The table maps a bucket to an Assignment (or None). When every bucket gets
     the same answer (one variation at 100 %, say), no hash is needed: the hash
-    prefix is None and the table is that answer.
+    prefix is None and the table is that answer. ``remembered`` maps each
+    variation id of the group to its Assignment (a stored history names them).
     """
     table = tuple(v.assignment if v else None for v in group.table)
+    remembered = {vid: variation.assignment for vid, variation in group.by_id.items()}
+    is_ab = campaign.type == "ab"
     if all(entry is table[0] for entry in table):
-        return (campaign.allowed, None, table[0], campaign, group)
-    return (campaign.allowed, group.key, table, campaign, group)
+        return (campaign.allowed, None, table[0], group.id, remembered, is_ab)
+    return (campaign.allowed, group.key, table, group.id, remembered, is_ab)

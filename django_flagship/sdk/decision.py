@@ -24,12 +24,14 @@ class DecisionManager(Protocol):
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
         context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+        history_digest: str | None = None,
     ) -> DecisionResult:
         """The visitor's assignments; raises :class:`DecisionError` on failure.
 
         ``context_key``, when given, returns :func:`~.memo.context_key` of
         ``context``; the caller may have it already, and it is asked for only
-        when needed.
+        when needed. ``history_digest``, when given, is
+        :func:`~.history.history_digest` of ``assignments``.
         """
 
     async def adecide(
@@ -42,6 +44,7 @@ class DecisionManager(Protocol):
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
         context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+        history_digest: str | None = None,
     ) -> DecisionResult:
         """:meth:`decide` for async code: whatever waits on the network is awaited."""
 
@@ -67,6 +70,7 @@ class ApiDecisionManager:
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
         context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+        history_digest: str | None = None,
     ) -> DecisionResult:
         return self.client.fetch(
             visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
@@ -82,6 +86,7 @@ class ApiDecisionManager:
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
         context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+        history_digest: str | None = None,
     ) -> DecisionResult:
         return await self.client.afetch(
             visitor_id, context, anonymous_id=anonymous_id, consent=consent, on_error=on_error
@@ -114,6 +119,7 @@ class BucketingDecisionManager:
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
         context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+        history_digest: str | None = None,
     ) -> DecisionResult:
         bucket = self.source.current()
         if bucket is None:
@@ -128,7 +134,13 @@ class BucketingDecisionManager:
             memo.misses += 1
             return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
         decision = memo.decide(
-            bucket, visitor_id, context, assignments, key=context_key, admitted=True
+            bucket,
+            visitor_id,
+            context,
+            assignments,
+            key=context_key,
+            admitted=True,
+            history_digest=history_digest,
         )
         return DecisionResult(
             list(decision.assignments),
@@ -149,6 +161,7 @@ class BucketingDecisionManager:
         assignments: Mapping[str, str],
         on_error: Callable[[str], None],
         context_key: Callable[[], tuple[Any, ...] | None] | None = None,
+        history_digest: str | None = None,
     ) -> DecisionResult:
         # Computed here; the core's bucket sources hold the bucket in memory.
         return self.decide(
@@ -159,6 +172,7 @@ class BucketingDecisionManager:
             assignments=assignments,
             on_error=on_error,
             context_key=context_key,
+            history_digest=history_digest,
         )
 
     def close(self) -> None:

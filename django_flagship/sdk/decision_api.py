@@ -68,7 +68,9 @@ class DecisionError(Exception):
     """The Decision API gave no usable answer; the caller keeps what it had."""
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one is made per decision, and a frozen dataclass's __init__
+# sets each field through object.__setattr__ (about 1 us in all).
+@dataclass(slots=True)
 class DecisionResult:
     assignments: list[Assignment] = field(default_factory=list)
     panic: bool = False

@@ -17,6 +17,7 @@ saw: that history is copied to the user's id.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -24,7 +25,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from .visitor import Visitor
 
-__all__ = ["MIRROR_KEY", "AssignmentHistory", "LoadedHistory", "Mirror", "load", "save"]
+__all__ = [
+    "MIRROR_KEY",
+    "AssignmentHistory",
+    "LoadedHistory",
+    "Mirror",
+    "history_digest",
+    "load",
+    "save",
+]
 
 #: The key of the history's copy in a mirror (a session).
 MIRROR_KEY = "_flagship_history"
@@ -34,7 +43,8 @@ class AssignmentHistory(Protocol):
     """Where visitors' histories are kept between requests.
 
     A record is ``{"assignments": {variationGroupId: variationId}, "segment":
-    digest or None}``. Neither method raises: a store that cannot be reached
+    digest or None, "digest": history_digest(assignments)}`` (records written
+    before the digest was kept have none). Neither method raises: a store that cannot be reached
     reports it its own way.
     """
 
@@ -68,6 +78,19 @@ class LoadedHistory:
     copied: bool
     #: The history was read from the mirror.
     mirrored: bool
+    #: The record read had no digest (written by an earlier release): it gets one.
+    undigested: bool = False
+
+
+def history_digest(assignments: Mapping[Any, Any]) -> str:
+    """A digest of ``assignments``, the same in every process.
+
+    Kept with the record when it is written, so that a returning visitor's
+    history is told from the one a remembered decision was made with by one
+    comparison (see :meth:`.memo.DecisionMemo.decide`).
+    """
+    text = repr(sorted(assignments.items(), key=repr))
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
 
 
 def load(
@@ -108,11 +131,20 @@ def _use(
     visitor: Visitor, record: dict[str, Any], *, copied: bool, mirrored: bool
 ) -> LoadedHistory:
     assignments = record.get("assignments")
+    undigested = False
     if isinstance(assignments, dict):
-        visitor.assignment_history.update(assignments)
+        history = visitor.assignment_history
+        if not history:
+            # The history is the record's: its digest describes it.
+            digest = record.get("digest")
+            undigested = not isinstance(digest, str)
+            visitor.history_digest = None if undigested else digest
+        history.update(assignments)
     # A copied history belongs to other ids: their segment does not count.
     visitor.segment_digest = None if copied else record.get("segment")
-    return LoadedHistory(visitor.segment_digest, copied=copied, mirrored=mirrored)
+    return LoadedHistory(
+        visitor.segment_digest, copied=copied, mirrored=mirrored, undigested=undigested
+    )
 
 
 def save(
@@ -132,9 +164,22 @@ def save(
     """
     if not visitor.synchronized:
         return
-    changed = loaded.copied or visitor.history_changed or loaded.segment != visitor.segment_digest
-    value = {"assignments": visitor.assignment_history, "segment": visitor.segment_digest}
-    if changed and remember:
+    changed = (
+        loaded.copied
+        or visitor.history_changed
+        or loaded.segment != visitor.segment_digest
+        or loaded.undigested
+    )
+    write_store = changed and remember
+    write_mirror = mirror is not None and (changed or not loaded.mirrored)
+    if not (write_store or write_mirror):
+        return
+    assignments = visitor.assignment_history
+    digest = visitor.history_digest
+    if digest is None:
+        digest = visitor.history_digest = history_digest(assignments)
+    value = {"assignments": assignments, "segment": visitor.segment_digest, "digest": digest}
+    if write_store:
         store.save(visitor.visitor_id, value)
-    if mirror is not None and (changed or not loaded.mirrored):
+    if write_mirror and mirror is not None:
         mirror[MIRROR_KEY] = {"owner": visitor.visitor_id, **value}

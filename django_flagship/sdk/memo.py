@@ -40,7 +40,7 @@ class MemoizedDecision:
     it hands out.
     """
 
-    __slots__ = ("assignments", "flags", "history", "variations")
+    __slots__ = ("assignments", "flags", "history", "history_digest", "variations")
 
     def __init__(self, assignments: tuple[Assignment, ...]) -> None:
         self.assignments = assignments
@@ -48,6 +48,8 @@ class MemoizedDecision:
         self.variations = {a.variation_group_id: a.variation_id for a in assignments}
         #: The assignment history the decision was made with (``None``: none).
         self.history: Mapping[str, str] | None = None
+        #: A digest of ``history`` (see :func:`.history.history_digest`), once known.
+        self.history_digest: str | None = None
 
 
 #: A number for each type of context value seen, so that keys hold numbers
@@ -196,12 +198,16 @@ class DecisionMemo:
         *,
         key: Callable[[], tuple[Any, ...] | None] | None = None,
         admitted: bool = False,
+        history_digest: str | None = None,
     ) -> MemoizedDecision:
         """``bucket.decide(...)``, from memory when these exact inputs were seen.
 
         ``key``, when given, returns ``context_key(context)`` (the caller may
         have it already). ``admitted=True`` says that the caller asked
-        :meth:`admits` already, and it answered ``True``.
+        :meth:`admits` already, and it answered ``True``. ``history_digest``,
+        when given, is the digest of ``assignments`` kept with them: an entry
+        of the same digest is answered without comparing the histories item
+        by item (the remembered one is seldom in the processor's caches).
         """
         ctx = None
         if self.size and type(visitor_id) is str and (admitted or self.admits(visitor_id)):
@@ -216,7 +222,12 @@ class DecisionMemo:
         remembered_bucket, entries, _ = self._state
         if remembered_bucket is bucket:
             entry = entries.get(question)
-            if entry is not None and entry.history == history:
+            if entry is not None and (
+                (history_digest is not None and entry.history_digest == history_digest)
+                or entry.history == history
+            ):
+                if history_digest is not None:
+                    entry.history_digest = history_digest
                 self.hits += 1
                 try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hit path
                     entries.move_to_end(question)  # the least recently used goes first
@@ -239,6 +250,7 @@ class DecisionMemo:
                     if history == entry.variations
                     else {strings.get(k, k): strings.get(v, v) for k, v in history.items()}
                 )
+                entry.history_digest = history_digest
             entries[question] = entry
             entries.move_to_end(question)
             while len(entries) > self.size:

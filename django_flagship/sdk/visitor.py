@@ -109,11 +109,19 @@ class Visitor:
     synchronized = False
     #: Whether the last synchronization added to ``assignment_history``.
     history_changed = False
+    #: A digest of ``assignment_history`` as stored (:func:`.history.history_digest`),
+    #: set by :func:`.history.load`; ``None`` when unknown or changed since.
+    history_digest: str | None = None
     last_error: str | None = None
     # The last SEGMENT sent (its ``s`` values) and its digest; the digest
     # alone when it came from a stored history (see ``segment_digest``).
     _segment_sent: dict[str, str] | None = None
     _segment_digest: str | None = None
+    # The variations activated: a set of the instance's own from the first.
+    _activated: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
+    # One lock for every visitor's changes of state: each holds it for a few
+    # microseconds, and a visitor made per request costs no lock of its own.
+    _lock = threading.Lock()
 
     def __init__(
         self,
@@ -138,8 +146,6 @@ class Visitor:
         self.assignment_history: dict[str, str] = (
             dict(assignment_history) if assignment_history else {}
         )
-        self._activated: set[tuple[str, str]] = set()
-        self._lock = threading.RLock()
         if context:
             self.update_context(context)
 
@@ -181,11 +187,14 @@ class Visitor:
         tuples; see :mod:`.context`). A refused pair is logged with its key
         and changes nothing; the valid pairs of the same call are applied.
         """
-        try:
-            pairs = normalize_context_update(context)
-        except ContextError as exc:
-            self._client.log(logging.ERROR, str(exc))
-            return
+        if context.__class__ is dict:  # the common case, without a list of pairs
+            pairs: Any = context.items()
+        else:
+            try:
+                pairs = normalize_context_update(context)
+            except ContextError as exc:
+                self._client.log(logging.ERROR, str(exc))
+                return
         own = self._context
         self._full_context, self._full_context_key = None, _MISSING
         for key, value in pairs:
@@ -225,6 +234,7 @@ class Visitor:
                 assignments=self.assignment_history,
                 on_error=lambda message: client.log(logging.WARNING, message),
                 context_key=self._context_key,
+                history_digest=self.history_digest,
             )
         except Exception as exc:
             return self._failed(exc)
@@ -250,6 +260,7 @@ class Visitor:
                 assignments=self.assignment_history,
                 on_error=lambda message: client.log(logging.WARNING, message),
                 context_key=self._context_key,
+                history_digest=self.history_digest,
             )
         except Exception as exc:
             return self._failed(exc)
@@ -284,6 +295,7 @@ class Visitor:
             history = self.assignment_history
             if not result.history_holds and not history.items() >= variations.items():
                 self.history_changed = True
+                self.history_digest = None
                 history.update(variations)
         if client.sends_segments:
             self._send_segment()
@@ -390,9 +402,13 @@ class Visitor:
         if self.panic or not self.consent:
             return False
         with self._lock:
-            if marker in self._activated:
+            activated = self._activated
+            if marker in activated:
                 return False
-            self._activated.add(marker)
+            if isinstance(activated, set):
+                activated.add(marker)
+            else:
+                self._activated = {marker}
         self._client.record_activation(
             self.visitor_id,
             assignment.variation_group_id,

@@ -34,10 +34,16 @@ class FakeVisitor:
         self.segment_digest = "fresh"
         self.synchronized = True
         self.history_changed = False
+        self.history_digest = None
 
 
 def record(variation, segment="s1"):
-    return {"assignments": {"vg": variation}, "segment": segment}
+    assignments = {"vg": variation}
+    return {
+        "assignments": assignments,
+        "segment": segment,
+        "digest": history.history_digest(assignments),
+    }
 
 
 def test_the_mirror_of_this_visitor_costs_no_store_round_trip():
@@ -104,8 +110,13 @@ def test_a_changed_history_is_saved_to_the_store_and_the_mirror():
     visitor.history_changed = True
     visitor.assignment_history = {"vg": "new"}
     history.save(store, visitor, LoadedHistory("fresh", copied=False, mirrored=False), mirror)
-    assert store.records["v"] == {"assignments": {"vg": "new"}, "segment": "fresh"}
-    assert mirror[MIRROR_KEY] == {"owner": "v", "assignments": {"vg": "new"}, "segment": "fresh"}
+    digest = history.history_digest({"vg": "new"})
+    assert store.records["v"] == {
+        "assignments": {"vg": "new"},
+        "segment": "fresh",
+        "digest": digest,
+    }
+    assert mirror[MIRROR_KEY] == {"owner": "v", **store.records["v"]}
 
 
 def test_an_unchanged_history_is_written_nowhere_once_mirrored():
@@ -146,3 +157,69 @@ def test_an_unsynchronized_visitor_saves_nothing():
     history.save(store, visitor, LoadedHistory(None, False, False), mirror)
     assert store.saves == []
     assert mirror == {}
+
+
+def test_the_records_digest_comes_with_the_history_it_describes():
+    visitor = FakeVisitor("v")
+    history.load(DictStore({"v": record("a")}), visitor)
+    assert visitor.history_digest == history.history_digest({"vg": "a"})
+
+
+def test_a_digest_is_not_taken_for_a_history_that_held_something_already():
+    visitor = FakeVisitor("v")
+    visitor.assignment_history = {"other": "x"}
+    history.load(DictStore({"v": record("a")}), visitor)
+    assert visitor.assignment_history == {"other": "x", "vg": "a"}
+    assert visitor.history_digest is None
+
+
+def test_a_record_without_a_digest_gets_one_when_next_saved():
+    store, mirror = (
+        DictStore(),
+        {MIRROR_KEY: {"owner": "v", "assignments": {"vg": "a"}, "segment": "s1"}},
+    )
+    visitor = FakeVisitor("v")
+    loaded = history.load(store, visitor, mirror)
+    assert loaded.undigested
+    assert visitor.history_digest is None
+    visitor.segment_digest = "s1"
+    history.save(store, visitor, loaded, mirror)
+    assert mirror[MIRROR_KEY]["digest"] == history.history_digest({"vg": "a"})
+    # Then it is read back as digested, and nothing is written again.
+    again = FakeVisitor("v")
+    loaded = history.load(store, again, mirror)
+    again.segment_digest = "s1"
+    assert not loaded.undigested
+    history.save(store, again, loaded, {})
+    assert store.saves == ["v"]
+
+
+def test_a_hostile_digest_is_ignored():
+    visitor = FakeVisitor("v")
+    hostile = {"assignments": {"vg": "a"}, "segment": "s1", "digest": ["not", "a", "str"]}
+    loaded = history.load(DictStore({"v": hostile}), visitor)
+    assert visitor.history_digest is None
+    assert loaded.undigested
+
+
+def test_the_digest_is_the_same_in_every_process_and_tells_types_apart():
+    import subprocess
+    import sys
+
+    code = (
+        "from django_flagship.sdk.history import history_digest as d; "
+        "print(d({'b': '2', 'a': '1'}))"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert digests == {history.history_digest({"a": "1", "b": "2"})}
+    assert history.history_digest({"a": "1"}) != history.history_digest({"a": 1})
+    assert history.history_digest({}) != history.history_digest({"a": "1"})

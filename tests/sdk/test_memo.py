@@ -11,6 +11,7 @@ from django_flagship.sdk import Config, Flagship, Mode
 from django_flagship.sdk.bucket_source import StaticBucketSource
 from django_flagship.sdk.bucketing import Bucket
 from django_flagship.sdk.decision import BucketingDecisionManager
+from django_flagship.sdk.history import history_digest
 from django_flagship.sdk.memo import DecisionMemo, context_key
 from django_flagship.sdk.tracking import MemoryTracker
 
@@ -589,8 +590,42 @@ def test_a_returning_visitor_whose_history_holds_the_decision_keeps_it_unchanged
         gone = dict(history)
         gone.popitem()
         short = client.create_visitor("v", {"isVip": True}, assignment_history=gone)
+        short.history_digest = history_digest(gone)
         short.synchronize_modifications()
         assert short.history_changed
         assert short.assignment_history == history
+        assert short.history_digest is None  # it described the history before the change
     finally:
         client.stop()
+
+
+def test_a_history_digest_answers_without_comparing_the_histories():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    stored = {"c-plan-vg-all": "c-plan-a1"}
+    digest = history_digest(stored)
+    first = memo.decide(bucket, "v", {}, stored, admitted=True, history_digest=digest)
+    # The same history read again (another dict): one comparison of digests.
+    again = memo.decide(bucket, "v", {}, dict(stored), admitted=True, history_digest=digest)
+    assert again is first
+    assert memo.hits == 1
+    # Another digest is another history, whatever the dicts say.
+    changed = {"c-plan-vg-all": "c-plan-a2"}
+    other = memo.decide(
+        bucket, "v", {}, changed, admitted=True, history_digest=history_digest(changed)
+    )
+    assert other is not first
+    assert other.variations["c-plan-vg-all"] == "c-plan-a2"
+
+
+def test_an_entry_made_without_a_digest_learns_it_from_an_equal_history():
+    bucket = mixed_bucket()
+    memo = DecisionMemo()
+    stored = {"c-plan-vg-all": "c-plan-a3"}
+    entry = memo.decide(bucket, "v", {}, stored, admitted=True)
+    assert entry.history_digest is None
+    digest = history_digest(stored)
+    assert memo.decide(bucket, "v", {}, dict(stored), admitted=True, history_digest=digest) is entry
+    assert entry.history_digest == digest
+    # A digest that does not match still falls back on comparing the histories.
+    assert memo.decide(bucket, "v", {}, dict(stored), admitted=True, history_digest="x") is entry
