@@ -76,6 +76,28 @@ _NOT_MATCHED = "no variation group matched targeting"
 _NOT_REMEMBERED = object()
 
 
+def _flag_sources(campaigns: list[Campaign]) -> dict[str, tuple[Assignment, ...]] | None:
+    """Each flag key's assignments in the campaigns decide() uses, the latest first.
+
+    ``None`` when two campaigns share a variation group id: a decision's
+    ``{variationGroupId: variationId}`` then cannot tell their assignments apart.
+    """
+    sources: dict[str, list[Assignment]] = {}
+    group_ids: set[str] = set()
+    for campaign in campaigns:
+        if campaign.duplicate:
+            continue
+        for group in campaign.variation_groups:
+            if group.id in group_ids:
+                return None
+            group_ids.add(group.id)
+            for variation in group.by_id.values():
+                assignment = variation.assignment
+                for key in assignment.flags:
+                    sources.setdefault(key, []).append(assignment)
+    return {key: tuple(reversed(found)) for key, found in sources.items()}
+
+
 class Bucket:
     """A parsed bucketing file, ready to decide for any number of visitors.
 
@@ -89,6 +111,7 @@ class Bucket:
         "_select",
         "account_settings",
         "campaigns",
+        "flag_sources",
         "panic",
         "raw",
         "variation_group_count",
@@ -97,6 +120,9 @@ class Bucket:
     panic: bool
     account_settings: dict[str, Any]
     campaigns: tuple[Campaign, ...]
+    #: Each flag key's assignments, the latest campaign first (see DecidedFlags);
+    #: ``None`` when variation group ids are not unique.
+    flag_sources: Mapping[str, tuple[Assignment, ...]] | None
     raw: Mapping[str, Any]
     variation_group_count: int
     _entries: tuple[tuple[Any, Any, tuple[str, ...]], ...]
@@ -181,6 +207,7 @@ class Bucket:
             ]
         )
         bucket._one_ab = settings.get("enabled1V1T") is True
+        bucket.flag_sources = _flag_sources(campaigns)
         return bucket
 
     def __repr__(self) -> str:

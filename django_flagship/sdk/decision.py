@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .bucket_source import BucketSource
 from .constants import DECISION_CACHE_SIZE
 from .decision_api import DecisionApiClient, DecisionError, DecisionResult
 from .memo import DecisionMemo
+from .model import DecidedFlags
+
+if TYPE_CHECKING:
+    from .bucketing import Bucket
+    from .model import Assignment
 
 __all__ = ["ApiDecisionManager", "BucketingDecisionManager", "DecisionManager"]
 
@@ -96,6 +101,17 @@ class ApiDecisionManager:
         self.client.close()
 
 
+def _computed(bucket: Bucket, assignments: list[Assignment]) -> DecisionResult:
+    """A decision just computed, its flags found when read (see DecidedFlags)."""
+    sources = bucket.flag_sources
+    if sources is None:
+        return DecisionResult(assignments)
+    variations = {a.variation_group_id: a.variation_id for a in assignments}
+    return DecisionResult(
+        assignments, flags=DecidedFlags(assignments, variations, sources), variations=variations
+    )
+
+
 class BucketingDecisionManager:
     """BUCKETING mode: decisions computed here from the current bucket."""
 
@@ -128,11 +144,11 @@ class BucketingDecisionManager:
             return DecisionResult([], panic=True)
         memo = self.memo
         if not memo.size:
-            return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
+            return _computed(bucket, bucket.decide(visitor_id, context, assignments=assignments))
         if not memo.admits(visitor_id):
             # A first visit: decided as without the memo, at no cost of its own.
             memo.misses += 1
-            return DecisionResult(bucket.decide(visitor_id, context, assignments=assignments))
+            return _computed(bucket, bucket.decide(visitor_id, context, assignments=assignments))
         decision = memo.decide(
             bucket,
             visitor_id,

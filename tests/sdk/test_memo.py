@@ -13,6 +13,7 @@ from django_flagship.sdk.bucketing import Bucket
 from django_flagship.sdk.decision import BucketingDecisionManager
 from django_flagship.sdk.history import history_digest
 from django_flagship.sdk.memo import DecisionMemo, context_key
+from django_flagship.sdk.model import merge_flags
 from django_flagship.sdk.tracking import MemoryTracker
 
 from .conftest import SAMPLE_BUCKET, all_users, targeting, variation
@@ -265,8 +266,10 @@ def test_the_manager_answers_a_new_bucket_from_the_source():
             "v", {}, anonymous_id=None, consent=True, assignments={}, on_error=print
         )
 
-    assert decide().flags is None  # the first visit: decided without the memo
     assert decide().flags is not None
+    assert len(manager.memo) == 0  # the first visit: decided without the memo
+    assert decide().flags is not None
+    assert len(manager.memo) == 1
     source._bucket = Bucket.parse({"campaigns": []})
     assert decide().assignments == []
 
@@ -427,7 +430,8 @@ def test_a_manager_without_memory_decides_every_time():
             "v", {"plan": "gold"}, anonymous_id=None, consent=True, assignments={}, on_error=print
         )
         assert ids(result.assignments) == ids(bucket.decide("v", {"plan": "gold"}))
-        assert result.flags is None  # the visitor merges them itself
+        # Found when read, not merged up front, and nothing remembered.
+        assert dict(result.flags) == merge_flags(result.assignments)
     assert len(manager.memo) == 0
 
 
