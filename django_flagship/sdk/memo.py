@@ -107,23 +107,26 @@ def _typed(value: Any, number: int) -> Any:
 def context_key(context: Mapping[str, Any]) -> tuple[Any, ...] | None:
     """A hashable form of ``context`` that keeps each value's type; ``None`` if impossible.
 
-    Floats are keyed by their exact form (``float.hex``), so ``0.0`` and
-    ``-0.0``, equal in Python, stay two contexts. A list (or tuple) is keyed
-    by its elements in order, each with its type: ``[True]``, ``[1]`` and
-    ``[1.0]`` are three contexts, ``["a", "b"]`` and ``("a", "b")`` one.
+    One flat tuple of ``name, value, type number`` triples: a visitor keeps
+    it for the request, so it is one object rather than one per key. Floats
+    are keyed by their exact form (``float.hex``), so ``0.0`` and ``-0.0``,
+    equal in Python, stay two contexts. A list (or tuple) is keyed by its
+    elements in order, each with its type: ``[True]``, ``[1]`` and ``[1.0]``
+    are three contexts, ``["a", "b"]`` and ``("a", "b")`` one.
     """
     numbers = _type_numbers
+    parts: list[Any] = []
+    extend = parts.extend
     try:
-        key = tuple(
-            [
-                (name, value, number)
-                if (number := numbers.get(value.__class__) or _type_number(value.__class__)) > 0
-                else (name, value.hex(), number)
-                if number == _FLOAT
-                else (name, _typed(value, number), number)
-                for name, value in context.items()
-            ]
-        )
+        for name, value in context.items():
+            number = numbers.get(value.__class__) or _type_number(value.__class__)
+            if number > 0:
+                extend((name, value, number))
+            elif number == _FLOAT:
+                extend((name, value.hex(), number))
+            else:
+                extend((name, _typed(value, number), number))
+        key = tuple(parts)
         hash(key)
     except (TypeError, AttributeError, RecursionError):
         return None

@@ -418,8 +418,17 @@ def test_every_remembered_answer_for_list_contexts_is_the_computed_one():
 
 
 def test_keys_hold_no_types():
-    key = context_key({"a": "x", "b": 1, "c": True, "d": 2.5})
-    assert all(not isinstance(part, type) for item in key for part in item)
+    key = context_key({"a": "x", "b": 1, "c": True, "d": 2.5, "e": [1, "y"]})
+    assert not any(isinstance(part, type) for part in key)
+    assert not any(isinstance(part, type) for item in key[-2] for part in item)
+
+
+def test_a_key_is_one_flat_tuple_of_triples():
+    key = context_key({"a": "x", "b": 1, "groups": ()})
+    assert len(key) == 9
+    assert not any(isinstance(part, tuple) and part for part in key)
+    # A name and a value cannot be shifted into each other: the triples are fixed.
+    assert context_key({"a": "b", "c": "d"}) != context_key({"a": "b c", "d": ""})
 
 
 def test_a_manager_without_memory_decides_every_time():
