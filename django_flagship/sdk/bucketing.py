@@ -43,7 +43,7 @@ from .campaigns import (
     parse_campaign,
 )
 from .hashing import decision_group_key, encode_utf8
-from .model import Assignment
+from .model import Assignment, FlagInfo
 from .targeting import (
     compile_selector,
     wire_field,
@@ -76,13 +76,17 @@ _NOT_MATCHED = "no variation group matched targeting"
 _NOT_REMEMBERED = object()
 
 
-def _flag_sources(campaigns: list[Campaign]) -> dict[str, tuple[Assignment, ...]] | None:
-    """Each flag key's assignments in the campaigns decide() uses, the latest first.
+def _flag_sources(
+    campaigns: list[Campaign],
+) -> dict[str, tuple[tuple[str, dict[str, FlagInfo]], ...]] | None:
+    """Each flag key's ``(variation group id, {variation id: FlagInfo})``, latest campaign first.
 
-    ``None`` when two campaigns share a variation group id: a decision's
-    ``{variationGroupId: variationId}`` then cannot tell their assignments apart.
+    Only the campaigns decide() uses, and in each group only the variations
+    that set the key. ``None`` when two campaigns share a variation group id:
+    a decision's ``{variationGroupId: variationId}`` then cannot tell their
+    assignments apart.
     """
-    sources: dict[str, list[Assignment]] = {}
+    sources: dict[str, list[tuple[str, dict[str, FlagInfo]]]] = {}
     group_ids: set[str] = set()
     for campaign in campaigns:
         if campaign.duplicate:
@@ -91,10 +95,12 @@ def _flag_sources(campaigns: list[Campaign]) -> dict[str, tuple[Assignment, ...]
             if group.id in group_ids:
                 return None
             group_ids.add(group.id)
-            for variation in group.by_id.values():
-                assignment = variation.assignment
-                for key in assignment.flags:
-                    sources.setdefault(key, []).append(assignment)
+            by_key: dict[str, dict[str, FlagInfo]] = {}
+            for variation_id, variation in group.by_id.items():
+                for key, info in variation.assignment.flag_infos.items():
+                    by_key.setdefault(key, {})[variation_id] = info
+            for key, infos in by_key.items():
+                sources.setdefault(key, []).append((group.id, infos))
     return {key: tuple(reversed(found)) for key, found in sources.items()}
 
 
@@ -120,9 +126,9 @@ class Bucket:
     panic: bool
     account_settings: dict[str, Any]
     campaigns: tuple[Campaign, ...]
-    #: Each flag key's assignments, the latest campaign first (see DecidedFlags);
+    #: Where each flag key is set, the latest campaign first (see DecidedFlags);
     #: ``None`` when variation group ids are not unique.
-    flag_sources: Mapping[str, tuple[Assignment, ...]] | None
+    flag_sources: Mapping[str, tuple[tuple[str, dict[str, FlagInfo]], ...]] | None
     raw: Mapping[str, Any]
     variation_group_count: int
     _entries: tuple[tuple[Any, Any, tuple[str, ...]], ...]

@@ -79,9 +79,10 @@ class DecidedFlags(Mapping[str, FlagInfo]):
     A visitor gets one variation per campaign and reads a few of its flags:
     finding a flag among the variations that set it costs less than merging
     every flag of every assignment up front (about 6 µs for 50 campaigns).
-    ``sources`` maps each flag key to the assignments that set it, the latest
-    campaign first (:attr:`.bucketing.Bucket.flag_sources`); ``variations``
-    is the decision's ``{variationGroupId: variationId}``. Iterating merges
+    ``sources`` maps each flag key to the variation groups that set it, the
+    latest campaign first, each with ``{variationId: FlagInfo}`` for its
+    variations that set it (:attr:`.bucketing.Bucket.flag_sources`);
+    ``variations`` is the decision's ``{variationGroupId: variationId}``. Iterating merges
     the flags, once. The result is the same as :func:`merge_flags`.
     """
 
@@ -91,7 +92,7 @@ class DecidedFlags(Mapping[str, FlagInfo]):
         self,
         assignments: Sequence[Assignment],
         variations: Mapping[str, str],
-        sources: Mapping[str, tuple[Assignment, ...]],
+        sources: Mapping[str, tuple[tuple[str, dict[str, FlagInfo]], ...]],
     ) -> None:
         self._assignments = assignments
         self._variations = variations
@@ -102,12 +103,15 @@ class DecidedFlags(Mapping[str, FlagInfo]):
         merged = self._merged
         if merged is not None:
             return merged.get(key, default)
-        candidates = self._sources.get(key)
-        if candidates is not None:
+        groups = self._sources.get(key)
+        if groups is not None:
             variations = self._variations
-            for assignment in candidates:
-                if variations.get(assignment.variation_group_id) == assignment.variation_id:
-                    return assignment.flag_infos[key]
+            for group_id, infos in groups:
+                variation_id = variations.get(group_id)
+                if variation_id is not None:
+                    info = infos.get(variation_id)
+                    if info is not None:
+                        return info
         return default
 
     def __getitem__(self, key: str) -> FlagInfo:

@@ -52,6 +52,7 @@ from .hits import (
     InvalidHitError,
     new_item_id,
     queue_time_ms,
+    segment_values,
 )
 
 __all__ = [
@@ -142,16 +143,22 @@ class HitRecord(NamedTuple):
 
     :meth:`build` makes the :class:`TrackedHit` (its read-only copy of the
     fields and its random id) later, where it costs no request. ``payload``
-    must not change after it is recorded.
+    must not change after it is recorded. ``segment``, for a SEGMENT hit, is
+    the validated context its ``s`` is written from by :meth:`build` (it must
+    not change either).
     """
 
     payload: Mapping[str, Any]
     visitor_id: str
     anonymous_id: str | None
     created_at: float
+    segment: Mapping[str, Any] | None = None
 
     def build(self) -> TrackedHit:
-        return TrackedHit(self.payload, self.visitor_id, self.anonymous_id, self.created_at)
+        payload = self.payload
+        if self.segment is not None:
+            payload = {**payload, "s": segment_values(self.segment)}
+        return TrackedHit(payload, self.visitor_id, self.anonymous_id, self.created_at)
 
 
 # --- errors ------------------------------------------------------------------

@@ -26,6 +26,8 @@ __all__ = ["Visitor", "typed_value"]
 
 _MISSING = object()
 _SEGMENT = HitType.SEGMENT.value
+#: A SEGMENT hit's fields besides ``s`` (shared: a record's payload is never changed).
+_SEGMENT_FIELDS = types.MappingProxyType({"t": _SEGMENT, "ds": "APP"})
 
 
 def _digest(values: Mapping[str, str]) -> str:
@@ -113,9 +115,10 @@ class Visitor:
     #: set by :func:`.history.load`; ``None`` when unknown or changed since.
     history_digest: str | None = None
     last_error: str | None = None
-    # The last SEGMENT sent (its ``s`` values) and its digest; the digest
-    # alone when it came from a stored history (see ``segment_digest``).
-    _segment_sent: dict[str, str] | None = None
+    # The decision context of the last SEGMENT sent (its ``s`` is written
+    # from it off the request path) and its digest; the digest alone when it
+    # came from a stored history (see ``segment_digest``).
+    _segment_context: Mapping[str, Any] | None = None
     _segment_digest: str | None = None
     # The variations activated: a set of the instance's own from the first.
     _activated: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
@@ -310,40 +313,50 @@ class Visitor:
         Computed only when asked for (the Django layer asks when it stores the
         history): a visitor of the SDK alone never pays for it.
         """
-        if self._segment_digest is None and self._segment_sent is not None:
-            self._segment_digest = _digest(self._segment_sent)
+        sent, full = self._segment_context, self._full_context
+        if self._segment_digest is None and sent is not None:
+            self._segment_digest = (
+                _context_digest(full, self._context_key())
+                if full is not None and sent is full  # the current context: its key is at hand
+                else _digest(segment_values(sent))
+            )
         return self._segment_digest
 
     @segment_digest.setter
     def segment_digest(self, value: str | None) -> None:
         self._segment_digest = value
-        self._segment_sent = None
+        self._segment_context = None
 
     def _send_segment(self) -> None:
         # The context was validated key by key when it was set, so the hit is
-        # built from it directly instead of being checked again.
+        # written from it directly instead of being checked again.
         context = self._decision_context()
-        digest = None
-        if self._segment_sent is None and self._segment_digest is not None:
-            # A returning visitor: the digest kept with the history says whether
-            # the context changed since the last SEGMENT.
-            digest = _context_digest(context, self._context_key())
-            if digest == self._segment_digest:
-                return
-        values = segment_values(context)
-        if self._segment_sent is not None and values == self._segment_sent:
+        sent = self._segment_context
+        if sent is context:  # replaced, never changed in place: not changed since
             return
-        self._segment_sent, self._segment_digest = values, digest
+        digest = None
+        if sent is None:
+            if self._segment_digest is not None:
+                # A returning visitor: the digest kept with the history says
+                # whether the context changed since the last SEGMENT.
+                digest = _context_digest(context, self._context_key())
+                if digest == self._segment_digest:
+                    return
+        elif segment_values(context) == segment_values(sent):
+            # Another context that writes the same SEGMENT (1 and 1.0, say).
+            self._segment_context = context
+            return
+        self._segment_context, self._segment_digest = context, digest
         if self._may_send():
-            # Recorded, not built: the tracker copies the fields and draws the
+            # Recorded, not built: the tracker writes the fields and draws the
             # id off the request path (nothing at all when it discards).
-            # ``values`` is never changed in place: it is replaced.
             self._client.record_hit(
                 HitRecord(
-                    {"t": _SEGMENT, "ds": "APP", "s": values},
+                    _SEGMENT_FIELDS,
                     self.visitor_id,
                     self.anonymous_id,
                     time.time(),
+                    segment=context,
                 )
             )
 

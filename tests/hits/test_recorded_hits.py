@@ -33,15 +33,39 @@ def test_a_record_is_what_identifies_a_hit():
     assert built.id != record.build().id  # a new random id each time
 
 
+def test_a_segment_record_writes_its_values_from_the_context_when_built(monkeypatch):
+    from django_flagship.sdk import tracking
+
+    written = []
+    real = tracking.segment_values
+    monkeypatch.setattr(tracking, "segment_values", lambda c: written.append(c) or real(c))
+    context = {"age": 31.0, "beta": True, "groups": ("a", "b")}
+    record = HitRecord({"t": "SEGMENT", "ds": "APP"}, "v1", None, T0, segment=context)
+    assert written == []
+    built = record.build()
+    assert written == [context]
+    assert dict(built.payload) == {
+        "t": "SEGMENT",
+        "ds": "APP",
+        "s": {"age": "31", "beta": "true", "groups": "[a b]"},
+    }
+
+
 def test_a_visitor_segment_is_queued_unbuilt_and_sent_by_the_thread(
-    make_tracker, collector, urandom_calls, bucket_file
+    make_tracker, collector, urandom_calls, bucket_file, monkeypatch
 ):
+    from django_flagship.sdk import tracking
+
+    written = []
+    real = tracking.segment_values
+    monkeypatch.setattr(tracking, "segment_values", lambda c: written.append(c) or real(c))
     tracker = make_tracker(batch_size=1000)
     client = Flagship(Config(ENV, mode=Mode.BUCKETING, bucket_file=bucket_file), tracker=tracker)
     try:
         visitor = client.create_visitor("v1", {"plan": "gold"})
         assert visitor.synchronize_modifications()
         assert urandom_calls == []  # no id, no item on the request path
+        assert written == []  # nor its values
         assert tracker.stats()["pending"] == 1
         assert tracker.flush(5)
         [sent] = collector.hits()

@@ -425,6 +425,20 @@ def test_an_int_and_the_same_float_are_one_segment(bucketing, tracker):
     assert segments == ["1"]
 
 
+def test_the_same_visitor_changing_a_value_to_one_written_alike_sends_no_segment(
+    bucketing, tracker
+):
+    visitor = bucketing.create_visitor("v1", {"x": 1.0, "plan": "gold"})
+    visitor.synchronize_modifications()
+    digest = visitor.segment_digest
+    visitor.update_context(("x", 1), synchronize=True)  # another context, the same SEGMENT
+    assert visitor.segment_digest == digest
+    visitor.update_context(("plan", "silver"), synchronize=True)
+    assert visitor.segment_digest != digest
+    segments = [h.payload["s"] for h in tracker.hits if h.hit_type == "SEGMENT"]
+    assert [(s["x"], s["plan"]) for s in segments] == [("1", "gold"), ("1", "silver")]
+
+
 def test_history_changed_says_whether_a_synchronization_added_assignments(bucketing):
     first = bucketing.create_visitor("v1", {"isVip": True})
     first.synchronize_modifications()
