@@ -259,9 +259,38 @@ class Bucket:
                 if assignment is not None:
                     append(assignment)
             return result
+        return self._allocate(chosen, visitor_id, suffix, assignments or {})[0]
+
+    def decide_remembered(
+        self, visitor_id: str, context: Mapping[str, Any], assignments: Mapping[str, str]
+    ) -> tuple[list[Assignment], bool]:
+        """:meth:`decide` with a history, and whether it holds every assignment made.
+
+        ``True`` when each assignment is the remembered one: the history needs
+        no update, and nobody has to compare it with the decision.
+        """
+        if type(visitor_id) is not str:
+            raise TypeError(f"visitor_id must be a str, not {type(visitor_id).__name__}")
+        if self.panic:
+            return [], True
+        if context is None:
+            context = {}
+        chosen = self._select(context, visitor_id)
+        return self._allocate(chosen, visitor_id, encode_utf8(visitor_id), assignments)
+
+    def _allocate(
+        self,
+        chosen: list[Any],
+        visitor_id: str,
+        suffix: bytes,
+        remembered_ids: Mapping[str, str],
+    ) -> tuple[list[Assignment], bool]:
+        """The assignments of the groups ``chosen``, a remembered variation first."""
         one_ab = self._one_ab
         ab_assigned = False
-        remembered_ids = assignments or {}
+        all_remembered = True
+        range_bucket = -1
+        result: list[Assignment] = []
         for allowed, key, table, group_id, remembered, is_ab in chosen:
             if ab_assigned and is_ab:  # only set under 1V1T
                 continue
@@ -276,12 +305,14 @@ class Bucket:
                 assignment = remembered.get(variation_id)
             else:
                 assignment = table if key is None else table[_hash(key + suffix) % 100]
+                if assignment is not None:
+                    all_remembered = False
             if assignment is None:
                 continue
             if is_ab and one_ab:
                 ab_assigned = True
             result.append(assignment)
-        return result
+        return result, all_remembered
 
     def explain(
         self,

@@ -13,7 +13,6 @@ from .model import DecidedFlags
 
 if TYPE_CHECKING:
     from .bucketing import Bucket
-    from .model import Assignment
 
 __all__ = ["ApiDecisionManager", "BucketingDecisionManager", "DecisionManager"]
 
@@ -101,14 +100,23 @@ class ApiDecisionManager:
         self.client.close()
 
 
-def _computed(bucket: Bucket, assignments: list[Assignment]) -> DecisionResult:
-    """A decision just computed, its flags found when read (see DecidedFlags)."""
+def _computed(
+    bucket: Bucket, visitor_id: str, context: Mapping[str, Any], history: Mapping[str, str]
+) -> DecisionResult:
+    """A decision computed now, its flags found when read (see DecidedFlags)."""
+    if history:
+        assignments, holds = bucket.decide_remembered(visitor_id, context, history)
+    else:
+        assignments, holds = bucket.decide(visitor_id, context), False
     sources = bucket.flag_sources
     if sources is None:
-        return DecisionResult(assignments)
+        return DecisionResult(assignments, history_holds=holds)
     variations = {a.variation_group_id: a.variation_id for a in assignments}
     return DecisionResult(
-        assignments, flags=DecidedFlags(assignments, variations, sources), variations=variations
+        assignments,
+        flags=DecidedFlags(assignments, variations, sources),
+        variations=variations,
+        history_holds=holds,
     )
 
 
@@ -144,11 +152,11 @@ class BucketingDecisionManager:
             return DecisionResult([], panic=True)
         memo = self.memo
         if not memo.size:
-            return _computed(bucket, bucket.decide(visitor_id, context, assignments=assignments))
+            return _computed(bucket, visitor_id, context, assignments)
         if not memo.admits(visitor_id):
             # A first visit: decided as without the memo, at no cost of its own.
             memo.misses += 1
-            return _computed(bucket, bucket.decide(visitor_id, context, assignments=assignments))
+            return _computed(bucket, visitor_id, context, assignments)
         decision = memo.decide(
             bucket,
             visitor_id,

@@ -79,7 +79,8 @@ class DecisionResult:
     flags: Mapping[str, FlagInfo] | None = None
     variations: Mapping[str, str] | None = None
     #: Whether the visitor's assignment history, as given, holds ``variations``
-    #: already (known for a remembered decision): then it needs no update.
+    #: already (known for a remembered decision, and for one whose every
+    #: assignment came from the history): then it needs no update.
     history_holds: bool = False
 
 

@@ -642,3 +642,22 @@ def test_an_entry_made_without_a_digest_learns_it_from_an_equal_history():
     assert entry.history_digest == digest
     # A digest that does not match still falls back on comparing the histories.
     assert memo.decide(bucket, "v", {}, dict(stored), admitted=True, history_digest="x") is entry
+
+
+def test_a_decision_says_when_the_history_held_every_assignment():
+    bucket = mixed_bucket()
+    rng = random.Random(17)
+    held = 0
+    for n in range(400):
+        visitor_id = f"visitor-{n}"
+        context = random_context(rng)
+        full = {a.variation_group_id: a.variation_id for a in bucket.decide(visitor_id, context)}
+        history = dict(rng.sample(sorted(full.items()), k=rng.randint(0, len(full))))
+        if rng.random() < 0.2:
+            history["c-plan-vg-all"] = "gone"  # no longer in the group: not assigned
+        assignments, holds = bucket.decide_remembered(visitor_id, context, history)
+        assert ids(assignments) == ids(bucket.decide(visitor_id, context, assignments=history))
+        variations = {a.variation_group_id: a.variation_id for a in assignments}
+        assert holds == (history.items() >= variations.items())
+        held += holds
+    assert 50 < held < 350
