@@ -226,11 +226,15 @@ class DecisionMemo:
         if remembered_bucket is bucket:
             entry = entries.get(question)
             if entry is not None and (
-                (history_digest is not None and entry.history_digest == history_digest)
-                or entry.history == history
+                history_digest is None or entry.history_digest != history_digest
             ):
-                if history_digest is not None:
+                # No digest to go by: the histories themselves are compared, and
+                # an equal one's digest is kept for the next time.
+                if entry.history != history:
+                    entry = None
+                elif history_digest is not None:
                     entry.history_digest = history_digest
+            if entry is not None:
                 self.hits += 1
                 try:  # noqa: SIM105 - cheaper than contextlib.suppress on the hit path
                     entries.move_to_end(question)  # the least recently used goes first

@@ -124,7 +124,9 @@ class Visitor:
     _activated: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()
     # One lock for every visitor's changes of state: each holds it for a few
     # microseconds, and a visitor made per request costs no lock of its own.
-    _lock = threading.Lock()
+    # Reentrant, as each visitor's own was: a log handler called while it is
+    # held may use a visitor.
+    _lock = threading.RLock()
 
     def __init__(
         self,
@@ -313,13 +315,11 @@ class Visitor:
         Computed only when asked for (the Django layer asks when it stores the
         history): a visitor of the SDK alone never pays for it.
         """
-        sent, full = self._segment_context, self._full_context
+        sent = self._segment_context
         if self._segment_digest is None and sent is not None:
-            self._segment_digest = (
-                _context_digest(full, self._context_key())
-                if full is not None and sent is full  # the current context: its key is at hand
-                else _digest(segment_values(sent))
-            )
+            # The current context's key is at hand; an older one's is not.
+            key = self._context_key() if sent is self._full_context else None
+            self._segment_digest = _context_digest(sent, key)
         return self._segment_digest
 
     @segment_digest.setter

@@ -9,6 +9,8 @@ from django_flagship.sdk.hits import Event, EventCategory, Page, Segment, Transa
 from django_flagship.sdk.tracking import MemoryTracker, TrackedHit
 from django_flagship.sdk.visitor import typed_value
 
+from .conftest import RecordingHandler
+
 API_URL = "https://decision.example.test/v2/env/campaigns"
 
 
@@ -481,3 +483,42 @@ def test_update_context_still_refuses_bad_pairs(bucketing, handler, key, value):
     visitor.update_context({key: value})
     assert visitor.context == {"ok": 1}
     assert "refused" in handler.text()
+
+
+@responses.activate
+def test_a_log_handler_may_use_a_visitor_while_a_decision_is_applied(bucket_path, tracker):
+    import threading
+
+    others = []
+
+    class Handler(RecordingHandler):
+        def on_log(self, level, message):
+            super().on_log(level, message)
+            if "panic" in message:  # logged while the decision is being applied
+                others.append(others[0].activate_modification("btn_color"))
+
+    responses.post(API_URL, json=api_body(panic=True))
+    api = Flagship(
+        Config(
+            "env",
+            "the-secret-key",
+            event_handler=Handler(),
+            decision_api_url="https://decision.example.test/v2",
+        ),
+        tracker=tracker,
+    )
+    bucketing = Flagship(Config("env", mode=Mode.BUCKETING, bucket_file=bucket_path))
+    try:
+        other = bucketing.create_visitor("v2", {"isVip": True})
+        other.synchronize_modifications()
+        others.append(other)
+        visitor = api.create_visitor("v1")
+        done = threading.Thread(target=visitor.synchronize_modifications, daemon=True)
+        done.start()
+        done.join(5)
+        assert not done.is_alive()  # no deadlock on the visitors' lock
+        assert visitor.panic
+        assert others[1:] == [True]
+    finally:
+        api.stop()
+        bucketing.stop()
