@@ -27,12 +27,12 @@ from django.http import HttpRequest
 from django.utils import translation
 
 from .identity import request_user
-from .sdk.context import MAX_CONTEXT_LIST_ITEMS
+from .sdk.context import MAX_CONTEXT_LIST_ITEMS, ContextError, SharedContext
 
 if TYPE_CHECKING:
     from .client import Runtime
 
-__all__ = ["build_context", "default_context", "device_type", "group_names"]
+__all__ = ["build_context", "default_context", "device_type", "group_names", "visitor_context"]
 
 logger = logging.getLogger("django_flagship")
 
@@ -138,33 +138,82 @@ def _read_group_names(user: Any) -> tuple[str, ...] | None:
     return tuple(sorted(names))
 
 
-def default_context(request: HttpRequest, *, groups: bool = True) -> dict[str, Any]:
-    """Targeting keys every project gets (see the module docstring)."""
+#: What the default context is made of, in order; ``None`` for a key left out.
+_DefaultValues = tuple[bool, bool, bool, str, tuple[str, ...] | None, str | None]
+
+
+def _default_values(request: HttpRequest, groups: bool) -> _DefaultValues:
     user = request_user(request)
     authenticated = bool(user is not None and user.is_authenticated)
+    return (
+        authenticated,
+        authenticated and bool(getattr(user, "is_staff", False)),
+        authenticated and bool(getattr(user, "is_superuser", False)),
+        device_type(request.META.get("HTTP_USER_AGENT", "")),
+        (group_names(request, user) if authenticated else ()) if groups else None,
+        _language(request) or None,
+    )
+
+
+def _context_of(values: _DefaultValues) -> dict[str, Any]:
+    authenticated, staff, superuser, device, groups, language = values
     context: dict[str, Any] = {
         "is_authenticated": authenticated,
-        "is_staff": authenticated and bool(getattr(user, "is_staff", False)),
-        "is_superuser": authenticated and bool(getattr(user, "is_superuser", False)),
-        "device_type": device_type(request.META.get("HTTP_USER_AGENT", "")),
+        "is_staff": staff,
+        "is_superuser": superuser,
+        "device_type": device,
     }
-    if groups:
-        names = group_names(request, user) if authenticated else ()
-        if names is not None:
-            context["groups"] = names
-    language = _language(request)
-    if language:
+    if groups is not None:
+        context["groups"] = groups
+    if language is not None:
         context["language"] = language
     return context
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared_context(values: _DefaultValues) -> SharedContext:
+    # Most requests come from anonymous visitors, who share a few contexts
+    # (device type by language): each is checked and keyed once.
+    return SharedContext(_context_of(values))
+
+
+def default_context(request: HttpRequest, *, groups: bool = True) -> dict[str, Any]:
+    """Targeting keys every project gets (see the module docstring)."""
+    return _context_of(_default_values(request, groups))
 
 
 def build_context(request: HttpRequest, runtime: Runtime) -> dict[str, Any]:
     """The default context updated with the project's ``FLAGSHIP_CONTEXT``."""
     context = default_context(request, groups=runtime.context_groups)
-    if runtime.context_hook is not None:
-        extra = runtime.context_hook(request)
-        if extra is not None:
-            if not isinstance(extra, Mapping):
-                raise TypeError(f"FLAGSHIP_CONTEXT must return a dict, got {type(extra).__name__}")
-            context.update(extra)
+    extra = _hook_context(request, runtime)
+    if extra is not None:
+        context.update(extra)
     return context
+
+
+def visitor_context(request: HttpRequest, runtime: Runtime) -> Mapping[str, Any]:
+    """:func:`build_context` as the request's visitor is created with it.
+
+    Without a ``FLAGSHIP_CONTEXT`` (or when it returns ``None``), a
+    :class:`~.sdk.context.SharedContext` shared with every request of the same
+    default context: read-only, checked and keyed once.
+    """
+    values = _default_values(request, runtime.context_groups)
+    extra = _hook_context(request, runtime)
+    if extra is None:
+        try:
+            return _shared_context(values)
+        except ContextError:  # the visitor refuses the pair, and logs it
+            return _context_of(values)
+    context = _context_of(values)
+    context.update(extra)
+    return context
+
+
+def _hook_context(request: HttpRequest, runtime: Runtime) -> Mapping[str, Any] | None:
+    if runtime.context_hook is None:
+        return None
+    extra = runtime.context_hook(request)
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(f"FLAGSHIP_CONTEXT must return a dict, got {type(extra).__name__}")
+    return extra

@@ -35,7 +35,7 @@ from . import overrides
 from .async_support import AsyncFlags, warn_if_blocking_loop
 from .client import Runtime, runtime
 from .consent import resolve_consent
-from .context import build_context, default_context
+from .context import default_context, visitor_context
 from .history import session_mirror
 from .identity import Identity, resolve_identity
 from .sdk import Mode, history
@@ -195,7 +195,7 @@ class Flags(AsyncFlags):
 
     # -- what subclasses supply ----------------------------------------------
 
-    def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:
+    def _resolve(self, rt: Runtime) -> tuple[Identity, Mapping[str, Any], bool]:
         visitor_id, context, anonymous_id, consent = self._given
         if not visitor_id:
             raise ValueError("Flags() needs a visitor_id outside a request")
@@ -440,11 +440,12 @@ class RequestFlags(Flags):
         # Nothing of Flags.__init__ applies: the ids and context come from the request.
         self._request = request
 
-    def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:
+    def _resolve(self, rt: Runtime) -> tuple[Identity, Mapping[str, Any], bool]:
         request = self._request
         identity = resolve_identity(request, rt)
+        context: Mapping[str, Any]
         try:
-            context = build_context(request, rt)
+            context = visitor_context(request, rt)
         except Exception:
             logger.exception("Flagship: FLAGSHIP_CONTEXT failed; using the default context")
             context = default_context(request, groups=rt.context_groups)

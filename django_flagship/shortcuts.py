@@ -75,9 +75,10 @@ class UserFlags(RequestFlags):
         self._extra = dict(context or {})
         self._consent = consent
 
-    def _resolve(self, rt: Runtime) -> tuple[Identity, dict[str, Any], bool]:
+    def _resolve(self, rt: Runtime) -> tuple[Identity, Mapping[str, Any], bool]:
         identity, context, consent = super()._resolve(rt)
-        context.update(self._extra)
+        if self._extra:  # the request's context may be shared: never changed in place
+            context = {**context, **self._extra}
         return identity, context, consent if self._consent is None else self._consent
 
 

@@ -223,7 +223,11 @@ class Flagship:
         consent: bool = True,
         assignment_history: Mapping[str, str] | None = None,
     ) -> Visitor:
-        """A visitor identified by ``visitor_id`` with an optional context."""
+        """A visitor identified by ``visitor_id`` with an optional context.
+
+        ``context`` may be a :class:`~.context.SharedContext`, for a context
+        many visitors have: it is adopted without being checked or keyed again.
+        """
         if self.status is not Status.READY:
             raise RuntimeError("Flagship is not started: call start(Config(...)) first")
         return Visitor(

@@ -13,14 +13,16 @@ back.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from .constants import RESERVED_CONTEXT_KEYS
+from .constants import RESERVED_CONTEXT_KEYS, SDK_CLIENT, SDK_VERSION
+from .memo import context_key
 
 __all__ = [
     "MAX_CONTEXT_LIST_ITEMS",
     "ContextError",
+    "SharedContext",
     "check_context_item",
     "context_value",
     "normalize_context_update",
@@ -80,3 +82,42 @@ def normalize_context_update(update: Any) -> list[tuple[Any, Any]]:
     raise ContextError(
         f"context must be a (key, value) tuple or a dict, got {type(update).__name__}"
     )
+
+
+class SharedContext(Mapping[str, Any]):
+    """A context checked once, for the many visitors who have it.
+
+    A site's anonymous visitors share a handful of contexts (device type and
+    language, say). A visitor created with a ``SharedContext`` adopts it as it
+    is: its values are not checked again, and the decision context and the
+    memory of decisions' key are made once here rather than once per visitor.
+    Read-only; a visitor whose context is updated later takes a copy first.
+
+    Raises :class:`ContextError` for the first pair a visitor would refuse.
+    """
+
+    __slots__ = ("_values", "decision", "key")
+
+    def __init__(self, context: Mapping[str, Any]) -> None:
+        values = {key: context_value(key, value) for key, value in context.items()}
+        self._values = values
+        #: The context the decision engine reads (the SDK's own keys added).
+        self.decision: dict[str, Any] = {
+            **values,
+            "fs_client": SDK_CLIENT,
+            "fs_version": SDK_VERSION,
+        }
+        #: :func:`~.memo.context_key` of :attr:`decision`.
+        self.key = context_key(self.decision)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"SharedContext({self._values!r})"

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .constants import RESERVED_CONTEXT_KEYS, SDK_CLIENT, SDK_VERSION
-from .context import ContextError, context_value, normalize_context_update
+from .context import ContextError, SharedContext, context_value, normalize_context_update
 from .decision_api import DecisionError, DecisionResult
 from .hits import Consent, Hit, HitType, InvalidHitError, segment_values
 from .memo import context_key
@@ -144,14 +144,19 @@ class Visitor:
         self.visitor_id = visitor_id
         self.anonymous_id = anonymous_id
         self.consent = bool(consent)
-        self._context: dict[str, Any] = {}
+        # A SharedContext is adopted as it is, and copied before a change.
+        self._context: dict[str, Any] | SharedContext = {}
         self.assignments: list[Assignment] = []
         #: ``{variationGroupId: variationId}``: a stored assignment beats the hash,
         #: so a changed allocation does not move a visitor (protocol 7.4).
         self.assignment_history: dict[str, str] = (
             dict(assignment_history) if assignment_history else {}
         )
-        if context:
+        if context.__class__ is SharedContext:
+            shared: SharedContext = context
+            self._context = shared
+            self._full_context, self._full_context_key = shared.decision, shared.key
+        elif context:
             self.update_context(context)
 
     def __repr__(self) -> str:
@@ -201,6 +206,8 @@ class Visitor:
                 self._client.log(logging.ERROR, str(exc))
                 return
         own = self._context
+        if isinstance(own, SharedContext):
+            own = self._context = dict(own)
         self._full_context, self._full_context_key = None, _MISSING
         for key, value in pairs:
             if not (

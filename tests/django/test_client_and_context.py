@@ -6,7 +6,7 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.sessions.backends.cache import SessionStore
 
 from django_flagship import client
-from django_flagship.context import build_context, default_context, device_type
+from django_flagship.context import build_context, default_context, device_type, visitor_context
 from django_flagship.flags import RequestFlags
 from django_flagship.sdk import FlagshipEventHandler, Mode
 from django_flagship.sdk.flusher import BackgroundTracker
@@ -227,6 +227,35 @@ def test_project_context_is_merged_over_the_default(rf, configured):
     assert context["is_staff"] is True  # the project's value wins
     flags = RequestFlags(request)
     assert flags.get("staff_tool", False) is True  # and targeting sees it
+
+
+def test_visitors_of_the_same_default_context_share_it(rf, configured):
+    """Checked and keyed once per distinct context, not once per request."""
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148"
+    first = make_request(rf, HTTP_USER_AGENT=phone, HTTP_ACCEPT_LANGUAGE="de")
+    again = make_request(rf, HTTP_USER_AGENT=phone, HTTP_ACCEPT_LANGUAGE="de")
+    desktop = make_request(rf, HTTP_USER_AGENT="Mozilla/5.0 (X11; Linux x86_64)")
+    runtime = client.runtime()
+    shared = visitor_context(first, runtime)
+    assert visitor_context(again, runtime) is shared
+    assert dict(shared) == build_context(first, runtime)
+    assert shared["device_type"] == "mobile"
+    other = visitor_context(desktop, runtime)
+    assert other is not shared
+    assert other["device_type"] == "desktop"
+    flags = RequestFlags(first)
+    flags.get("vip_feature", False)
+    assert flags.visitor.context == dict(shared)
+    staff = make_request(rf, User.objects.create_user("boss", is_staff=True))
+    assert visitor_context(staff, runtime)["is_staff"] is True
+
+
+def test_a_project_context_is_not_shared(rf, configured):
+    configured.FLAGSHIP_CONTEXT = "tests.django.support.plan_context"
+    gold = visitor_context(make_request(rf, HTTP_X_PLAN="gold"), client.runtime())
+    free = visitor_context(make_request(rf), client.runtime())
+    assert (gold["plan"], free["plan"]) == ("gold", "free")
+    assert gold == build_context(make_request(rf, HTTP_X_PLAN="gold"), client.runtime())
 
 
 @pytest.mark.parametrize("hook", ["bad_context", "list_context"])

@@ -96,6 +96,9 @@ def test_the_user_context_and_extra_keys(configured):
     context = mobile.visitor.context
     assert context["is_authenticated"] is True
     assert context["is_staff"] is False
+    # The extra keys were the task's alone: the context others share is unchanged.
+    assert flags_for(plain).get("greeting", "hello") == "hello"
+    assert flags_for(plain).visitor.context.get("device_type") != "mobile"
 
 
 def test_the_context_hook_sees_the_user(configured):

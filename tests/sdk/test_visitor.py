@@ -522,3 +522,52 @@ def test_a_log_handler_may_use_a_visitor_while_a_decision_is_applied(bucket_path
     finally:
         api.stop()
         bucketing.stop()
+
+
+# -- a context shared by many visitors ----------------------------------------------
+
+
+def test_a_shared_context_is_checked_once_and_read_only():
+    from django_flagship.sdk.context import ContextError, SharedContext
+    from django_flagship.sdk.memo import context_key
+
+    groups = ["beta"]
+    shared = SharedContext({"isVip": True, "groups": groups, "age": 3.5})
+    groups.append("spam")  # the caller's list is not the context's
+    assert dict(shared) == {"isVip": True, "groups": ("beta",), "age": 3.5}
+    assert len(shared) == 3
+    assert shared["age"] == 3.5
+    assert shared.decision["fs_client"] == "python"
+    assert shared.key == context_key(shared.decision)
+    with pytest.raises(TypeError):
+        shared["isVip"] = False  # type: ignore[index]
+    for refused in ({"fs_client": "x"}, {"k": float("nan")}, {"k": [None]}, {"": 1}):
+        with pytest.raises(ContextError):
+            SharedContext(refused)
+
+
+def test_visitors_of_a_shared_context_decide_like_a_dict_and_change_only_their_own(
+    bucketing, tracker
+):
+    from django_flagship.sdk.context import SharedContext
+
+    shared = SharedContext({"isVip": True, "age": 3})
+    first = bucketing.create_visitor("v1", shared)
+    plain = bucketing.create_visitor("v1", {"isVip": True, "age": 3})
+    assert first.decision_context == plain.decision_context
+    assert first._context_key() == plain._context_key()
+    first.synchronize_modifications()
+    plain.synchronize_modifications()
+    assert first.flags == plain.flags
+    assert first.get_modification("vip_feature", False) is True
+    first.update_context({"isVip": False}, True)  # a copy of its own, the shared one unchanged
+    assert first.get_flag("vip_feature") is None
+    assert dict(shared) == {"isVip": True, "age": 3}
+    assert shared.decision["isVip"] is True
+    second = bucketing.create_visitor("v2", shared)
+    second.synchronize_modifications()
+    assert second.context == {"isVip": True, "age": 3}
+    assert second.get_modification("vip_feature", False) is True
+    segments = [h for h in tracker.hits if h.payload["t"] == "SEGMENT"]
+    assert [h.visitor_id for h in segments] == ["v1", "v1", "v1", "v2"]
+    assert segments[0].payload["s"] == segments[-1].payload["s"]
