@@ -196,15 +196,16 @@ def visitor_context(request: HttpRequest, runtime: Runtime) -> Mapping[str, Any]
 
     Without a ``FLAGSHIP_CONTEXT`` (or when it returns ``None``), a
     :class:`~.sdk.context.SharedContext` shared with every request of the same
-    default context: read-only, checked and keyed once.
+    default context: read-only, checked and keyed once. A default context
+    the visitor would refuse a pair of comes back as a plain dict.
     """
     values = _default_values(request, runtime.context_groups)
     extra = _hook_context(request, runtime)
     if extra is None:
         try:
             return _shared_context(values)
-        except ContextError:  # the visitor refuses the pair, and logs it
-            return _context_of(values)
+        except (ContextError, TypeError):  # refused, or unhashable: the visitor checks
+            return _context_of(values)  # it and logs each refused pair
     context = _context_of(values)
     context.update(extra)
     return context

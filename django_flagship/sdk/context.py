@@ -102,6 +102,8 @@ class SharedContext(Mapping[str, Any]):
         values = {key: context_value(key, value) for key, value in context.items()}
         self._values = values
         #: The context the decision engine reads (the SDK's own keys added).
+        #: Shared by every visitor of this context, and matched to :attr:`key`:
+        #: never changed in place.
         self.decision: dict[str, Any] = {
             **values,
             "fs_client": SDK_CLIENT,

@@ -250,6 +250,19 @@ def test_visitors_of_the_same_default_context_share_it(rf, configured):
     assert visitor_context(staff, runtime)["is_staff"] is True
 
 
+def test_a_default_context_that_cannot_be_shared_is_a_plain_dict(rf, configured, caplog):
+    request = make_request(rf)
+    request.LANGUAGE_CODE = ["de"]  # set by a middleware of the project's: unhashable
+    context = visitor_context(request, client.runtime())
+    assert type(context) is dict
+    assert context["language"] == ["de"]
+    with caplog.at_level(logging.ERROR, "django_flagship"):
+        flags = RequestFlags(request)
+        assert flags.get("vip_feature", False) is True
+    assert not any("FLAGSHIP_CONTEXT failed" in r.getMessage() for r in caplog.records)
+    assert flags.visitor.context["language"] == ("de",)
+
+
 def test_a_project_context_is_not_shared(rf, configured):
     configured.FLAGSHIP_CONTEXT = "tests.django.support.plan_context"
     gold = visitor_context(make_request(rf, HTTP_X_PLAN="gold"), client.runtime())
