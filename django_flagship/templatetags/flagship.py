@@ -33,6 +33,27 @@ register = template.Library()
 #: What :func:`constant` returns for an expression resolved at each render.
 VARIABLE: Any = object()
 
+#: Escaped flag values, by value: a site serves few distinct strings, and
+#: escaping one costs about as much as reading the flag. Bounded in count and
+#: in the length of what is kept; emptied when full.
+_escaped: dict[str, SafeString] = {}
+ESCAPED_MAX_ENTRIES = 1024
+ESCAPED_MAX_LENGTH = 256
+
+
+def escaped(value: str) -> SafeString:
+    """``value`` HTML-escaped as Django's ``escape`` does it (for a ``str``), kept for reuse."""
+    try:
+        return _escaped[value]
+    except KeyError:
+        pass
+    safe = SafeString(html.escape(value))
+    if len(value) <= ESCAPED_MAX_LENGTH:
+        if len(_escaped) >= ESCAPED_MAX_ENTRIES:
+            _escaped.clear()
+        _escaped[value] = safe
+    return safe
+
 
 def constant(expression: FilterExpression | None) -> Any:
     """The value of a literal without filters, known at parse time; else :data:`VARIABLE`.
@@ -103,7 +124,7 @@ class FlagNode(Node):
         if value.__class__ is str:
             # What render_value_in_context does with a str (django.utils.html.escape
             # when autoescaping), without its checks for dates, numbers and lazy strings.
-            return SafeString(html.escape(value)) if context.autoescape else value
+            return escaped(value) if context.autoescape else value
         return template.base.render_value_in_context(value, context)
 
 

@@ -194,3 +194,33 @@ def test_a_translated_default_follows_the_language(settings, request_):
     with translation.override("en"):
         english = template.render(Context({"request": request_}))
     assert (english, french) == ("Yes", "Oui")  # translated at render time, not at compile time
+
+
+def test_escaped_values_are_kept_within_bounds_and_match_djangos_escape(monkeypatch):
+    from django.utils.html import escape
+
+    from django_flagship.templatetags import flagship as tags
+
+    monkeypatch.setattr(tags, "_escaped", {})
+    monkeypatch.setattr(tags, "ESCAPED_MAX_ENTRIES", 3)
+    samples = ["<b>", "a & b", "\"q\" 'q'", "plain", "é<€>"]
+    for value in samples:
+        assert tags.escaped(value) == escape(value)
+        assert tags.escaped(value) == escape(value)  # the kept one, the same text
+        assert len(tags._escaped) <= 3  # emptied when full, never past the bound
+    assert tags.escaped("<b>") is tags.escaped("<b>")
+    long_value = "<" * (tags.ESCAPED_MAX_LENGTH + 1)
+    assert tags.escaped(long_value) == escape(long_value)
+    assert long_value not in tags._escaped  # long values are escaped, not kept
+
+
+def test_a_flag_value_is_escaped_at_every_render_of_its_own_text(request_):
+    # The kept escapes are by value: two flags, and a flag whose value equals a
+    # kept string, each render their own text.
+    assert render('{% flag "banner" "" %}{% flag "btn_color" "" %}', request_) == (
+        "&lt;b&gt;sale&lt;/b&gt;red"
+    )
+    with override_flags(banner="<i>x</i>"):
+        other = RequestFlags(request_)
+        request_.flags = other
+        assert render('{% flag "banner" "" %}', request_) == "&lt;i&gt;x&lt;/i&gt;"
