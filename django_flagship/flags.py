@@ -307,7 +307,8 @@ class Flags(AsyncFlags):
                 value = default
             else:
                 value = flag.value
-                if value.__class__ is not default.__class__:  # else the type matches
+                # The type matches, or a None default accepts any (as typed() says).
+                if value.__class__ is not default.__class__ and default is not None:
                     value, matched = typed(value, default)
                     if not matched and flag.value is not None:
                         # A misconfigured flag: the visitor sees the default, not the
