@@ -106,6 +106,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/peers.py
 	$(BIN)/python benchmarks/bucketing.py
 	$(BIN)/python benchmarks/middleware.py
+	$(BIN)/python benchmarks/tags.py
 	$(BIN)/python benchmarks/decision_api.py
 	$(BIN)/python benchmarks/hits.py
 	$(BIN)/python benchmarks/openfeature.py

@@ -160,3 +160,34 @@ def test_bucketing_reports_each_size_against_the_official_sdk(tmp_path):
             assert_spread(size[f"{column}_ratio"])
             assert size[f"{column}_us"]["n"] == 2
     assert "every visitor agreeing: yes" in output
+
+
+def test_tags_reports_each_read_and_that_the_tags_render_what_the_view_reads(tmp_path):
+    output, figures = run("tags.py", "--quick", tmp_path=tmp_path)
+
+    rows = {
+        "get",
+        "flag",
+        "ifflag",
+        "get_and_variable",
+        "get_and_if",
+        "node_floor",
+        "request_lookup",
+    }
+    assert set(figures["us"]) == rows
+    assert figures["rounds"] == 2
+    for name in rows:
+        assert_spread(figures["us"][name])
+        assert figures["us"][name]["n"] == 2
+    for name in ("get", "flag", "ifflag", "get_and_variable", "get_and_if", "request_lookup"):
+        assert figures["us"][name]["min"] > 0, name
+    assert set(figures["ratios"]) == {
+        "flag_over_get",
+        "ifflag_over_get",
+        "flag_over_get_and_variable",
+        "ifflag_over_get_and_if",
+        "flag_beyond_floor_over_get",
+    }
+    assert figures["agreed"] is True
+    assert "every tag rendered what the view read: yes" in output
+    assert "target: a tag read costs no more than a request.flags.get:" in output

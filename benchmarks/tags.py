@@ -1,0 +1,269 @@
+"""What a flag read costs in a template, against ``request.flags.get`` in a view.
+
+One process, a visitor already decided (a request through ``FlagshipMiddleware``,
+flags from ``FLAGSHIP_LOCAL_FLAGS``, BUCKETING mode, offline). Every row is µs
+a read, the median of interleaved rounds with the spread:
+
+* **request.flags.get**: the read a view makes.
+* **{% flag %}**: a template of 20 ``{% flag "hero_title" "Welcome" %}`` minus
+  the same template without them, by 20. The value holds markup, so it is
+  escaped.
+* **{% ifflag %}**: the same with ``{% ifflag "vip_feature" %}yes{% endifflag %}``.
+* **get in the view, {{ v }} in the template** and **get in the view,
+  {% if v %} in the template**: what the tags replace: the view reads the
+  flag and the template renders the variable (20 of them).
+* **Django's cheapest tag** (``{% templatetag openblock %}``) and **the
+  ``request`` variable's lookup** in the template context: what any tag
+  reading the request pays, the floor under ``{% flag %}``.
+
+The ratios are the median of per-round ratios. The issue's target, a tag read
+no dearer than a ``request.flags.get``, is reported with what bounds it. Exits
+with status 1 only when a tag renders something else than the view's read.
+
+    python benchmarks/tags.py [--rounds 15] [--quick] [--json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.stats import CLOCKS, add_clock_argument, fmt, spread
+
+__all__ = ["main"]
+
+TAGS = 20
+ROUNDS = 15
+READS = 2000
+VALUE = "Hello <b>VIP</b>"
+FLAG_SOURCE = "{% flag 'hero_title' 'Welcome' %}"
+IFFLAG_SOURCE = "{% ifflag 'vip_feature' %}yes{% endifflag %}"
+FLOOR_SOURCE = "{% templatetag openblock %}"
+VARIABLE_SOURCE = "{{ v }}"
+IF_SOURCE = "{% if v %}yes{% endif %}"
+ROWS = {
+    "get": "request.flags.get",
+    "flag": "{% flag %}",
+    "ifflag": "{% ifflag %}",
+    "get_and_variable": "get in the view, {{ v }} in the template",
+    "get_and_if": "get in the view, {% if v %} in the template",
+    "node_floor": "Django's cheapest tag",
+    "request_lookup": "the request variable's lookup",
+}
+
+
+def configure() -> None:
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="benchmark-only",
+        ALLOWED_HOSTS=["*"],
+        USE_TZ=True,
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "django.contrib.sessions",
+            "django_flagship",
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        SESSION_ENGINE="django.contrib.sessions.backends.cache",
+        TEMPLATES=[
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "OPTIONS": {"context_processors": ["django.template.context_processors.request"]},
+            }
+        ],
+        LOGGING_CONFIG=None,
+        FLAGSHIP_BUCKET_SOURCE="local",
+        FLAGSHIP_LOCAL_FLAGS={"hero_title": VALUE, "vip_feature": True},
+    )
+    django.setup()
+
+
+def decided_request() -> Any:
+    """A request that went through the middleware, its flags read once."""
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.cache import SessionStore
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from django_flagship.middleware import FlagshipMiddleware
+
+    seen: list[Any] = []
+
+    def view(request: Any) -> HttpResponse:
+        request.flags.get("hero_title", "Welcome")
+        seen.append(request)
+        return HttpResponse("")
+
+    request = RequestFactory().get("/")
+    request.session = SessionStore()
+    request.user = AnonymousUser()
+    FlagshipMiddleware(view)(request)
+    return seen[0]
+
+
+def measure(rounds: int, reads: int, clock: Callable[[], int]) -> tuple[dict, dict, bool]:
+    from django.template import RequestContext, engines
+
+    engine = engines["django"]
+    request = decided_request()
+    get = request.flags.get
+
+    def template(body: str) -> Any:
+        return engine.from_string("{% load flagship %}" + body * TAGS)
+
+    empty = template("")
+    sources = {
+        "flag": template(FLAG_SOURCE),
+        "ifflag": template(IFFLAG_SOURCE),
+        "node_floor": template(FLOOR_SOURCE),
+    }
+    in_view = {"get_and_variable": template(VARIABLE_SOURCE), "get_and_if": template(IF_SOURCE)}
+    from django.utils.html import escape
+
+    agreed = (
+        sources["flag"].render({}, request) == escape(get("hero_title", "Welcome")) * TAGS
+        and sources["ifflag"].render({}, request) == "yes" * TAGS
+        and in_view["get_and_variable"].render({"v": get("hero_title", "Welcome")}, request)
+        == sources["flag"].render({}, request)
+        and in_view["get_and_if"].render({"v": get("vip_feature", False)}, request)
+        == sources["ifflag"].render({}, request)
+    )
+
+    def per_render(render: Callable[[], Any]) -> float:
+        start = clock()
+        for _ in range(reads):
+            render()
+        return (clock() - start) / reads / 1000
+
+    def per_tag(compiled: Any) -> float:
+        return (per_render(lambda: compiled.render({}, request)) - base) / TAGS
+
+    def per_view(compiled: Any) -> float:
+        """A template of variables, each read once by the view (a get is added by the caller)."""
+        return (
+            per_render(lambda: compiled.render({"v": get(*READ[compiled])}, request)) - base
+        ) / TAGS
+
+    READ = {
+        in_view["get_and_variable"]: ("hero_title", "Welcome"),
+        in_view["get_and_if"]: ("vip_feature", False),
+    }
+
+    def gets() -> None:
+        for _ in range(TAGS):
+            get("hero_title", "Welcome")
+
+    context = RequestContext(request, {})
+    lookup = context.get
+
+    def lookups() -> None:
+        for _ in range(TAGS):
+            lookup("request")
+
+    timings: dict[str, list[float]] = {row: [] for row in ROWS}
+    for _ in range(rounds):
+        gc.collect()
+        base = per_render(lambda: empty.render({}, request))
+        timings["get"].append(per_render(gets) / TAGS)
+        for row, compiled in sources.items():
+            timings[row].append(per_tag(compiled))
+        for row, compiled in in_view.items():
+            timings[row].append(per_view(compiled) + timings["get"][-1])
+        with context.bind_template(empty.template):
+            timings["request_lookup"].append(per_render(lookups) / TAGS)
+    ratios = {
+        "flag_over_get": [f / g for f, g in zip(timings["flag"], timings["get"], strict=True)],
+        "ifflag_over_get": [f / g for f, g in zip(timings["ifflag"], timings["get"], strict=True)],
+        "flag_over_get_and_variable": [
+            f / v for f, v in zip(timings["flag"], timings["get_and_variable"], strict=True)
+        ],
+        "ifflag_over_get_and_if": [
+            f / v for f, v in zip(timings["ifflag"], timings["get_and_if"], strict=True)
+        ],
+        "flag_beyond_floor_over_get": [
+            (f - n - r) / g
+            for f, n, r, g in zip(
+                timings["flag"],
+                timings["node_floor"],
+                timings["request_lookup"],
+                timings["get"],
+                strict=True,
+            )
+        ],
+    }
+    return timings, ratios, agreed
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--quick", action="store_true", help="2 short rounds: checks that it runs, measures nothing"
+    )
+    add_clock_argument(parser)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
+    args = parser.parse_args(argv)
+    rounds, reads = (2, 50) if args.quick else (args.rounds, READS)
+    configure()
+    load = os.getloadavg()
+    timings, ratios, agreed = measure(rounds, reads, CLOCKS[args.clock])
+    figures: dict[str, Any] = {
+        "rounds": rounds,
+        "clock": args.clock,
+        "load_average": load,
+        "us": {row: spread(values) for row, values in timings.items()},
+        "ratios": {name: spread(values) for name, values in ratios.items()},
+        "agreed": agreed,
+    }
+    print(
+        f"µs a read ({args.clock} time), median of {rounds} rounds of {reads} renders of "
+        f"{TAGS} tags [IQR, min-max]; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
+    for row, label in ROWS.items():
+        print(f"  {label:<46} {fmt(figures['us'][row], ' µs', 3)}")
+    ratio = figures["ratios"]
+    print(f"{{% flag %}} / request.flags.get: {fmt(ratio['flag_over_get'], 'x', 2)}")
+    print(f"{{% ifflag %}} / request.flags.get: {fmt(ratio['ifflag_over_get'], 'x', 2)}")
+    print(
+        "{% flag %} / (get in the view + {{ v }} in the template): "
+        f"{fmt(ratio['flag_over_get_and_variable'], 'x', 2)}"
+    )
+    print(
+        "{% ifflag %} / (get in the view + {% if v %} in the template): "
+        f"{fmt(ratio['ifflag_over_get_and_if'], 'x', 2)}"
+    )
+    print(
+        "{% flag %} beyond Django's cheapest tag and the request lookup, / request.flags.get: "
+        f"{fmt(ratio['flag_beyond_floor_over_get'], 'x', 2)}"
+    )
+    us = {row: figure["median"] for row, figure in figures["us"].items()}
+    floor = us["node_floor"] + us["request_lookup"] + us["get"]
+    met = ratio["flag_over_get"]["median"] <= 1.0
+    print(
+        "target: a tag read costs no more than a request.flags.get: "
+        + ("met" if met else "not met")
+        + f" ({us['flag']:.3f} µs against {us['get']:.3f}). Any tag reading request.flags"
+        f" pays Django's cheapest tag, the request lookup and the get: {floor:.3f} µs;"
+        f" the rest, {us['flag'] - floor:.3f} µs, is the tag's own"
+    )
+    print(f"every tag rendered what the view read: {'yes' if agreed else 'NO'}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2))
+    return 0 if agreed else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
