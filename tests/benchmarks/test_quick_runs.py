@@ -169,7 +169,9 @@ def test_tags_reports_each_read_and_that_the_tags_render_what_the_view_reads(tmp
         "get",
         "flag",
         "ifflag",
+        "flag_long",
         "get_and_variable",
+        "get_and_variable_long",
         "get_and_if",
         "node_floor",
         "request_lookup",
@@ -179,15 +181,23 @@ def test_tags_reports_each_read_and_that_the_tags_render_what_the_view_reads(tmp
     for name in rows:
         assert_spread(figures["us"][name])
         assert figures["us"][name]["n"] == 2
-    for name in ("get", "flag", "ifflag", "get_and_variable", "get_and_if", "request_lookup"):
+    for name in rows - {"node_floor"}:  # the floor is a difference: near 0, may be below
         assert figures["us"][name]["min"] > 0, name
     assert set(figures["ratios"]) == {
         "flag_over_get",
         "ifflag_over_get",
         "flag_over_get_and_variable",
+        "flag_long_over_get_and_variable_long",
         "ifflag_over_get_and_if",
         "flag_beyond_floor_over_get",
     }
+    median = {name: figure["median"] for name, figure in figures["us"].items()}
+    floor = median["node_floor"] + median["request_lookup"] + median["get"]
+    assert figures["floor_us"] == pytest.approx(floor)
+    assert figures["flag_own_us"] == pytest.approx(median["flag"] - floor)
+    # The view's rows include its get: never cheaper than the get alone.
+    assert median["get_and_variable"] > median["get"]
+    assert median["get_and_if"] > median["get"]
     assert figures["agreed"] is True
     assert "every tag rendered what the view read: yes" in output
     assert "target: a tag read costs no more than a request.flags.get:" in output
