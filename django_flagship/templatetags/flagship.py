@@ -47,15 +47,13 @@ ESCAPED_MAX_LENGTH = 256
 
 def escaped(value: str) -> SafeString:
     """``value`` HTML-escaped as Django's ``escape`` does it (for a ``str``), kept for reuse."""
-    try:
-        return _escaped[value]
-    except KeyError:
-        pass
-    safe = SafeString(html.escape(value))
-    if len(value) <= ESCAPED_MAX_LENGTH:
-        if len(_escaped) >= ESCAPED_MAX_ENTRIES:
-            _escaped.clear()
-        _escaped[value] = safe
+    safe = _escaped.get(value)  # not a KeyError: raising one costs a miss more than escaping
+    if safe is None:
+        safe = SafeString(html.escape(value))
+        if len(value) <= ESCAPED_MAX_LENGTH:
+            if len(_escaped) >= ESCAPED_MAX_ENTRIES:
+                _escaped.clear()
+            _escaped[value] = safe
     return safe
 
 
