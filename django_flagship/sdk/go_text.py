@@ -12,6 +12,9 @@ import decimal
 import math
 import re
 from collections.abc import Callable
+from operator import methodcaller
+
+from .remembering import remembering
 
 __all__ = [
     "SEMVER_TESTS",
@@ -58,29 +61,14 @@ class _FoldTable(dict[int, str]):
         return folded
 
 
-def _remembering(table: dict[int, str]) -> Callable[[str], str]:
-    """Translate non-ASCII strings with ``table``, remembering recent results.
-
-    One decision evaluates the same context values (and the visitor id)
-    against many targetings; translating each long non-ASCII string once is
-    what counts. The memory is small and simply emptied when full.
-    """
-    cache: dict[str, str] = {}
-
-    def transform(value: str) -> str:
-        result = cache.get(value)
-        if result is None:
-            result = value.translate(table)
-            if len(cache) >= 256:
-                cache.clear()
-            cache[value] = result
-        return result
-
-    return transform
-
-
-lower_non_ascii = _remembering(_LowerTable())
-fold_non_ascii = _remembering(_FoldTable())
+# One decision evaluates the same context values (and the visitor id) against
+# many targetings: translating each long non-ASCII string once is what counts.
+lower_non_ascii: Callable[[str], str] = remembering(
+    methodcaller("translate", _LowerTable()), size=256
+)
+fold_non_ascii: Callable[[str], str] = remembering(
+    methodcaller("translate", _FoldTable()), size=256
+)
 
 
 def go_lower(value: str) -> str:

@@ -26,6 +26,7 @@ from django.template.base import FilterExpression, Node, NodeList, Parser, Token
 from django.template.context import Context
 from django.utils.safestring import SafeString
 
+from ..sdk.remembering import remembering
 from ..templating import flag_matches, read_flag
 
 __all__ = ["register"]
@@ -35,26 +36,25 @@ register = template.Library()
 #: What :func:`constant` returns for an expression resolved at each render.
 VARIABLE: Any = object()
 
+ESCAPED_MAX_ENTRIES = 1024
+ESCAPED_MAX_LENGTH = 256
 #: Escaped flag values, by value: a site serves few distinct strings, and
 #: escaping one costs about as much as reading the flag. Bounded in count and
 #: in the length of what is kept, emptied when full: at most 1,024 values of
 #: 256 characters and their escaped forms (up to 6 times longer), under 2 MB
 #: for ASCII text and about 7 MB at worst.
 _escaped: dict[str, SafeString] = {}
-ESCAPED_MAX_ENTRIES = 1024
-ESCAPED_MAX_LENGTH = 256
 
 
-def escaped(value: str) -> SafeString:
-    """``value`` HTML-escaped as Django's ``escape`` does it (for a ``str``), kept for reuse."""
-    safe = _escaped.get(value)  # not a KeyError: raising one costs a miss more than escaping
-    if safe is None:
-        safe = SafeString(html.escape(value))
-        if len(value) <= ESCAPED_MAX_LENGTH:
-            if len(_escaped) >= ESCAPED_MAX_ENTRIES:
-                _escaped.clear()
-            _escaped[value] = safe
-    return safe
+def escape_text(value: str) -> SafeString:
+    """``value`` HTML-escaped as Django's ``escape`` does it (for a ``str``)."""
+    return SafeString(html.escape(value))
+
+
+#: :func:`escape_text`, kept for reuse in :data:`_escaped`.
+escaped = remembering(
+    escape_text, size=ESCAPED_MAX_ENTRIES, max_length=ESCAPED_MAX_LENGTH, cache=_escaped
+)
 
 
 def constant(expression: FilterExpression | None) -> Any:

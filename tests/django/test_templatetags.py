@@ -196,22 +196,26 @@ def test_a_translated_default_follows_the_language(settings, request_):
     assert (english, french) == ("Yes", "Oui")  # translated at render time, not at compile time
 
 
-def test_escaped_values_are_kept_within_bounds_and_match_djangos_escape(monkeypatch):
+def test_escaped_values_are_kept_within_bounds_and_match_djangos_escape():
     from django.utils.html import escape
 
+    from django_flagship.sdk.remembering import remembering
     from django_flagship.templatetags import flagship as tags
 
-    monkeypatch.setattr(tags, "_escaped", {})
-    monkeypatch.setattr(tags, "ESCAPED_MAX_ENTRIES", 3)
+    # Built as the module builds its own, with room for 3.
+    kept: dict = {}
+    escaped = remembering(tags.escape_text, size=3, max_length=tags.ESCAPED_MAX_LENGTH, cache=kept)
     samples = ["<b>", "a & b", "\"q\" 'q'", "plain", "é<€>"]
     for value in samples:
-        assert tags.escaped(value) == escape(value)
-        assert tags.escaped(value) == escape(value)  # the kept one, the same text
-        assert len(tags._escaped) <= 3  # emptied when full, never past the bound
+        assert escaped(value) == escape(value)
+        assert escaped(value) == escape(value)  # the kept one, the same text
+        assert len(kept) <= 3  # emptied when full, never past the bound
+    assert tags.escaped("<b>") == escape("<b>")
     assert tags.escaped("<b>") is tags.escaped("<b>")
     long_value = "<" * (tags.ESCAPED_MAX_LENGTH + 1)
     assert tags.escaped(long_value) == escape(long_value)
     assert long_value not in tags._escaped  # long values are escaped, not kept
+    assert "<b>" in tags._escaped
 
 
 def test_a_flag_value_is_escaped_at_every_render_of_its_own_text(request_):
