@@ -66,6 +66,18 @@ ROWS = {
     "node_floor": "Django's cheapest tag",
     "request_lookup": "the request variable's lookup",
 }
+RATIOS = {
+    "flag_over_get": "{% flag %} / request.flags.get",
+    "ifflag_over_get": "{% ifflag %} / request.flags.get",
+    "flag_over_get_and_variable": "{% flag %} / (get in the view + {{ v }} in the template)",
+    "flag_long_over_get_and_variable_long": (
+        "{% flag %} / (get in the view + {{ v }}), the long value"
+    ),
+    "ifflag_over_get_and_if": "{% ifflag %} / (get in the view + {% if v %} in the template)",
+    "flag_beyond_floor_over_get": (
+        "{% flag %} beyond Django's cheapest tag and the request lookup, / request.flags.get"
+    ),
+}
 
 
 def configure() -> None:
@@ -262,31 +274,15 @@ def main(argv: list[str] | None = None) -> int:
     for row, label in ROWS.items():
         print(f"  {label:<46} {fmt(figures['us'][row], ' µs', 3)}")
     ratio = figures["ratios"]
-    print(f"{{% flag %}} / request.flags.get: {fmt(ratio['flag_over_get'], 'x', 2)}")
-    print(f"{{% ifflag %}} / request.flags.get: {fmt(ratio['ifflag_over_get'], 'x', 2)}")
-    print(
-        "{% flag %} / (get in the view + {{ v }} in the template): "
-        f"{fmt(ratio['flag_over_get_and_variable'], 'x', 2)}"
-    )
-    print(
-        "{% flag %} / (get in the view + {{ v }}), the long value: "
-        f"{fmt(ratio['flag_long_over_get_and_variable_long'], 'x', 2)}"
-    )
-    print(
-        "{% ifflag %} / (get in the view + {% if v %} in the template): "
-        f"{fmt(ratio['ifflag_over_get_and_if'], 'x', 2)}"
-    )
-    print(
-        "{% flag %} beyond Django's cheapest tag and the request lookup, / request.flags.get: "
-        f"{fmt(ratio['flag_beyond_floor_over_get'], 'x', 2)}"
-    )
+    for name, label in RATIOS.items():
+        print(f"{label}: {fmt(ratio[name], 'x', 2)}")
     met = ratio["flag_over_get"]["median"] <= 1.0
     print(
         "target: a tag read costs no more than a request.flags.get: "
         + ("met" if met else "not met")
         + f" ({us['flag']:.3f} µs against {us['get']:.3f}). Any tag reading request.flags"
         f" pays Django's cheapest tag, the request lookup and the get: {floor:.3f} µs;"
-        f" the rest, {us['flag'] - floor:.3f} µs, is the tag's own"
+        f" the rest, {figures['flag_own_us']:.3f} µs, is the tag's own"
     )
     print(f"every tag rendered what the view read: {'yes' if agreed else 'NO'}")
     if args.json:
