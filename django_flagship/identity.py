@@ -21,11 +21,14 @@ to fall back to the rules above.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject, empty
+
+from .sdk.remembering import remembering
 
 if TYPE_CHECKING:
     from .client import Runtime
@@ -159,20 +162,10 @@ def _resolve(request: HttpRequest, runtime: Runtime, *, create: bool) -> Identit
     return Identity(anonymous_id, None, False, anonymous_id if with_cookie else None, True)
 
 
-#: The identities of anonymous visitors seen lately, by id: a returning
-#: visitor's is the same on every request, so it is built once per visitor.
-_returning_identities: dict[str, Identity] = {}
-_RETURNING_IDENTITIES_SIZE = 4096
-
-
-def _returning(anonymous_id: str) -> Identity:
-    """``Identity(anonymous_id)``, shared by the requests of a returning anonymous visitor."""
-    identity = _returning_identities.get(anonymous_id)
-    if identity is None:
-        if len(_returning_identities) >= _RETURNING_IDENTITIES_SIZE:
-            _returning_identities.clear()
-        identity = _returning_identities[anonymous_id] = Identity(anonymous_id)
-    return identity
+#: ``Identity(anonymous_id)``, shared by the requests of a returning anonymous
+#: visitor: theirs is the same on every request, so it is built once per
+#: visitor (for the last 4,096 at most).
+_returning: Callable[[str], Identity] = remembering(Identity, size=4096)
 
 
 def resolve_identity(request: HttpRequest, runtime: Runtime) -> Identity:
